@@ -1,0 +1,44 @@
+//! `mbtl`: argument parsing and printing; the work happens in the library crates.
+
+mod env_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "mbtl",
+    version,
+    about = "Model-based transfer learning for contextual RL"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the environments with their context features, defaults and bounds.
+    Envs(env_cmd::EnvsArgs),
+    /// Environment tools (conformance replay).
+    Env {
+        #[command(subcommand)]
+        command: env_cmd::EnvCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Envs(args) => env_cmd::envs(&args),
+        Command::Env { command } => env_cmd::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! Many instances stepped together, with automatic reset. Contexts may differ inside one batch
+//! (evaluating one policy on every target context at once), the environment kind may not.
+//!
+//! Reset follows gymnasium 0.29's same-step rule: when an instance's episode ends, its last
+//! observation goes to [`BatchOutput::final_obs`] and its row of [`BatchOutput::obs`] already
+//! holds the first observation of the next episode.
+
+use crate::context::Context;
+use crate::env::{Action, ContextObs, Env};
+use crate::envs::Act;
+use crate::error::{EnvError, Result};
+use crate::kind::{ActionSpace, EnvKind};
+use crate::rng::derive_seed;
+
+/// Actions for a whole batch, one per instance (continuous: `action_dim` values per instance).
+#[derive(Debug, Clone, Copy)]
+pub enum BatchActions<'a> {
+    Discrete(&'a [u32]),
+    Continuous(&'a [f32]),
+}
+
+/// A finished episode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Episode {
+    /// Which instance of the batch.
+    pub index: usize,
+    /// Undiscounted return.
+    pub ret: f64,
+    pub length: u32,
+    /// Ended by the time limit only.
+    pub truncated: bool,
+}
+
+/// Buffers one batch step writes into; allocate once with [`BatchEnv::output`].
+#[derive(Debug, Clone, Default)]
+pub struct BatchOutput {
+    /// `len × obs_dim`, row-major: observations to act on next.
+    pub obs: Vec<f32>,
+    pub reward: Vec<f64>,
+    pub terminated: Vec<bool>,
+    pub truncated: Vec<bool>,
+    /// `len × obs_dim`: the last observation of an episode that ended this step (other rows
+    /// are stale).
+    pub final_obs: Vec<f32>,
+    /// Episodes that ended this step.
+    pub episodes: Vec<Episode>,
+}
+
+/// A batch of instances of one environment kind.
+#[derive(Debug, Clone)]
+pub struct BatchEnv {
+    envs: Vec<Env>,
+    kind: EnvKind,
+    obs_dim: usize,
+    action_space: ActionSpace,
+    returns: Vec<f64>,
+    acts: Vec<Act>,
+}
+
+impl BatchEnv {
+    /// One instance per context; instance `i` is seeded with a stream derived from `(seed, i)`,
+    /// so results do not depend on how a batch is split up.
+    pub fn new(contexts: &[Context], seed: u64, context_obs: &ContextObs) -> Result<BatchEnv> {
+        let first = contexts
+            .first()
+            .ok_or_else(|| EnvError::BadBatch("no contexts given".into()))?;
+        let envs = contexts
+            .iter()
+            .enumerate()
+            .map(|(i, ctx)| {
+                if ctx.kind() != first.kind() || ctx.semantics() != first.semantics() {
+                    return Err(EnvError::BadBatch(format!(
+                        "instance {i} is {} [{}], instance 0 is {} [{}]",
+                        ctx.kind(),
+                        ctx.semantics(),
+                        first.kind(),
+                        first.semantics()
+                    )));
+                }
+                Env::new(ctx.clone(), derive_seed(seed, i as u64))
+                    .with_context_obs(context_obs.clone())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_envs(envs)
+    }
+
+    /// Wraps existing instances (all of one kind and observation size).
+    pub fn from_envs(envs: Vec<Env>) -> Result<BatchEnv> {
+        let first = envs
+            .first()
+            .ok_or_else(|| EnvError::BadBatch("no environments given".into()))?;
+        let (kind, obs_dim) = (first.kind(), first.obs_dim());
+        if let Some((i, e)) = envs
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.kind() != kind || e.obs_dim() != obs_dim)
+        {
+            return Err(EnvError::BadBatch(format!(
+                "instance {i} is {} with {} observations, instance 0 is {kind} with {obs_dim}",
+                e.kind(),
+                e.obs_dim()
+            )));
+        }
+        Ok(BatchEnv {
+            action_space: kind.action_space(),
+            returns: vec![0.0; envs.len()],
+            acts: Vec::with_capacity(envs.len()),
+            envs,
+            kind,
+            obs_dim,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.envs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.envs.is_empty()
+    }
+
+    pub fn kind(&self) -> EnvKind {
+        self.kind
+    }
+
+    pub fn obs_dim(&self) -> usize {
+        self.obs_dim
+    }
+
+    pub fn action_space(&self) -> &ActionSpace {
+        &self.action_space
+    }
+
+    pub fn envs(&self) -> &[Env] {
+        &self.envs
+    }
+
+    /// Buffers sized for this batch.
+    pub fn output(&self) -> BatchOutput {
+        let n = self.len();
+        BatchOutput {
+            obs: vec![0.0; n * self.obs_dim],
+            reward: vec![0.0; n],
+            terminated: vec![false; n],
+            truncated: vec![false; n],
+            final_obs: vec![0.0; n * self.obs_dim],
+            episodes: Vec::with_capacity(n),
+        }
+    }
+
+    /// Resets every instance and writes the first observations into `out.obs`.
+    pub fn reset(&mut self, out: &mut BatchOutput) {
+        for (i, env) in self.envs.iter_mut().enumerate() {
+            env.reset();
+            env.observe(&mut out.obs[i * self.obs_dim..(i + 1) * self.obs_dim]);
+        }
+        self.returns.fill(0.0);
+        out.episodes.clear();
+    }
+
+    /// Writes the current observations without stepping.
+    pub fn observe(&self, obs: &mut [f32]) {
+        for (i, env) in self.envs.iter().enumerate() {
+            env.observe(&mut obs[i * self.obs_dim..(i + 1) * self.obs_dim]);
+        }
+    }
+
+    /// Steps every instance once, resetting those whose episode ended.
+    pub fn step(&mut self, actions: BatchActions<'_>, out: &mut BatchOutput) -> Result<()> {
+        self.acts.clear();
+        let n = self.len();
+        match actions {
+            BatchActions::Discrete(a) if a.len() == n => {
+                for (env, &a) in self.envs.iter().zip(a) {
+                    self.acts.push(env.validate(Action::Discrete(a))?);
+                }
+            }
+            BatchActions::Continuous(a) => {
+                let dim = self.action_space.size();
+                if a.len() != n * dim {
+                    return Err(EnvError::BadBatch(format!(
+                        "{n} instances need {} continuous action values, got {}",
+                        n * dim,
+                        a.len()
+                    )));
+                }
+                for (env, a) in self.envs.iter().zip(a.chunks_exact(dim)) {
+                    self.acts.push(env.validate(Action::Continuous(a))?);
+                }
+            }
+            BatchActions::Discrete(a) => {
+                return Err(EnvError::BadBatch(format!(
+                    "{n} instances need {n} discrete actions, got {}",
+                    a.len()
+                )))
+            }
+        }
+        out.episodes.clear();
+        let d = self.obs_dim;
+        for (i, (env, &act)) in self.envs.iter_mut().zip(&self.acts).enumerate() {
+            let tr = env.step_validated(act);
+            self.returns[i] += tr.reward;
+            out.reward[i] = tr.reward;
+            out.terminated[i] = tr.terminated;
+            out.truncated[i] = tr.truncated;
+            let row = i * d..(i + 1) * d;
+            if tr.done() {
+                env.observe(&mut out.final_obs[row.clone()]);
+                out.episodes.push(Episode {
+                    index: i,
+                    ret: self.returns[i],
+                    length: env.elapsed(),
+                    truncated: !tr.terminated,
+                });
+                self.returns[i] = 0.0;
+                env.reset();
+            }
+            env.observe(&mut out.obs[row]);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::Semantics;
+
+    fn contexts() -> Vec<Context> {
+        [0.25, 0.5, 1.0, 2.0]
+            .iter()
+            .map(|&l| {
+                Context::default_for(EnvKind::CartPole, Semantics::Physical)
+                    .with("length", l)
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batch_matches_single_instances_and_auto_resets() {
+        let ctxs = contexts();
+        let mut batch = BatchEnv::new(&ctxs, 9, &ContextObs::Hidden).unwrap();
+        let mut singles: Vec<Env> = ctxs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Env::new(c.clone(), derive_seed(9, i as u64)))
+            .collect();
+        let mut out = batch.output();
+        batch.observe(&mut out.obs);
+        let mut episodes = 0;
+        for t in 0..300u32 {
+            let actions: Vec<u32> = (0..4).map(|i| (t / 3 + i) % 2).collect();
+            batch
+                .step(BatchActions::Discrete(&actions), &mut out)
+                .unwrap();
+            for (i, env) in singles.iter_mut().enumerate() {
+                let tr = env.step(Action::Discrete(actions[i])).unwrap();
+                assert_eq!(tr.reward, out.reward[i]);
+                assert_eq!(tr.terminated, out.terminated[i]);
+                if tr.done() {
+                    assert_eq!(env.observation(), &out.final_obs[i * 4..(i + 1) * 4]);
+                    env.reset();
+                }
+                assert_eq!(env.observation(), &out.obs[i * 4..(i + 1) * 4]);
+            }
+            episodes += out.episodes.len();
+        }
+        assert!(
+            episodes > 4,
+            "short episodes must have ended and been reset"
+        );
+    }
+
+    #[test]
+    fn mixed_kinds_and_bad_action_counts_are_refused() {
+        let mut ctxs = contexts();
+        ctxs.push(Context::default_for(EnvKind::Acrobot, Semantics::Physical));
+        assert!(BatchEnv::new(&ctxs, 0, &ContextObs::Hidden).is_err());
+        assert!(BatchEnv::new(&[], 0, &ContextObs::Hidden).is_err());
+        let mut batch = BatchEnv::new(&contexts(), 0, &ContextObs::Hidden).unwrap();
+        let mut out = batch.output();
+        assert!(batch
+            .step(BatchActions::Discrete(&[0, 1]), &mut out)
+            .is_err());
+        assert!(batch
+            .step(BatchActions::Continuous(&[0.0; 4]), &mut out)
+            .is_err());
+    }
+}

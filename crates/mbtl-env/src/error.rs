@@ -1,0 +1,71 @@
+//! Errors of the environment crate. Every message names the environment, the feature, the value
+//! and what would have been accepted, so that a bad experiment file is fixed in one go.
+
+use thiserror::Error;
+
+/// Everything that can go wrong when building or driving an environment.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum EnvError {
+    #[error("unknown environment '{name}'; known environments: {known}")]
+    UnknownEnv { name: String, known: String },
+
+    #[error("unknown context semantics '{0}'; expected 'carl' or 'physical'")]
+    UnknownSemantics(String),
+
+    #[error("environment '{env}' ({semantics} semantics) has no context feature '{feature}'; its features are: {known}")]
+    UnknownFeature {
+        env: &'static str,
+        semantics: &'static str,
+        feature: String,
+        known: String,
+    },
+
+    #[error("context feature '{feature}' of '{env}' must be a finite number, got {value}")]
+    NonFinite {
+        env: &'static str,
+        feature: String,
+        value: f64,
+    },
+
+    #[error(
+        "context feature '{feature}' of '{env}' = {value} is outside its bounds [{lower}, {upper}]"
+    )]
+    OutOfBounds {
+        env: &'static str,
+        feature: String,
+        value: f64,
+        lower: f64,
+        upper: f64,
+    },
+
+    #[error(
+        "cannot parse context override '{text}': {why} (expected 'name=value[,name=value...]')"
+    )]
+    BadOverride { text: String, why: String },
+
+    #[error("environment '{env}' expects {expected} actions, got {got}")]
+    ActionMismatch {
+        env: &'static str,
+        expected: String,
+        got: String,
+    },
+
+    #[error("state for '{env}' must have {expected} components, got {got}")]
+    StateLength {
+        env: &'static str,
+        expected: usize,
+        got: usize,
+    },
+
+    #[error("a batch needs at least one environment, and all of one kind; {0}")]
+    BadBatch(String),
+
+    #[error("context space: {0}")]
+    Space(String),
+
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+}
+
+/// Shorthand used throughout the crate.
+pub type Result<T, E = EnvError> = std::result::Result<T, E>;
