@@ -1,5 +1,6 @@
 //! `mbtl`: argument parsing and printing; the work happens in the library crates.
 
+mod bench_cmd;
 mod env_cmd;
 
 use std::process::ExitCode;
@@ -26,6 +27,11 @@ enum Command {
         #[command(subcommand)]
         command: env_cmd::EnvCommand,
     },
+    /// Benchmarks (throughput of the hot paths).
+    Bench {
+        #[command(subcommand)]
+        command: bench_cmd::BenchCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -33,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Envs(args) => env_cmd::envs(&args),
         Command::Env { command } => env_cmd::run(command),
+        Command::Bench { command } => bench_cmd::run(command),
     };
     match result {
         Ok(code) => code,
