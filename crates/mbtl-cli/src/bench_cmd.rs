@@ -91,7 +91,8 @@ fn batched(kind: EnvKind, semantics: Semantics, steps: u64, n: usize) -> Result<
     let contexts: Vec<Context> = (0..n)
         .map(|i| {
             let scale = 0.9 + 0.2 * i as f64 / n.max(2) as f64;
-            base.with(name, default * scale).unwrap_or_else(|_| base.clone())
+            base.with(name, default * scale)
+                .unwrap_or_else(|_| base.clone())
         })
         .collect();
     let mut batch = BatchEnv::new(&contexts, 1, &ContextObs::Hidden)?;
@@ -121,16 +122,29 @@ fn batched(kind: EnvKind, semantics: Semantics, steps: u64, n: usize) -> Result<
 }
 
 fn envs(args: &EnvBenchArgs) -> Result<ExitCode> {
-    let kinds = if args.env.is_empty() { EnvKind::ALL.to_vec() } else { args.env.clone() };
+    let kinds = if args.env.is_empty() {
+        EnvKind::ALL.to_vec()
+    } else {
+        args.env.clone()
+    };
     if !args.json {
         println!(
             "single thread, {} semantics, random actions, {} steps × {} repeats (median)",
             args.semantics, args.steps, args.repeats
         );
-        println!("{:<24} {:>16} {:>22}", "environment", "1 instance /s", format!("batch of {} /s", args.batch));
+        println!(
+            "{:<24} {:>16} {:>22}",
+            "environment",
+            "1 instance /s",
+            format!("batch of {} /s", args.batch)
+        );
     }
     for kind in kinds {
-        let one = median((0..args.repeats).map(|_| single(kind, args.semantics, args.steps)).collect::<Result<_>>()?);
+        let one = median(
+            (0..args.repeats)
+                .map(|_| single(kind, args.semantics, args.steps))
+                .collect::<Result<_>>()?,
+        );
         let many = median(
             (0..args.repeats)
                 .map(|_| batched(kind, args.semantics, args.steps, args.batch))

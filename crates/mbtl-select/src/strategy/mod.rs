@@ -1,0 +1,216 @@
+//! Sequential source-task selection (MBTL §1.4, "SSTS"): one trait for every strategy, and the
+//! loop that asks a strategy for a task, reveals that task's transfer row, and records the
+//! generalization curve `V_k = mean_y max_{i ≤ k} J[x_i, y]` (MBTL eq. 1).
+//!
+//! A strategy sees only the rows revealed so far ([`History`]); oracles, which by definition
+//! know the whole matrix, receive it at construction and say so in their names.
+
+mod baselines;
+mod gp_mbtl;
+mod m_mbtl;
+mod mbtl_gp;
+mod mgp_mbtl;
+
+pub use baselines::{Equidistant, Pseudogreedy, Random, SequentialOracle};
+pub use gp_mbtl::GpMbtl;
+pub use m_mbtl::{Candidates, MMbtl};
+pub use mbtl_gp::{Acquisition, GapModel, MbtlGp, MbtlGpOptions};
+pub use mgp_mbtl::MgpMbtl;
+
+use serde::Serialize;
+
+use crate::error::{Result, SelectError};
+use crate::matrix::TransferMatrix;
+use crate::space::TaskSpace;
+
+/// What a strategy may see when it chooses the next task.
+#[derive(Debug, Clone, Copy)]
+pub struct History<'a> {
+    pub space: &'a TaskSpace,
+    /// Tasks chosen so far, in order (may repeat if a strategy chose a task twice).
+    pub chosen: &'a [usize],
+    /// The revealed transfer row of each chosen task, in the same order.
+    pub rows: &'a [Vec<f64>],
+    /// Per target, the best revealed performance so far (`−∞` before the first step).
+    pub best: &'a [f64],
+}
+
+impl History<'_> {
+    /// Number of tasks trained so far (`k − 1` when choosing the `k`-th).
+    pub fn k(&self) -> usize {
+        self.chosen.len()
+    }
+
+    pub fn n(&self) -> usize {
+        self.space.len()
+    }
+
+    pub fn is_chosen(&self, task: usize) -> bool {
+        self.chosen.contains(&task)
+    }
+}
+
+/// A sequential selection strategy.
+pub trait Strategy: Send {
+    /// The name used on the command line and in results.
+    fn name(&self) -> String;
+
+    /// Chooses the next source task.
+    fn select(&mut self, history: &History<'_>) -> Result<usize>;
+
+    /// Which branch made the last choice, for strategies that switch (M/GP-MBTL).
+    fn mode(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// Trains a source task and evaluates its policy on every target: the expensive call MBTL
+/// economises. A [`TransferMatrix`] replays a precomputed one.
+pub trait Evaluator {
+    fn n_tasks(&self) -> usize;
+    fn evaluate(&mut self, source: usize) -> Result<Vec<f64>>;
+}
+
+impl Evaluator for &TransferMatrix {
+    fn n_tasks(&self) -> usize {
+        self.n()
+    }
+
+    fn evaluate(&mut self, source: usize) -> Result<Vec<f64>> {
+        Ok(self.row(source).to_vec())
+    }
+}
+
+/// An evaluator from a closure (bring your own trainer).
+pub struct FnEvaluator<F> {
+    pub n: usize,
+    pub f: F,
+}
+
+impl<F: FnMut(usize) -> Result<Vec<f64>>> Evaluator for FnEvaluator<F> {
+    fn n_tasks(&self) -> usize {
+        self.n
+    }
+
+    fn evaluate(&mut self, source: usize) -> Result<Vec<f64>> {
+        (self.f)(source)
+    }
+}
+
+/// The outcome of one selection run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Selection {
+    pub strategy: String,
+    /// Task indices in the order chosen.
+    pub order: Vec<usize>,
+    /// `V_k` for `k = 1..=K`.
+    pub curve: Vec<f64>,
+    /// Branch per step, for switching strategies.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub modes: Vec<String>,
+}
+
+/// Runs `strategy` for `budget` steps. A task chosen twice is not evaluated again.
+pub fn run_selection(
+    strategy: &mut dyn Strategy,
+    evaluator: &mut dyn Evaluator,
+    space: &TaskSpace,
+    budget: usize,
+) -> Result<Selection> {
+    let n = evaluator.n_tasks();
+    space.check_len(n)?;
+    let mut chosen = Vec::with_capacity(budget);
+    let mut rows: Vec<Vec<f64>> = Vec::with_capacity(budget);
+    let mut best = vec![f64::NEG_INFINITY; n];
+    let mut curve = Vec::with_capacity(budget);
+    let mut modes = Vec::new();
+    for _ in 0..budget {
+        let task = strategy.select(&History {
+            space,
+            chosen: &chosen,
+            rows: &rows,
+            best: &best,
+        })?;
+        if task >= n {
+            return Err(SelectError::Strategy {
+                strategy: strategy.name(),
+                message: format!("chose task {task}, but there are {n}"),
+            });
+        }
+        let row = match chosen.iter().position(|&c| c == task) {
+            Some(i) => rows[i].clone(),
+            None => {
+                let row = evaluator.evaluate(task)?;
+                if row.len() != n || row.iter().any(|v| !v.is_finite()) {
+                    return Err(SelectError::Evaluation {
+                        task,
+                        message: format!(
+                            "expected {n} finite values, got {} ({:?}…)",
+                            row.len(),
+                            &row[..row.len().min(3)]
+                        ),
+                    });
+                }
+                row
+            }
+        };
+        for (b, v) in best.iter_mut().zip(&row) {
+            *b = b.max(*v);
+        }
+        curve.push(best.iter().sum::<f64>() / n as f64);
+        chosen.push(task);
+        rows.push(row);
+        if let Some(m) = strategy.mode() {
+            modes.push(m.to_string());
+        }
+    }
+    Ok(Selection {
+        strategy: strategy.name(),
+        order: chosen,
+        curve,
+        modes,
+    })
+}
+
+/// The curve of a fixed order on a known matrix.
+pub fn curve_of(matrix: &TransferMatrix, order: &[usize]) -> Vec<f64> {
+    let n = matrix.n();
+    let mut best = vec![f64::NEG_INFINITY; n];
+    order
+        .iter()
+        .map(|&s| {
+            for (b, v) in best.iter_mut().zip(matrix.row(s)) {
+                *b = b.max(*v);
+            }
+            best.iter().sum::<f64>() / n as f64
+        })
+        .collect()
+}
+
+/// First index of the maximum among `allowed` tasks (ties → lowest index; NaN never wins).
+pub(crate) fn argmax_allowed(values: &[f64], allowed: impl Fn(usize) -> bool) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, &v) in values.iter().enumerate() {
+        if allowed(i) && !v.is_nan() && best.is_none_or(|(_, b)| v > b) {
+            best = Some((i, v));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// The task nearest (L1) to a point; ties → lowest index.
+pub(crate) fn nearest_task(space: &TaskSpace, point: &[f64]) -> usize {
+    let mut best = (0, f64::INFINITY);
+    for t in 0..space.len() {
+        let d: f64 = space
+            .coord(t)
+            .iter()
+            .zip(point)
+            .map(|(a, b)| (a - b).abs())
+            .sum();
+        if d < best.1 {
+            best = (t, d);
+        }
+    }
+    best.0
+}
