@@ -20,6 +20,7 @@ pub mod space;
 pub mod strategy;
 pub mod structure;
 pub mod synth;
+pub mod table;
 
 pub use error::{Result, SelectError};
 pub use matrix::{NanPolicy, TransferMatrix};

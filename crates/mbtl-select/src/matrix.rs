@@ -248,7 +248,11 @@ impl TransferMatrix {
         }
         let (rows, cols) = (shape[0] as usize, shape[1] as usize);
         let fortran = npy.order() == npyz::Order::Fortran;
-        let descr = npy.dtype().descr();
+        let descr = npy
+            .dtype()
+            .descr()
+            .trim_matches(|c| c == '\'' || c == '"')
+            .to_string();
         let mut data: Vec<f64> = match descr.as_str() {
             "<f8" => npy
                 .into_vec::<f64>()

@@ -27,45 +27,122 @@ impl Slopes {
     }
 }
 
-/// Least squares of `values[i][y]` (row `i` belongs to source `sources[i]`) on
-/// `[1, B⁻, B⁺]`, `B = x − y`, solved as `pinv(AᵀA)·Aᵀv` (sdmbtl-spec §2.3, §10.6). The intercept
-/// is dropped.
-pub fn fit_slopes(space: &TaskSpace, sources: &[usize], values: &[Vec<f64>]) -> Slopes {
-    let d = space.dim();
-    let p = 1 + 2 * d;
-    let mut ata = DMatrix::<f64>::zeros(p, p);
-    let mut atv = vec![0.0; p];
-    let mut feat = vec![0.0; p];
-    for (&s, row) in sources.iter().zip(values) {
-        let x = space.coord(s);
-        for (t, &v) in row.iter().enumerate() {
-            let y = space.coord(t);
-            feat[0] = 1.0;
-            for k in 0..d {
-                let b = x[k] - y[k];
-                feat[1 + k] = b.min(0.0);
-                feat[1 + d + k] = b.max(0.0);
-            }
-            for i in 0..p {
-                atv[i] += feat[i] * v;
-                for j in 0..p {
-                    ata[(i, j)] += feat[i] * feat[j];
-                }
-            }
+/// Least squares of revealed rows on `[1, B⁻, B⁺]`, `B = x − y` (source `x`, target `y`),
+/// solved as `pinv(AᵀA)·Aᵀv` (sdmbtl-spec §2.3, §10.6); the intercept is dropped. Rows are added
+/// once and their Gram matrix and moments kept, so that the per-step refits of GP-MBTL and the
+/// structure test cost `O(N)` instead of `O(k·N)`.
+#[derive(Debug, Clone)]
+pub struct SlopeRegression {
+    d: usize,
+    k: usize,
+    gram: Vec<f64>,
+    atv: Vec<f64>,
+    /// Per target, the sum over added sources of its design row (for centring).
+    feat_sum: Vec<f64>,
+    /// Per target, the sum over added sources of the revealed value.
+    col_sum: Vec<f64>,
+}
+
+impl SlopeRegression {
+    pub fn new(space: &TaskSpace) -> SlopeRegression {
+        let d = space.dim();
+        let p = 1 + 2 * d;
+        SlopeRegression {
+            d,
+            k: 0,
+            gram: vec![0.0; p * p],
+            atv: vec![0.0; p],
+            feat_sum: vec![0.0; space.len() * p],
+            col_sum: vec![0.0; space.len()],
         }
     }
-    let svd = ata.svd(true, true);
-    let max_sv = svd.singular_values.iter().copied().fold(0.0, f64::max);
-    let pinv = svd
-        .pseudo_inverse(1e-15 * max_sv)
-        .unwrap_or_else(|_| DMatrix::zeros(p, p));
-    let w: Vec<f64> = (0..p)
-        .map(|i| (0..p).map(|j| pinv[(i, j)] * atv[j]).sum())
-        .collect();
-    Slopes {
-        left: w[1..1 + d].to_vec(),
-        right: w[1 + d..].to_vec(),
+
+    /// Number of rows added.
+    pub fn len(&self) -> usize {
+        self.k
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.k == 0
+    }
+
+    /// Adds the revealed row of `source`.
+    pub fn add(&mut self, space: &TaskSpace, source: usize, row: &[f64]) {
+        let d = self.d;
+        let p = 1 + 2 * d;
+        let x = space.coord(source);
+        // Each design row has at most 1 + d non-zeros (one of B⁻_k, B⁺_k per dimension).
+        let mut nz: Vec<(usize, f64)> = Vec::with_capacity(1 + d);
+        for (t, &v) in row.iter().enumerate() {
+            let y = space.coord(t);
+            nz.clear();
+            nz.push((0, 1.0));
+            for k in 0..d {
+                let b = x[k] - y[k];
+                if b < 0.0 {
+                    nz.push((1 + k, b));
+                } else if b > 0.0 {
+                    nz.push((1 + d + k, b));
+                }
+            }
+            let fs = &mut self.feat_sum[t * p..(t + 1) * p];
+            for &(i, fi) in &nz {
+                self.atv[i] += fi * v;
+                fs[i] += fi;
+                for &(j, fj) in &nz {
+                    self.gram[i * p + j] += fi * fj;
+                }
+            }
+            self.col_sum[t] += v;
+        }
+        self.k += 1;
+    }
+
+    fn solve(&self, atv: &[f64]) -> Slopes {
+        let d = self.d;
+        let p = 1 + 2 * d;
+        let gram = DMatrix::from_row_slice(p, p, &self.gram);
+        let svd = gram.svd(true, true);
+        let max_sv = svd.singular_values.iter().copied().fold(0.0, f64::max);
+        let pinv = svd
+            .pseudo_inverse(1e-15 * max_sv)
+            .unwrap_or_else(|_| DMatrix::zeros(p, p));
+        let w: Vec<f64> = (0..p)
+            .map(|i| (0..p).map(|j| pinv[(i, j)] * atv[j]).sum())
+            .collect();
+        Slopes {
+            left: w[1..1 + d].to_vec(),
+            right: w[1 + d..].to_vec(),
+        }
+    }
+
+    /// Slopes of the rows as revealed (SD-MBTL's gap model).
+    pub fn slopes(&self) -> Slopes {
+        self.solve(&self.atv)
+    }
+
+    /// Slopes of the rows centred per target over the added sources (removes `g(y)`).
+    pub fn centred_slopes(&self) -> Slopes {
+        let p = 1 + 2 * self.d;
+        let k = self.k.max(1) as f64;
+        let mut atv = self.atv.clone();
+        for (t, &cs) in self.col_sum.iter().enumerate() {
+            let m = cs / k;
+            for (a, f) in atv.iter_mut().zip(&self.feat_sum[t * p..(t + 1) * p]) {
+                *a -= m * f;
+            }
+        }
+        self.solve(&atv)
+    }
+}
+
+/// One-off slope fit of `values[i]`, the revealed row of `sources[i]`.
+pub fn fit_slopes(space: &TaskSpace, sources: &[usize], values: &[Vec<f64>]) -> Slopes {
+    let mut reg = SlopeRegression::new(space);
+    for (&s, row) in sources.iter().zip(values) {
+        reg.add(space, s, row);
+    }
+    reg.slopes()
 }
 
 /// The outcome of the structure-detection test.
@@ -100,29 +177,31 @@ fn pop_std(v: &[f64]) -> f64 {
     (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n).sqrt()
 }
 
-/// Runs both tests on the revealed rows of `sources`.
-pub fn detect(space: &TaskSpace, sources: &[usize], rows: &[Vec<f64>]) -> Detection {
+/// Runs both tests on the revealed rows of `sources`; `regression` holds exactly these rows.
+pub fn detect(
+    space: &TaskSpace,
+    sources: &[usize],
+    rows: &[Vec<f64>],
+    regression: &SlopeRegression,
+) -> Detection {
     let n = space.len();
     let k = rows.len();
-    let slopes = fit_slopes(space, sources, rows);
-    // Centre per target over the trained sources (removes g(y)).
-    let mut col_mean = vec![0.0; n];
-    for row in rows {
-        for (m, v) in col_mean.iter_mut().zip(row) {
-            *m += v;
+    debug_assert_eq!(regression.len(), k);
+    let col_mean: Vec<f64> = regression.col_sum.iter().map(|c| c / k as f64).collect();
+    debug_assert_eq!(col_mean.len(), n);
+    let mut diag = Vec::with_capacity(k);
+    let mut s_row = 0.0;
+    let mut centred = vec![0.0; n];
+    for (&s, row) in sources.iter().zip(rows) {
+        for ((c, v), m) in centred.iter_mut().zip(row).zip(&col_mean) {
+            *c = v - m;
         }
+        diag.push(centred[s]);
+        s_row += pop_std(&centred);
     }
-    for m in &mut col_mean {
-        *m /= k as f64;
-    }
-    let centred: Vec<Vec<f64>> = rows
-        .iter()
-        .map(|r| r.iter().zip(&col_mean).map(|(v, m)| v - m).collect())
-        .collect();
-    let diag: Vec<f64> = sources.iter().zip(&centred).map(|(&s, r)| r[s]).collect();
-    let s_row = centred.iter().map(|r| pop_std(r)).sum::<f64>() / k as f64;
+    let s_row = s_row / k as f64;
     let quality_ratio = pop_std(&diag) / s_row;
-    let c = fit_slopes(space, sources, &centred);
+    let c = regression.centred_slopes();
     let d = space.dim();
     let distance = (0..d)
         .filter(|&i| (c.left[i] > 0.0) ^ (c.right[i] > 0.0))
@@ -130,7 +209,7 @@ pub fn detect(space: &TaskSpace, sources: &[usize], rows: &[Vec<f64>]) -> Detect
     Detection {
         quality_ratio,
         distance_fraction: distance as f64 / d as f64,
-        slopes,
+        slopes: regression.slopes(),
     }
 }
 
@@ -162,7 +241,11 @@ mod tests {
                 "{fit:?}"
             );
         }
-        let det = detect(&space, &sources, &rows);
+        let mut reg = SlopeRegression::new(&space);
+        for (&s, r) in sources.iter().zip(&rows) {
+            reg.add(&space, s, r);
+        }
+        let det = detect(&space, &sources, &rows, &reg);
         assert!(det.mountain(), "{det:?}");
     }
 }

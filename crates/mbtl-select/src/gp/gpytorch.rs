@@ -5,9 +5,7 @@
 //! than 1e-5. The raw parameters persist between fits (the authors reuse the model object); each
 //! fit starts a fresh optimiser. Predictions include the noise in the standard deviation.
 
-use nalgebra::DMatrix;
-
-use super::{kernel, sq_dists, Hyper, Posterior};
+use super::{covariance, kernel, sq_dists, Chol, Hyper, Posterior};
 use crate::error::{Result, SelectError};
 
 fn softplus(x: f64) -> f64 {
@@ -56,7 +54,7 @@ impl GpytorchGp {
     }
 
     /// Mean negative log-likelihood and its gradient in the raw parameters.
-    fn loss(raw: [f64; 4], d2: &DMatrix<f64>, y: &[f64]) -> Option<(f64, [f64; 4])> {
+    fn loss(raw: [f64; 4], d2: &[f64], y: &[f64]) -> Option<(f64, [f64; 4])> {
         let n = y.len();
         let nf = n as f64;
         let h = GpytorchGp {
@@ -65,26 +63,24 @@ impl GpytorchGp {
         }
         .hyper();
         let kf = kernel(d2, Hyper { noise: 0.0, ..h });
-        let k = &kf + DMatrix::identity(n, n) * h.noise;
-        let chol = k.cholesky()?;
-        let r = nalgebra::DVector::from_iterator(n, y.iter().map(|v| v - h.mean));
+        let chol = Chol::new(n, &covariance(&kf, n, h.noise))?;
+        let r: Vec<f64> = y.iter().map(|v| v - h.mean).collect();
         let a = chol.solve(&r);
-        let nll = 0.5 * r.dot(&a)
-            + chol.l().diagonal().iter().map(|v| v.ln()).sum::<f64>()
-            + 0.5 * nf * (2.0 * std::f64::consts::PI).ln();
+        let fit: f64 = r.iter().zip(&a).map(|(r, a)| r * a).sum();
+        let nll = 0.5 * fit + chol.half_log_det() + 0.5 * nf * (2.0 * std::f64::consts::PI).ln();
         let kinv = chol.inverse();
         // d nll / dθ = 0.5 tr((K⁻¹ − a aᵀ) dK/dθ)
         let (mut g_s, mut g_l, mut g_n) = (0.0, 0.0, 0.0);
         let l3 = h.length_scale.powi(3);
         for i in 0..n {
             for j in 0..n {
-                let w = kinv[(i, j)] - a[i] * a[j];
-                g_s += w * kf[(i, j)] / h.signal;
-                g_l += w * kf[(i, j)] * d2[(i, j)] / l3;
+                let w = kinv[i * n + j] - a[i] * a[j];
+                g_s += w * kf[i * n + j] / h.signal;
+                g_l += w * kf[i * n + j] * d2[i * n + j] / l3;
             }
-            g_n += kinv[(i, i)] - a[i] * a[i];
+            g_n += kinv[i * n + i] - a[i] * a[i];
         }
-        let g_mean = -a.sum();
+        let g_mean = -a.iter().sum::<f64>();
         let grad = [
             g_mean / nf,
             0.5 * g_s * sigmoid(raw[1]) / nf,

@@ -9,10 +9,11 @@
 //! * [`gpytorch`] — SD-MBTL (AAAI 2026): learned constant mean, outputscale, lengthscale and
 //!   noise through softplus, Adam on the mean negative log-likelihood, warm-started.
 
+mod chol;
 pub mod gpytorch;
 pub mod sklearn;
 
-use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
+pub use chol::Chol;
 
 use crate::error::{Result, SelectError};
 
@@ -28,13 +29,31 @@ pub struct Hyper {
     pub noise: f64,
 }
 
-/// Squared Euclidean distances between the rows of `a` (`n × dim`) and `b` (`m × dim`).
-pub(crate) fn sq_dists(a: &[f64], b: &[f64], dim: usize) -> DMatrix<f64> {
-    let (n, m) = (a.len() / dim, b.len() / dim);
-    DMatrix::from_fn(n, m, |i, j| {
-        let (x, y) = (&a[i * dim..(i + 1) * dim], &b[j * dim..(j + 1) * dim]);
-        x.iter().zip(y).map(|(p, q)| (p - q) * (p - q)).sum()
-    })
+/// Squared Euclidean distances between the rows of `a` (`n × dim`) and `b` (`m × dim`),
+/// row-major `n × m`.
+pub(crate) fn sq_dists(a: &[f64], b: &[f64], dim: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(a.len() / dim * (b.len() / dim));
+    for x in a.chunks_exact(dim) {
+        for y in b.chunks_exact(dim) {
+            out.push(x.iter().zip(y).map(|(p, q)| (p - q) * (p - q)).sum());
+        }
+    }
+    out
+}
+
+/// The kernel part `s·exp(−d²/(2ℓ²))` of a matrix of squared distances.
+pub(crate) fn kernel(d2: &[f64], h: Hyper) -> Vec<f64> {
+    let inv = 1.0 / (2.0 * h.length_scale * h.length_scale);
+    d2.iter().map(|d| h.signal * (-d * inv).exp()).collect()
+}
+
+/// The training covariance `kernel + noise·I`.
+pub(crate) fn covariance(kf: &[f64], n: usize, noise: f64) -> Vec<f64> {
+    let mut k = kf.to_vec();
+    for i in 0..n {
+        k[i * n + i] += noise;
+    }
+    k
 }
 
 /// A GP conditioned on training data.
@@ -43,8 +62,8 @@ pub struct Posterior {
     hyper: Hyper,
     dim: usize,
     x: Vec<f64>,
-    chol: Cholesky<f64, Dyn>,
-    alpha: DVector<f64>,
+    chol: Chol,
+    alpha: Vec<f64>,
     /// Log marginal likelihood of the training targets.
     pub log_marginal_likelihood: f64,
 }
@@ -53,19 +72,17 @@ impl Posterior {
     /// Conditions the GP on `x` (`n × dim`, row-major) and `y`.
     pub fn new(hyper: Hyper, x: &[f64], dim: usize, y: &[f64]) -> Result<Posterior> {
         let n = y.len();
-        let d2 = sq_dists(x, x, dim);
-        let k = kernel(&d2, hyper) + DMatrix::identity(n, n) * hyper.noise;
-        let chol = Cholesky::new(k).ok_or_else(|| {
+        let k = covariance(&kernel(&sq_dists(x, x, dim), hyper), n, hyper.noise);
+        let chol = Chol::new(n, &k).ok_or_else(|| {
             SelectError::Numerical(format!(
                 "GP covariance is not positive definite ({hyper:?})"
             ))
         })?;
-        let resid = DVector::from_iterator(n, y.iter().map(|v| v - hyper.mean));
+        let resid: Vec<f64> = y.iter().map(|v| v - hyper.mean).collect();
         let alpha = chol.solve(&resid);
-        let log_det_half: f64 = chol.l().diagonal().iter().map(|v| v.ln()).sum();
-        let lml = -0.5 * resid.dot(&alpha)
-            - log_det_half
-            - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
+        let fit: f64 = resid.iter().zip(&alpha).map(|(r, a)| r * a).sum();
+        let lml =
+            -0.5 * fit - chol.half_log_det() - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
         Ok(Posterior {
             hyper,
             dim,
@@ -83,28 +100,25 @@ impl Posterior {
     /// Posterior mean and standard deviation at `points` (`m × dim`). The standard deviation is
     /// of the latent function, plus the observation noise when `with_noise`.
     pub fn predict(&self, points: &[f64], with_noise: bool) -> (Vec<f64>, Vec<f64>) {
-        let ks = kernel(&sq_dists(&self.x, points, self.dim), self.hyper); // n × m
-        let mean = ks.tr_mul(&self.alpha);
-        let v = self
-            .chol
-            .l()
-            .solve_lower_triangular(&ks)
-            .expect("Cholesky factor is invertible");
-        let m = points.len() / self.dim;
-        let extra = if with_noise { self.hyper.noise } else { 0.0 };
-        let std = (0..m)
-            .map(|j| {
-                let var = self.hyper.signal - v.column(j).norm_squared();
-                (var.max(0.0) + extra).sqrt()
-            })
-            .collect();
-        (mean.iter().map(|v| v + self.hyper.mean).collect(), std)
+        let h = self.hyper;
+        let inv = 1.0 / (2.0 * h.length_scale * h.length_scale);
+        let extra = if with_noise { h.noise } else { 0.0 };
+        let n = self.alpha.len();
+        let mut ks = vec![0.0; n];
+        let mut mean = Vec::with_capacity(points.len() / self.dim);
+        let mut std = Vec::with_capacity(points.len() / self.dim);
+        for p in points.chunks_exact(self.dim) {
+            for (k, x) in ks.iter_mut().zip(self.x.chunks_exact(self.dim)) {
+                let d2: f64 = x.iter().zip(p).map(|(a, b)| (a - b) * (a - b)).sum();
+                *k = h.signal * (-d2 * inv).exp();
+            }
+            mean.push(h.mean + ks.iter().zip(&self.alpha).map(|(k, a)| k * a).sum::<f64>());
+            self.chol.forward(&mut ks);
+            let var = h.signal - ks.iter().map(|v| v * v).sum::<f64>();
+            std.push((var.max(0.0) + extra).sqrt());
+        }
+        (mean, std)
     }
-}
-
-pub(crate) fn kernel(d2: &DMatrix<f64>, h: Hyper) -> DMatrix<f64> {
-    let inv = 1.0 / (2.0 * h.length_scale * h.length_scale);
-    d2.map(|d| h.signal * (-d * inv).exp())
 }
 
 #[cfg(test)]

@@ -4,9 +4,7 @@
 //! starts; the best optimum wins. The optimiser is a projected BFGS (L-BFGS-B's behaviour on a
 //! two-parameter box): same optimum, not the same iterates.
 
-use nalgebra::DMatrix;
-
-use super::{kernel, sq_dists, Hyper, Posterior};
+use super::{covariance, kernel, sq_dists, Chol, Hyper, Posterior};
 use crate::error::{Result, SelectError};
 use crate::numpy_rng::RandomState;
 
@@ -31,7 +29,7 @@ impl Default for SklearnGp {
 }
 
 /// Negative log-marginal likelihood and its gradient in `(ln s, ln ℓ)`.
-fn objective(theta: [f64; 2], d2: &DMatrix<f64>, y: &[f64], alpha: f64) -> Option<(f64, [f64; 2])> {
+fn objective(theta: [f64; 2], d2: &[f64], y: &[f64], alpha: f64) -> Option<(f64, [f64; 2])> {
     let n = y.len();
     let (s, l) = (theta[0].exp(), theta[1].exp());
     let kf = kernel(
@@ -43,20 +41,17 @@ fn objective(theta: [f64; 2], d2: &DMatrix<f64>, y: &[f64], alpha: f64) -> Optio
             noise: 0.0,
         },
     );
-    let k = &kf + DMatrix::identity(n, n) * alpha;
-    let chol = k.cholesky()?;
-    let yv = nalgebra::DVector::from_column_slice(y);
-    let a = chol.solve(&yv);
-    let lml = -0.5 * yv.dot(&a)
-        - chol.l().diagonal().iter().map(|v| v.ln()).sum::<f64>()
-        - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
+    let chol = Chol::new(n, &covariance(&kf, n, alpha))?;
+    let a = chol.solve(y);
+    let fit: f64 = y.iter().zip(&a).map(|(y, a)| y * a).sum();
+    let lml = -0.5 * fit - chol.half_log_det() - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
     let kinv = chol.inverse();
     let (mut g_s, mut g_l) = (0.0, 0.0);
     for i in 0..n {
         for j in 0..n {
-            let w = a[i] * a[j] - kinv[(i, j)];
-            g_s += w * kf[(i, j)];
-            g_l += w * kf[(i, j)] * d2[(i, j)] / (l * l);
+            let w = a[i] * a[j] - kinv[i * n + j];
+            g_s += w * kf[i * n + j];
+            g_l += w * kf[i * n + j] * d2[i * n + j] / (l * l);
         }
     }
     Some((-lml, [-0.5 * g_s, -0.5 * g_l]))

@@ -2,7 +2,9 @@
 //! Sequential (myopic) Oracle. Independent training, Oracle transfer and Multi-task are constant
 //! levels, not sequences: see [`crate::metrics`].
 
-use super::{argmax_allowed, nearest_task, History, Strategy};
+use rayon::prelude::*;
+
+use super::{argmax_tol, nearest_task, History, Strategy, TIE_TOL};
 use crate::error::{Result, SelectError};
 use crate::matrix::TransferMatrix;
 use crate::numpy_rng::RandomState;
@@ -160,19 +162,21 @@ impl SequentialOracle {
 
     fn next(&mut self, chosen: &[usize]) -> usize {
         let n = self.matrices[0].n();
+        let (matrices, best) = (&self.matrices, &self.best);
         let gains: Vec<f64> = (0..n)
+            .into_par_iter()
             .map(|i| {
                 if chosen.contains(&i) {
                     return f64::NAN;
                 }
-                self.matrices
+                matrices
                     .iter()
-                    .zip(&self.best)
+                    .zip(best)
                     .map(|(m, b)| m.row(i).iter().zip(b).map(|(v, b)| v.max(*b)).sum::<f64>())
                     .sum::<f64>()
             })
             .collect();
-        let t = argmax_allowed(&gains, |i| !chosen.contains(&i)).unwrap_or(0);
+        let t = argmax_tol(&gains, |i| !chosen.contains(&i), TIE_TOL).unwrap_or(0);
         for (m, b) in self.matrices.iter().zip(&mut self.best) {
             for (bv, v) in b.iter_mut().zip(m.row(t)) {
                 *bv = bv.max(*v);

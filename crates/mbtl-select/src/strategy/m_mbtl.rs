@@ -13,7 +13,7 @@
 
 use rayon::prelude::*;
 
-use super::{nearest_task, History, Strategy};
+use super::{argmax_tol, nearest_task, History, Strategy, TIE_TOL};
 use crate::error::Result;
 use crate::numpy_rng::RandomState;
 use crate::space::TaskSpace;
@@ -37,6 +37,9 @@ struct Fit {
     members: Vec<u64>,
 }
 
+/// Weighted L1 distance, `Σ_d w·|a_d − b_d|` summed in this order: membership ties
+/// (`dist(x, new) == dist(x, old)`) are decided by these exact bits, as in the reference.
+#[inline]
 fn dist(a: &[f64], b: &[f64]) -> f64 {
     let mut s = 0.0;
     for (x, y) in a.iter().zip(b) {
@@ -45,35 +48,65 @@ fn dist(a: &[f64], b: &[f64]) -> f64 {
     s
 }
 
+/// Task coordinates by dimension (structure of arrays), so that distances to one centre are
+/// computed for every point in vectorisable loops.
+#[derive(Debug, Clone)]
+struct Columns {
+    n: usize,
+    cols: Vec<Vec<f64>>,
+}
+
+impl Columns {
+    fn new(space: &TaskSpace) -> Columns {
+        let n = space.len();
+        let cols = (0..space.dim())
+            .map(|d| (0..n).map(|t| space.coord(t)[d]).collect())
+            .collect();
+        Columns { n, cols }
+    }
+
+    /// `out[x] = dist(x, c)`, summed over dimensions in order (the same bits as [`dist`]).
+    fn distances(&self, c: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+        for (col, &cd) in self.cols.iter().zip(c) {
+            for (o, &v) in out.iter_mut().zip(col) {
+                *o += WEIGHT * (v - cd).abs();
+            }
+        }
+    }
+}
+
 /// Fits one new centre from `start` with the others frozen (`dmin[x]` = distance of point `x`
 /// to its nearest frozen centre). Returns the cost, the member bitset and the final centre.
-fn fit_centre(space: &TaskSpace, dmin: &[f64], start: &[f64]) -> (f64, Vec<u64>, Vec<f64>) {
-    let n = space.len();
-    let dim = space.dim();
+fn fit_centre(cols: &Columns, dmin: &[f64], start: &[f64]) -> (f64, Vec<u64>, Vec<f64>) {
+    let n = cols.n;
+    let dim = cols.cols.len();
     let mut c = start.to_vec();
     let mut member = vec![false; n];
+    let mut d0 = vec![0.0; n];
     let mut sum = vec![0.0; dim];
     for it in 0..MAX_ITER {
-        sum.fill(0.0);
+        cols.distances(&c, &mut d0);
         let mut count = 0usize;
         for x in 0..n {
-            let p = space.coord(x);
-            let d0 = dist(p, &c);
             let inside = if it == 0 || member[x] {
-                d0 <= dmin[x]
+                d0[x] <= dmin[x]
             } else {
-                d0 < dmin[x]
+                d0[x] < dmin[x]
             };
             member[x] = inside;
-            if inside {
-                count += 1;
-                for (s, v) in sum.iter_mut().zip(p) {
-                    *s += v;
-                }
-            }
+            count += inside as usize;
         }
         if count == 0 {
             break;
+        }
+        for (s, col) in sum.iter_mut().zip(&cols.cols) {
+            *s = col
+                .iter()
+                .zip(&member)
+                .filter(|(_, &m)| m)
+                .map(|(v, _)| v)
+                .sum();
         }
         let mut shift: f64 = 0.0;
         for (ci, s) in c.iter_mut().zip(&sum) {
@@ -85,7 +118,8 @@ fn fit_centre(space: &TaskSpace, dmin: &[f64], start: &[f64]) -> (f64, Vec<u64>,
             break;
         }
     }
-    let cost = (0..n).map(|x| dist(space.coord(x), &c).min(dmin[x])).sum();
+    cols.distances(&c, &mut d0);
+    let cost = d0.iter().zip(dmin).map(|(d, m)| d.min(*m)).sum();
     let mut bits = vec![0u64; n.div_ceil(64)];
     for (x, &m) in member.iter().enumerate() {
         if m {
@@ -103,6 +137,7 @@ fn intersects(a: &[u64], b: &[u64]) -> bool {
 #[derive(Debug, Clone)]
 pub(crate) struct Clustering {
     candidates: Option<Vec<usize>>,
+    cols: Option<Columns>,
     mode: Candidates,
     seed: u32,
     rng: RandomState,
@@ -118,6 +153,7 @@ impl Clustering {
     pub(crate) fn new(mode: Candidates, seed: u32) -> Clustering {
         Clustering {
             candidates: None,
+            cols: None,
             mode,
             seed,
             rng: RandomState::new(seed),
@@ -138,6 +174,7 @@ impl Clustering {
             Candidates::Subset(_) => (0..n).collect(),
         });
         self.dmin = vec![f64::INFINITY; n];
+        self.cols = Some(Columns::new(space));
     }
 
     fn task_of(space: &TaskSpace, c: &[f64]) -> usize {
@@ -163,6 +200,7 @@ impl Clustering {
             self.init(space);
         }
         let candidates = self.candidates.clone().expect("initialised");
+        let cols = self.cols.as_ref().expect("initialised");
         let start_task = if self.centres == 0 {
             self.rng.randint(space.len())
         } else {
@@ -176,7 +214,7 @@ impl Clustering {
                         .zip(candidates.par_iter())
                         .map(|(old, &p)| {
                             if intersects(&old.members, &last_members) {
-                                let (cost, members, _) = fit_centre(space, dmin, space.coord(p));
+                                let (cost, members, _) = fit_centre(cols, dmin, space.coord(p));
                                 Fit { cost, members }
                             } else {
                                 Fit {
@@ -190,22 +228,18 @@ impl Clustering {
                 _ => candidates
                     .par_iter()
                     .map(|&p| {
-                        let (cost, members, _) = fit_centre(space, &self.dmin, space.coord(p));
+                        let (cost, members, _) = fit_centre(cols, &self.dmin, space.coord(p));
                         Fit { cost, members }
                     })
                     .collect(),
             };
-            let mut best = 0;
-            for (i, f) in fits.iter().enumerate() {
-                if f.cost < fits[best].cost {
-                    best = i;
-                }
-            }
+            let neg: Vec<f64> = fits.iter().map(|f| -f.cost).collect();
+            let best = argmax_tol(&neg, |_| true, TIE_TOL).expect("at least one candidate");
             self.cache = Some(fits);
             self.last = Some(best);
             candidates[best]
         };
-        let (_, _, centre) = fit_centre(space, &self.dmin, space.coord(start_task));
+        let (_, _, centre) = fit_centre(cols, &self.dmin, space.coord(start_task));
         let rounded: Vec<f64> = centre.iter().map(|v| v.round_ties_even()).collect();
         let task = Self::task_of(space, &rounded);
         self.accept(space, space.coord(task));

@@ -51,19 +51,21 @@ impl Strategy for MgpMbtl {
         while self.detected_at < h.k() {
             self.detected_at += 1;
             let k = self.detected_at;
+            let prefix = History {
+                chosen: &h.chosen[..k],
+                rows: &h.rows[..k],
+                ..*h
+            };
+            // The GP model's regression takes the row first; the GP itself is trained only
+            // when the structure (tested from k > 5 on) is not Mountain.
+            self.gp.observe(&prefix, |_| false)?;
             if k > DETECT_AFTER {
-                let det = detect(h.space, &h.chosen[..k], &h.rows[..k]);
-                self.mountain = det.mountain();
+                let reg = self.gp.regression().expect("a row was observed");
+                self.mountain = detect(h.space, &h.chosen[..k], &h.rows[..k], reg).mountain();
+                if !self.mountain {
+                    self.gp.train(&prefix)?;
+                }
             }
-            let train = !self.mountain && k > DETECT_AFTER;
-            self.gp.observe(
-                &History {
-                    chosen: &h.chosen[..k],
-                    rows: &h.rows[..k],
-                    ..*h
-                },
-                |_| train,
-            )?;
         }
         let task = if self.mountain {
             self.last_mode = Some("M-MBTL");

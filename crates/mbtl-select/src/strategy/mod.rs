@@ -189,14 +189,37 @@ pub fn curve_of(matrix: &TransferMatrix, order: &[usize]) -> Vec<f64> {
 
 /// First index of the maximum among `allowed` tasks (ties → lowest index; NaN never wins).
 pub(crate) fn argmax_allowed(values: &[f64], allowed: impl Fn(usize) -> bool) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
-    for (i, &v) in values.iter().enumerate() {
-        if allowed(i) && !v.is_nan() && best.is_none_or(|(_, b)| v > b) {
-            best = Some((i, v));
-        }
-    }
-    best.map(|(i, _)| i)
+    argmax_tol(values, allowed, 0.0)
 }
+
+/// Like [`argmax_allowed`], but values within `rel_tol` (relative) of the maximum count as
+/// ties. Where exact ties are structural (integer grids, sums of the same terms in another
+/// order), rounding noise would otherwise decide them; the tolerance makes "ties → lowest
+/// index" hold for them as it does in exact arithmetic.
+pub(crate) fn argmax_tol(
+    values: &[f64],
+    allowed: impl Fn(usize) -> bool,
+    rel_tol: f64,
+) -> Option<usize> {
+    let candidates = || {
+        values
+            .iter()
+            .enumerate()
+            .filter(|&(i, v)| allowed(i) && !v.is_nan())
+    };
+    let max = candidates()
+        .map(|(_, &v)| v)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let floor = if max.is_finite() {
+        max - rel_tol * max.abs()
+    } else {
+        max
+    };
+    candidates().find(|&(_, &v)| v >= floor).map(|(i, _)| i)
+}
+
+/// Relative tolerance for structural ties (see [`argmax_tol`]).
+pub(crate) const TIE_TOL: f64 = 1e-9;
 
 /// The task nearest (L1) to a point; ties → lowest index.
 pub(crate) fn nearest_task(space: &TaskSpace, point: &[f64]) -> usize {
