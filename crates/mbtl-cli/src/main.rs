@@ -2,6 +2,8 @@
 
 mod bench_cmd;
 mod env_cmd;
+mod plot;
+mod replay_cmd;
 
 use std::process::ExitCode;
 
@@ -22,6 +24,8 @@ struct Cli {
 enum Command {
     /// List the environments with their context features, defaults and bounds.
     Envs(env_cmd::EnvsArgs),
+    /// Replay selection strategies on transfer matrices (offline MBTL).
+    Replay(replay_cmd::ReplayArgs),
     /// Environment tools (conformance replay).
     Env {
         #[command(subcommand)]
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Envs(args) => env_cmd::envs(&args),
+        Command::Replay(args) => replay_cmd::run(args),
         Command::Env { command } => env_cmd::run(command),
         Command::Bench { command } => bench_cmd::run(command),
     };

@@ -16,6 +16,7 @@ pub mod gp;
 pub mod matrix;
 pub mod metrics;
 pub mod numpy_rng;
+pub mod replay;
 pub mod space;
 pub mod strategy;
 pub mod structure;

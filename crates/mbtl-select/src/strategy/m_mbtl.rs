@@ -48,13 +48,21 @@ fn dist(a: &[f64], b: &[f64]) -> f64 {
     s
 }
 
-/// Task coordinates by dimension (structure of arrays), so that distances to one centre are
-/// computed for every point in vectorisable loops.
+/// Task coordinates by dimension (structure of arrays) and, on a grid, its split into blocks:
+/// the last dimensions (at least [`BLOCK`] points) form a block, so that a block whose nearest
+/// possible point is farther from the new centre than all of its points are from their frozen
+/// centres is skipped without computing its distances.
 #[derive(Debug, Clone)]
 struct Columns {
     n: usize,
     cols: Vec<Vec<f64>>,
+    levels: Option<Vec<usize>>,
+    /// Number of leading (head) dimensions; the rest form a block.
+    head_dims: usize,
+    block: usize,
 }
+
+const BLOCK: usize = 16;
 
 impl Columns {
     fn new(space: &TaskSpace) -> Columns {
@@ -62,64 +70,202 @@ impl Columns {
         let cols = (0..space.dim())
             .map(|d| (0..n).map(|t| space.coord(t)[d]).collect())
             .collect();
-        Columns { n, cols }
+        let levels = space.levels().map(<[usize]>::to_vec);
+        let (mut head_dims, mut block) = (space.dim(), 1);
+        if let Some(l) = &levels {
+            while head_dims > 0 && block < BLOCK {
+                head_dims -= 1;
+                block *= l[head_dims];
+            }
+        } else {
+            (head_dims, block) = (0, n);
+        }
+        Columns {
+            n,
+            cols,
+            levels,
+            head_dims,
+            block,
+        }
     }
 
-    /// `out[x] = dist(x, c)`, summed over dimensions in order (the same bits as [`dist`]).
-    fn distances(&self, c: &[f64], out: &mut [f64]) {
-        out.fill(0.0);
-        for (col, &cd) in self.cols.iter().zip(c) {
-            for (o, &v) in out.iter_mut().zip(col) {
-                *o += WEIGHT * (v - cd).abs();
+    /// `Σ_x min(dist(x, c), dmin[x])`, block by block; a block that `c` cannot reach
+    /// contributes its `dmin` sum.
+    #[inline(always)]
+    fn cost(&self, c: &[f64], dmin: &[f64], bmax: &[f64]) -> f64 {
+        let dim = self.cols.len();
+        let tail_min = self.tail_min(c);
+        let mut d0 = vec![0.0; self.block];
+        let mut total = 0.0;
+        for (b, &bm) in bmax.iter().enumerate() {
+            let x0 = b * self.block;
+            let block_dmin = &dmin[x0..x0 + self.block];
+            let head = self.head(c, x0);
+            if head + tail_min > bm * (1.0 + 1e-12) {
+                total += block_dmin.iter().sum::<f64>();
+                continue;
             }
+            d0.fill(head);
+            for d in self.head_dims..dim {
+                for (o, &v) in d0.iter_mut().zip(&self.cols[d][x0..x0 + self.block]) {
+                    *o += WEIGHT * (v - c[d]).abs();
+                }
+            }
+            total += d0
+                .iter()
+                .zip(block_dmin)
+                .map(|(d, m)| d.min(*m))
+                .sum::<f64>();
         }
+        total
+    }
+
+    /// Distance over the head dimensions of the block starting at point `x0`.
+    #[inline]
+    fn head(&self, c: &[f64], x0: usize) -> f64 {
+        let mut head = 0.0;
+        for (col, &cd) in self.cols[..self.head_dims].iter().zip(c) {
+            head += WEIGHT * (col[x0] - cd).abs();
+        }
+        head
+    }
+
+    /// A lower bound of the tail part of the distance to `c` over any block.
+    #[inline(always)]
+    fn tail_min(&self, c: &[f64]) -> f64 {
+        (self.head_dims..self.cols.len())
+            .map(|d| match &self.levels {
+                Some(l) => (0..l[d])
+                    .map(|v| WEIGHT * (v as f64 - c[d]).abs())
+                    .fold(f64::INFINITY, f64::min),
+                None => 0.0,
+            })
+            .sum()
+    }
+
+    /// Per block, the largest `dmin` of its points.
+    fn block_max(&self, dmin: &[f64]) -> Vec<f64> {
+        dmin.chunks(self.block)
+            .map(|b| b.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+            .collect()
     }
 }
 
 /// Fits one new centre from `start` with the others frozen (`dmin[x]` = distance of point `x`
-/// to its nearest frozen centre). Returns the cost, the member bitset and the final centre.
-fn fit_centre(cols: &Columns, dmin: &[f64], start: &[f64]) -> (f64, Vec<u64>, Vec<f64>) {
+/// to its nearest frozen centre, `bmax` its maximum per block). Returns the cost, the member
+/// bitset and the final centre.
+fn fit_centre(
+    cols: &Columns,
+    dmin: &[f64],
+    bmax: &[f64],
+    start: &[f64],
+) -> (f64, Vec<u64>, Vec<f64>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { fit_centre_avx2(cols, dmin, bmax, start) };
+    }
+    fit_centre_generic(cols, dmin, bmax, start)
+}
+
+/// The same code compiled with AVX2 enabled (wider vectors for the distance loops; IEEE
+/// arithmetic, so the results are bit-identical to [`fit_centre_generic`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fit_centre_avx2(
+    cols: &Columns,
+    dmin: &[f64],
+    bmax: &[f64],
+    start: &[f64],
+) -> (f64, Vec<u64>, Vec<f64>) {
+    fit_centre_generic(cols, dmin, bmax, start)
+}
+
+#[inline(always)]
+fn fit_centre_generic(
+    cols: &Columns,
+    dmin: &[f64],
+    bmax: &[f64],
+    start: &[f64],
+) -> (f64, Vec<u64>, Vec<f64>) {
     let n = cols.n;
     let dim = cols.cols.len();
+    let nb = n / cols.block;
     let mut c = start.to_vec();
     let mut member = vec![false; n];
-    let mut d0 = vec![0.0; n];
-    let mut sum = vec![0.0; dim];
+    let mut active = vec![false; nb];
+    let mut d0 = vec![0.0; cols.block];
+    let mut sums = vec![0.0; dim];
     for it in 0..MAX_ITER {
-        cols.distances(&c, &mut d0);
+        // Head distance of each block (its first point's head coordinates) and a lower bound
+        // on the tail part.
+        let tail_min = cols.tail_min(&c);
+        let first = it == 0;
         let mut count = 0usize;
-        for x in 0..n {
-            let inside = if it == 0 || member[x] {
-                d0[x] <= dmin[x]
-            } else {
-                d0[x] < dmin[x]
-            };
-            member[x] = inside;
-            count += inside as usize;
+        sums.fill(0.0);
+        for b in 0..nb {
+            let x0 = b * cols.block;
+            let head = cols.head(&c, x0);
+            let was_active = active[b];
+            if head + tail_min > bmax[b] * (1.0 + 1e-12) {
+                if was_active {
+                    member[x0..x0 + cols.block].fill(false);
+                }
+                active[b] = false;
+                continue;
+            }
+            active[b] = true;
+            // Exact distances of the block, summed in dimension order.
+            d0.fill(head);
+            for (col, &cd) in cols.cols[cols.head_dims..].iter().zip(&c[cols.head_dims..]) {
+                for (o, &v) in d0.iter_mut().zip(&col[x0..x0 + cols.block]) {
+                    *o += WEIGHT * (v - cd).abs();
+                }
+            }
+            let mut in_block = 0usize;
+            for ((m, &d), &dm) in member[x0..x0 + cols.block]
+                .iter_mut()
+                .zip(&d0)
+                .zip(&dmin[x0..x0 + cols.block])
+            {
+                // Members stay while no farther than their frozen centre; others join only when
+                // strictly nearer; in the first iteration ties go to the new centre.
+                *m = d < dm || ((first || *m) && d == dm);
+                in_block += *m as usize;
+            }
+            if in_block > 0 {
+                count += in_block;
+                // Head coordinates are constant over a block; coordinates are integers on a
+                // grid, so these sums are exact in any order.
+                for (s, col) in sums[..cols.head_dims].iter_mut().zip(&cols.cols) {
+                    *s += in_block as f64 * col[x0];
+                }
+                for (s, col) in sums[cols.head_dims..]
+                    .iter_mut()
+                    .zip(&cols.cols[cols.head_dims..])
+                {
+                    *s += col[x0..x0 + cols.block]
+                        .iter()
+                        .zip(&member[x0..x0 + cols.block])
+                        .map(|(v, &m)| if m { *v } else { 0.0 })
+                        .sum::<f64>();
+                }
+            }
         }
         if count == 0 {
             break;
         }
-        for (s, col) in sum.iter_mut().zip(&cols.cols) {
-            *s = col
-                .iter()
-                .zip(&member)
-                .filter(|(_, &m)| m)
-                .map(|(v, _)| v)
-                .sum();
-        }
         let mut shift: f64 = 0.0;
-        for (ci, s) in c.iter_mut().zip(&sum) {
-            let m = s / count as f64;
-            shift = shift.max((m - *ci).abs());
-            *ci = m;
+        for (ci, s) in c.iter_mut().zip(&sums) {
+            let mean = s / count as f64;
+            shift = shift.max((mean - *ci).abs());
+            *ci = mean;
         }
         if shift < TOL {
             break;
         }
     }
-    cols.distances(&c, &mut d0);
-    let cost = d0.iter().zip(dmin).map(|(d, m)| d.min(*m)).sum();
+    let cost = cols.cost(&c, dmin, bmax);
     let mut bits = vec![0u64; n.div_ceil(64)];
     for (x, &m) in member.iter().enumerate() {
         if m {
@@ -201,6 +347,7 @@ impl Clustering {
         }
         let candidates = self.candidates.clone().expect("initialised");
         let cols = self.cols.as_ref().expect("initialised");
+        let bmax = cols.block_max(&self.dmin);
         let start_task = if self.centres == 0 {
             self.rng.randint(space.len())
         } else {
@@ -214,7 +361,8 @@ impl Clustering {
                         .zip(candidates.par_iter())
                         .map(|(old, &p)| {
                             if intersects(&old.members, &last_members) {
-                                let (cost, members, _) = fit_centre(cols, dmin, space.coord(p));
+                                let (cost, members, _) =
+                                    fit_centre(cols, dmin, &bmax, space.coord(p));
                                 Fit { cost, members }
                             } else {
                                 Fit {
@@ -228,7 +376,8 @@ impl Clustering {
                 _ => candidates
                     .par_iter()
                     .map(|&p| {
-                        let (cost, members, _) = fit_centre(cols, &self.dmin, space.coord(p));
+                        let (cost, members, _) =
+                            fit_centre(cols, &self.dmin, &bmax, space.coord(p));
                         Fit { cost, members }
                     })
                     .collect(),
@@ -239,7 +388,12 @@ impl Clustering {
             self.last = Some(best);
             candidates[best]
         };
-        let (_, _, centre) = fit_centre(cols, &self.dmin, space.coord(start_task));
+        let (_, _, centre) = fit_centre(
+            cols,
+            &self.dmin,
+            &cols.block_max(&self.dmin),
+            space.coord(start_task),
+        );
         let rounded: Vec<f64> = centre.iter().map(|v| v.round_ties_even()).collect();
         let task = Self::task_of(space, &rounded);
         self.accept(space, space.coord(task));

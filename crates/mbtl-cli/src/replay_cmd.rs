@@ -1,0 +1,278 @@
+//! `mbtl replay`: every strategy on one or more transfer matrices; a table on stdout, CSV,
+//! PNG/SVG curves and (with `--json`) one object per strategy.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use mbtl_select::matrix::write_atomic;
+use mbtl_select::replay::{replay, ReplayOptions, StrategyName};
+use mbtl_select::{
+    metrics, Acquisition, Candidates, GapModel, NanPolicy, TaskSpace, TransferMatrix,
+};
+
+use crate::plot::{self, Series};
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// Transfer matrices (.csv: MBTL's N×N, no header, row = source; .npy): trials of one
+    /// benchmark, averaged.
+    #[arg(required = true)]
+    matrices: Vec<PathBuf>,
+    /// Strategies (repeatable or comma-separated): mbtl-gp, gp-mbtl, m-mbtl, mgp-mbtl,
+    /// independent, oracle, sequential-oracle, random, pseudogreedy, equidistant, multitask.
+    #[arg(long = "strategy", value_delimiter = ',')]
+    strategies: Vec<StrategyName>,
+    /// Number of tasks to select (K).
+    #[arg(long)]
+    budget: usize,
+    /// MBTL-GP's generalization-gap slope θ per unit of context coordinate (fixed gap).
+    #[arg(long, default_value_t = 0.005)]
+    slope: f64,
+    /// MBTL-GP's gap model: fixed (θ = --slope), estimated, learned.
+    #[arg(long, default_value = "fixed")]
+    gap: String,
+    /// MBTL-GP's exploration schedule: zero, one, inverse-k, sqrt-log, sampled.
+    #[arg(long, default_value = "sqrt-log")]
+    acquisition: Acquisition,
+    /// Tasks form this N-D grid (row-major, last fastest), e.g. 8,8,8; default: 1-D indices.
+    #[arg(long, value_delimiter = ',')]
+    grid: Vec<usize>,
+    /// Normalisation: none, minmax (global over the matrices), or LOWER,UPPER bounds.
+    #[arg(long, default_value = "none")]
+    normalize: String,
+    /// Negate raw values before bound normalisation (costs, e.g. waiting times).
+    #[arg(long)]
+    negate: bool,
+    /// NaN cells: refuse, min, or a value to impute.
+    #[arg(long, default_value = "refuse")]
+    nan: NanPolicy,
+    /// Seed (Random orders, M-MBTL starts, MBTL-GP restarts).
+    #[arg(long, default_value_t = 42)]
+    seed: u32,
+    /// Random orders per matrix, averaged.
+    #[arg(long, default_value_t = 1)]
+    random_repeats: usize,
+    /// M-MBTL candidate starts: all, or a number for a random subset.
+    #[arg(long, default_value = "all")]
+    candidates: String,
+    /// Per-target performance of a multi-task policy (N numbers, raw units), for `multitask`.
+    #[arg(long)]
+    multitask: Option<PathBuf>,
+    /// Folder for curves.csv, orders.csv, curves.png and curves.svg.
+    #[arg(long, default_value = "mbtl-replay")]
+    out: PathBuf,
+    /// Also write one JSON object per strategy (strategy, order, curve, …) to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn read_vector(path: &Path) -> Result<Vec<f64>> {
+    let text = fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .enumerate()
+        .map(|(i, t)| {
+            t.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .with_context(|| {
+                    format!(
+                        "{}: value {} is '{t}', not a finite number",
+                        path.display(),
+                        i + 1
+                    )
+                })
+        })
+        .collect()
+}
+
+pub fn run(args: ReplayArgs) -> Result<ExitCode> {
+    let mut matrices = args
+        .matrices
+        .iter()
+        .map(|p| TransferMatrix::read(p, args.nan))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut multitask = args.multitask.as_deref().map(read_vector).transpose()?;
+    // The multi-task vector goes through the same affine normalisation as the matrices.
+    let (scale, shift): (f64, f64) = match args.normalize.as_str() {
+        "none" => (1.0, 0.0),
+        "minmax" => {
+            let lo = matrices
+                .iter()
+                .map(TransferMatrix::min)
+                .fold(f64::INFINITY, f64::min);
+            let hi = matrices
+                .iter()
+                .map(TransferMatrix::max)
+                .fold(f64::NEG_INFINITY, f64::max);
+            TransferMatrix::normalize_minmax_global(&mut matrices)?;
+            (1.0 / (hi - lo), -lo / (hi - lo))
+        }
+        bounds => {
+            let parts: Vec<f64> = bounds
+                .split(',')
+                .map(|p| p.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| {
+                    anyhow::anyhow!("--normalize '{bounds}': expected none, minmax or LOWER,UPPER")
+                })?;
+            let [lo, hi] = parts[..] else {
+                bail!("--normalize '{bounds}': expected two bounds LOWER,UPPER")
+            };
+            for m in &mut matrices {
+                m.normalize_bounds(lo, hi, args.negate)?;
+            }
+            let sign = if args.negate { -1.0 } else { 1.0 };
+            (sign / (hi - lo), -lo / (hi - lo))
+        }
+    };
+    if let Some(v) = &mut multitask {
+        for x in v.iter_mut() {
+            *x = *x * scale + shift;
+        }
+    }
+    let n = matrices[0].n();
+    let space = if args.grid.is_empty() {
+        TaskSpace::indices(n)
+    } else {
+        TaskSpace::grid(&args.grid)?
+    };
+    let gap = match args.gap.as_str() {
+        "fixed" => GapModel::Fixed(args.slope),
+        "estimated" => GapModel::Estimated,
+        "learned" => GapModel::Learned,
+        other => bail!("--gap '{other}': expected fixed, estimated or learned"),
+    };
+    let candidates = match args.candidates.as_str() {
+        "all" => Candidates::All,
+        m => Candidates::Subset(
+            m.parse()
+                .map_err(|_| anyhow::anyhow!("--candidates '{m}': expected all or a number"))?,
+        ),
+    };
+    let strategies = if args.strategies.is_empty() {
+        let mut s = vec![
+            StrategyName::MbtlGp,
+            StrategyName::MgpMbtl,
+            StrategyName::Random,
+            StrategyName::SequentialOracle,
+        ];
+        if space.dim() == 1 {
+            s.extend([StrategyName::Pseudogreedy, StrategyName::Equidistant]);
+        }
+        s.extend([StrategyName::Independent, StrategyName::Oracle]);
+        s
+    } else {
+        args.strategies.clone()
+    };
+    let opts = ReplayOptions {
+        budget: args.budget,
+        gap,
+        acquisition: args.acquisition,
+        seed: args.seed,
+        random_repeats: args.random_repeats,
+        candidates,
+        multitask,
+    };
+    let results = replay(&matrices, &space, &strategies, &opts)?;
+
+    // The reference for sample efficiency: the better of Independent and Multi-task.
+    let independent =
+        matrices.iter().map(metrics::independent).sum::<f64>() / matrices.len() as f64;
+    let reference = opts
+        .multitask
+        .as_ref()
+        .map_or(independent, |v| independent.max(metrics::multitask(v)));
+    println!(
+        "{} matri{} of {n} tasks, K = {}; sample efficiency N/k* against {:.4} (best of Independent{})",
+        matrices.len(),
+        if matrices.len() == 1 { "x" } else { "ces" },
+        opts.budget,
+        reference,
+        if opts.multitask.is_some() { ", Multi-task" } else { "" }
+    );
+    println!(
+        "{:<18} {:>8} {:>8} {:>8} {:>6} {:>8}  first tasks",
+        "strategy", "V_1", "V_K", "Average", "k*", "N/k*"
+    );
+    for r in &results {
+        let eff = metrics::sample_efficiency(&r.curve, n, reference);
+        let constant = r
+            .strategy
+            .parse::<StrategyName>()
+            .is_ok_and(StrategyName::is_constant);
+        let first: Vec<String> = r.order.iter().take(8).map(usize::to_string).collect();
+        println!(
+            "{:<18} {:>8.4} {:>8.4} {:>8.4} {:>6} {:>8}  {}",
+            r.strategy,
+            r.curve[0],
+            r.curve[opts.budget - 1],
+            r.average,
+            if constant {
+                "-".into()
+            } else {
+                eff.map_or("-".into(), |(k, _)| k.to_string())
+            },
+            if constant {
+                "-".into()
+            } else {
+                eff.map_or("-".into(), |(_, e)| format!("{e:.1}x"))
+            },
+            if constant {
+                String::new()
+            } else {
+                first.join(" ")
+            }
+        );
+    }
+
+    fs::create_dir_all(&args.out).with_context(|| format!("{}", args.out.display()))?;
+    let mut csv = String::from("k");
+    for r in &results {
+        csv.push_str(&format!(",{},{}_ci95", r.strategy, r.strategy));
+    }
+    csv.push('\n');
+    for k in 0..opts.budget {
+        csv.push_str(&(k + 1).to_string());
+        for r in &results {
+            csv.push_str(&format!(",{},{}", r.curve[k], r.curve_ci95[k]));
+        }
+        csv.push('\n');
+    }
+    write_atomic(&args.out.join("curves.csv"), csv.as_bytes())?;
+    let mut orders = String::from("strategy,trial,order\n");
+    for r in &results {
+        for (t, s) in r.trials.iter().enumerate() {
+            let o: Vec<String> = s.order.iter().map(usize::to_string).collect();
+            orders.push_str(&format!("{},{t},{}\n", r.strategy, o.join(" ")));
+        }
+    }
+    write_atomic(&args.out.join("orders.csv"), orders.as_bytes())?;
+    let series: Vec<Series<'_>> = results
+        .iter()
+        .map(|r| Series {
+            name: &r.strategy,
+            values: &r.curve,
+            band: (matrices.len() > 1).then_some(&r.curve_ci95[..]),
+        })
+        .collect();
+    plot::curves(
+        &args.out.join("curves"),
+        &format!("Generalization vs trained tasks ({n} tasks)"),
+        "trained source tasks k",
+        "normalized performance V_k",
+        &series,
+    )?;
+    if let Some(path) = &args.json {
+        let json = serde_json::to_vec_pretty(&results)?;
+        write_atomic(path, &json)?;
+    }
+    eprintln!(
+        "wrote {}/curves.csv, orders.csv, curves.png, curves.svg",
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,327 @@
+//! Offline replay: every requested strategy on one or more transfer matrices (trials of one
+//! benchmark), as MBTL's `collect_result.py` does — but any matrix, any strategy, one call.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::error::{Result, SelectError};
+use crate::matrix::TransferMatrix;
+use crate::metrics;
+use crate::space::TaskSpace;
+use crate::strategy::{
+    run_selection, Acquisition, Candidates, Equidistant, GapModel, GpMbtl, MMbtl, MbtlGp,
+    MbtlGpOptions, MgpMbtl, Pseudogreedy, Random, Selection, SequentialOracle, Strategy,
+};
+
+/// The strategies `mbtl replay` knows, by their command-line names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyName {
+    MbtlGp,
+    GpMbtl,
+    MMbtl,
+    MgpMbtl,
+    Independent,
+    Oracle,
+    SequentialOracle,
+    Random,
+    Pseudogreedy,
+    Equidistant,
+    Multitask,
+}
+
+impl StrategyName {
+    pub const ALL: [StrategyName; 11] = [
+        StrategyName::MbtlGp,
+        StrategyName::GpMbtl,
+        StrategyName::MMbtl,
+        StrategyName::MgpMbtl,
+        StrategyName::Independent,
+        StrategyName::Oracle,
+        StrategyName::SequentialOracle,
+        StrategyName::Random,
+        StrategyName::Pseudogreedy,
+        StrategyName::Equidistant,
+        StrategyName::Multitask,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyName::MbtlGp => "mbtl-gp",
+            StrategyName::GpMbtl => "gp-mbtl",
+            StrategyName::MMbtl => "m-mbtl",
+            StrategyName::MgpMbtl => "mgp-mbtl",
+            StrategyName::Independent => "independent",
+            StrategyName::Oracle => "oracle",
+            StrategyName::SequentialOracle => "sequential-oracle",
+            StrategyName::Random => "random",
+            StrategyName::Pseudogreedy => "pseudogreedy",
+            StrategyName::Equidistant => "equidistant",
+            StrategyName::Multitask => "multitask",
+        }
+    }
+
+    /// Constant levels that train all tasks (or one multi-task policy), not a sequence.
+    pub fn is_constant(self) -> bool {
+        matches!(
+            self,
+            StrategyName::Independent | StrategyName::Oracle | StrategyName::Multitask
+        )
+    }
+}
+
+impl fmt::Display for StrategyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for StrategyName {
+    type Err = SelectError;
+    fn from_str(s: &str) -> Result<Self> {
+        StrategyName::ALL
+            .into_iter()
+            .find(|n| n.name() == s)
+            .ok_or_else(|| {
+                SelectError::Option(format!(
+                    "unknown strategy '{s}'; known: {}",
+                    StrategyName::ALL.map(StrategyName::name).join(", ")
+                ))
+            })
+    }
+}
+
+/// Settings shared by the strategies of one replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayOptions {
+    /// Number of tasks to select (K).
+    pub budget: usize,
+    /// MBTL-GP's generalization-gap model.
+    pub gap: GapModel,
+    pub acquisition: Acquisition,
+    /// Base seed: trial `t` of Random uses `seed + t·repeats + r`, MBTL-GP's restarts `seed`.
+    pub seed: u32,
+    /// Random orders per matrix, averaged (1 = SD-MBTL's harness).
+    pub random_repeats: usize,
+    pub candidates: Candidates,
+    /// Per-target performance of a multi-task policy, for `multitask`.
+    pub multitask: Option<Vec<f64>>,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            budget: 10,
+            gap: GapModel::Fixed(0.005),
+            acquisition: Acquisition::SqrtLog,
+            seed: 42,
+            random_repeats: 1,
+            candidates: Candidates::All,
+            multitask: None,
+        }
+    }
+}
+
+/// One strategy over all matrices.
+#[derive(Debug, Clone, Serialize)]
+pub struct StrategyResult {
+    pub strategy: String,
+    /// Selection order on the first matrix.
+    pub order: Vec<usize>,
+    /// Mean curve over matrices (and repeats).
+    pub curve: Vec<f64>,
+    /// 95 % CI half-width of the curve over matrices (0 for one matrix).
+    pub curve_ci95: Vec<f64>,
+    /// Mean of the curve over k (MBTL's `Average`).
+    pub average: f64,
+    /// Every run: one per matrix (per repeat for Random).
+    pub trials: Vec<Selection>,
+}
+
+fn constant(name: StrategyName, m: &TransferMatrix, opts: &ReplayOptions) -> Result<Selection> {
+    let v = match name {
+        StrategyName::Independent => metrics::independent(m),
+        StrategyName::Oracle => metrics::oracle_transfer(m),
+        _ => {
+            let per_target = opts.multitask.as_ref().ok_or_else(|| {
+                SelectError::Option(
+                    "strategy 'multitask' needs the multi-task policy's per-target performance"
+                        .into(),
+                )
+            })?;
+            if per_target.len() != m.n() {
+                return Err(SelectError::Option(format!(
+                    "the multi-task vector has {} values, the matrix {} tasks",
+                    per_target.len(),
+                    m.n()
+                )));
+            }
+            metrics::multitask(per_target)
+        }
+    };
+    let order = if name == StrategyName::Multitask {
+        Vec::new()
+    } else {
+        (0..m.n()).collect()
+    };
+    Ok(Selection {
+        strategy: name.name().into(),
+        order,
+        curve: vec![v; opts.budget],
+        modes: Vec::new(),
+    })
+}
+
+fn build(
+    name: StrategyName,
+    trial: usize,
+    repeat: usize,
+    opts: &ReplayOptions,
+) -> Box<dyn Strategy> {
+    let seed = opts
+        .seed
+        .wrapping_add((trial * opts.random_repeats + repeat) as u32);
+    match name {
+        StrategyName::MbtlGp => Box::new(MbtlGp::new(MbtlGpOptions {
+            acquisition: opts.acquisition,
+            gap: opts.gap,
+            seed: opts.seed,
+            ..Default::default()
+        })),
+        StrategyName::GpMbtl => Box::new(GpMbtl::new()),
+        StrategyName::MMbtl => Box::new(MMbtl::new(opts.candidates, seed)),
+        StrategyName::MgpMbtl => Box::new(MgpMbtl::new(opts.candidates, seed)),
+        StrategyName::Random => Box::new(Random::new(seed)),
+        StrategyName::Pseudogreedy => Box::new(Pseudogreedy),
+        StrategyName::Equidistant => Box::new(Equidistant {
+            budget: opts.budget,
+        }),
+        _ => unreachable!("constants and oracles are built elsewhere"),
+    }
+}
+
+/// Runs `names` on every matrix.
+pub fn replay(
+    matrices: &[TransferMatrix],
+    space: &TaskSpace,
+    names: &[StrategyName],
+    opts: &ReplayOptions,
+) -> Result<Vec<StrategyResult>> {
+    let n = matrices
+        .first()
+        .map(TransferMatrix::n)
+        .ok_or_else(|| SelectError::Option("no matrix given".into()))?;
+    if let Some(m) = matrices.iter().find(|m| m.n() != n) {
+        return Err(SelectError::Option(format!(
+            "matrices differ in size: {n} and {} tasks",
+            m.n()
+        )));
+    }
+    space.check_len(n)?;
+    if opts.budget == 0 || opts.budget > n {
+        return Err(SelectError::Option(format!(
+            "budget K = {} must be between 1 and the number of tasks ({n})",
+            opts.budget
+        )));
+    }
+    let mut results = Vec::new();
+    for &name in names {
+        let mut trials = Vec::new();
+        for (t, m) in matrices.iter().enumerate() {
+            if name.is_constant() {
+                trials.push(constant(name, m, opts)?);
+            } else if name == StrategyName::SequentialOracle {
+                let mut s = SequentialOracle::new(vec![m.clone()])?;
+                trials.push(run_selection(&mut s, &mut &*m, space, opts.budget)?);
+            } else {
+                let repeats = if name == StrategyName::Random {
+                    opts.random_repeats.max(1)
+                } else {
+                    1
+                };
+                for r in 0..repeats {
+                    let mut s = build(name, t, r, opts);
+                    trials.push(run_selection(s.as_mut(), &mut &*m, space, opts.budget)?);
+                }
+            }
+        }
+        // Repeats of one matrix are averaged first, so the CI is over matrices.
+        let per_matrix = trials.len() / matrices.len();
+        let matrix_curves: Vec<Vec<f64>> = trials
+            .chunks(per_matrix)
+            .map(|c| {
+                (0..opts.budget)
+                    .map(|k| c.iter().map(|s| s.curve[k]).sum::<f64>() / c.len() as f64)
+                    .collect()
+            })
+            .collect();
+        let (curve, curve_ci95): (Vec<f64>, Vec<f64>) = (0..opts.budget)
+            .map(|k| metrics::mean_ci95(&matrix_curves.iter().map(|c| c[k]).collect::<Vec<_>>()))
+            .unzip();
+        results.push(StrategyResult {
+            strategy: name.name().into(),
+            order: trials[0].order.clone(),
+            average: metrics::average(&curve),
+            curve,
+            curve_ci95,
+            trials,
+        });
+    }
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replays_every_strategy_on_a_small_matrix() {
+        let n = 12;
+        let m = TransferMatrix::from_fn(n, |s, t| {
+            (0.9 - 0.05 * (s as f64 - t as f64).abs()).max(0.0)
+        })
+        .unwrap();
+        let opts = ReplayOptions {
+            budget: 4,
+            multitask: Some(vec![0.5; n]),
+            ..Default::default()
+        };
+        let res = replay(
+            &[m.clone(), m],
+            &TaskSpace::indices(n),
+            &StrategyName::ALL,
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(res.len(), 11);
+        for r in &res {
+            assert_eq!(r.curve.len(), 4, "{}", r.strategy);
+            if !["independent", "oracle", "multitask"].contains(&r.strategy.as_str()) {
+                assert_eq!(r.order.len(), 4, "{}", r.strategy);
+                assert!(
+                    r.curve.windows(2).all(|w| w[1] >= w[0] - 1e-12),
+                    "{} not monotone",
+                    r.strategy
+                );
+            }
+        }
+        assert!("nope"
+            .parse::<StrategyName>()
+            .unwrap_err()
+            .to_string()
+            .contains("mgp-mbtl"));
+        let bad = ReplayOptions {
+            budget: 13,
+            ..Default::default()
+        };
+        assert!(replay(
+            &[TransferMatrix::from_fn(n, |_, _| 1.0).unwrap()],
+            &TaskSpace::indices(n),
+            &[StrategyName::Random],
+            &bad
+        )
+        .is_err());
+    }
+}
