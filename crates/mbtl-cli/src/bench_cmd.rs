@@ -17,6 +17,8 @@ use serde_json::json;
 pub enum BenchCommand {
     /// Steps per second of every environment, one instance and batched (single thread).
     Envs(EnvBenchArgs),
+    /// The selection engine: SD-MBTL's full 3-D table and M/GP-MBTL on a 7-D matrix.
+    Select(crate::bench_select::SelectBenchArgs),
 }
 
 #[derive(Args)]
@@ -43,6 +45,7 @@ pub struct EnvBenchArgs {
 pub fn run(command: BenchCommand) -> Result<ExitCode> {
     match command {
         BenchCommand::Envs(args) => envs(&args),
+        BenchCommand::Select(args) => crate::bench_select::run(&args),
     }
 }
 

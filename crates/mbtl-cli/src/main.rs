@@ -1,9 +1,12 @@
 //! `mbtl`: argument parsing and printing; the work happens in the library crates.
 
 mod bench_cmd;
+mod bench_select;
+mod demo_cmd;
 mod env_cmd;
 mod plot;
 mod replay_cmd;
+mod synth_cmd;
 
 use std::process::ExitCode;
 
@@ -22,10 +25,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The built-in default experiment (a small offline MBTL experiment on synthetic data).
+    Demo(demo_cmd::DemoArgs),
     /// List the environments with their context features, defaults and bounds.
     Envs(env_cmd::EnvsArgs),
     /// Replay selection strategies on transfer matrices (offline MBTL).
     Replay(replay_cmd::ReplayArgs),
+    /// Generate SD-MBTL's synthetic transfer matrices.
+    Synth(synth_cmd::SynthArgs),
     /// Environment tools (conformance replay).
     Env {
         #[command(subcommand)]
@@ -39,18 +46,22 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Envs(args) => env_cmd::envs(&args),
-        Command::Replay(args) => replay_cmd::run(args),
-        Command::Env { command } => env_cmd::run(command),
-        Command::Bench { command } => bench_cmd::run(command),
-    };
-    match result {
+    match dispatch(Cli::parse()) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Demo(args) => demo_cmd::run(args),
+        Command::Envs(args) => env_cmd::envs(&args),
+        Command::Replay(args) => replay_cmd::run(args),
+        Command::Synth(args) => synth_cmd::run(args),
+        Command::Env { command } => env_cmd::run(command),
+        Command::Bench { command } => bench_cmd::run(command),
     }
 }

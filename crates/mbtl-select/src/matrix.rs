@@ -160,7 +160,7 @@ impl TransferMatrix {
             .iter()
             .map(TransferMatrix::max)
             .fold(f64::NEG_INFINITY, f64::max);
-        if !(hi > lo) {
+        if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
             return Err(SelectError::Matrix(format!(
                 "min–max normalisation needs max > min, got min = max = {lo}"
             )));

@@ -13,6 +13,7 @@ use crate::space::TaskSpace;
 use crate::strategy::{
     curve_of, run_selection, Candidates, GpMbtl, MMbtl, MgpMbtl, Random, SequentialOracle, Strategy,
 };
+use crate::synth::SynthSpec;
 
 /// The methods of SD-MBTL's tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -121,4 +122,21 @@ pub fn run_trials(
         });
     }
     Ok(out)
+}
+
+/// One synthetic setting end to end: trials `0..trials` generated, normalised with one global
+/// min–max, every method run with budget `budget`.
+pub fn synthetic_setting(
+    spec: &SynthSpec,
+    trials: u32,
+    budget: usize,
+    methods: &[Method],
+    candidates: Candidates,
+) -> Result<Vec<MethodResult>> {
+    let mut matrices: Vec<TransferMatrix> = (0..trials)
+        .into_par_iter()
+        .map(|t| spec.generate(t))
+        .collect::<Result<_>>()?;
+    TransferMatrix::normalize_minmax_global(&mut matrices)?;
+    run_trials(&matrices, &spec.task_space(), budget, methods, candidates)
 }

@@ -3,6 +3,26 @@
 //! optimiser iteration): row-major storage and plain loops measured 3–4× faster here than the
 //! generic triangular solves of nalgebra for these sizes.
 
+/// Dot product with four interleaved accumulators: a fixed summation order (the same result on
+/// every machine) that the compiler can keep in vector registers.
+#[inline(always)]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f64; 4];
+    let chunks = n / 4;
+    for i in 0..chunks {
+        for l in 0..4 {
+            acc[l] += a[4 * i + l] * b[4 * i + l];
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for i in chunks * 4..n {
+        s += a[i] * b[i];
+    }
+    s
+}
+
 /// `K = L·Lᵀ` with `L` lower-triangular, row-major.
 #[derive(Debug, Clone)]
 pub struct Chol {
@@ -17,13 +37,9 @@ impl Chol {
         let mut l = vec![0.0; n * n];
         for i in 0..n {
             for j in 0..=i {
-                let mut s = a[i * n + j];
-                let (ri, rj) = (&l[i * n..i * n + j], &l[j * n..j * n + j]);
-                for k in 0..j {
-                    s -= ri[k] * rj[k];
-                }
+                let s = a[i * n + j] - dot(&l[i * n..i * n + j], &l[j * n..j * n + j]);
                 if i == j {
-                    if !(s > 0.0) || !s.is_finite() {
+                    if s.is_nan() || s <= 0.0 || s.is_infinite() {
                         return None;
                     }
                     l[i * n + i] = s.sqrt();
@@ -48,8 +64,7 @@ impl Chol {
     pub fn forward(&self, b: &mut [f64]) {
         let n = self.n;
         for i in 0..n {
-            let row = &self.l[i * n..i * n + i];
-            let s: f64 = row.iter().zip(&b[..i]).map(|(l, x)| l * x).sum();
+            let s = dot(&self.l[i * n..i * n + i], &b[..i]);
             b[i] = (b[i] - s) / self.l[i * n + i];
         }
     }
@@ -59,8 +74,8 @@ impl Chol {
         let n = self.n;
         for i in (0..n).rev() {
             let mut s = b[i];
-            for k in i + 1..n {
-                s -= self.l[k * n + i] * b[k];
+            for (k, bk) in b.iter().enumerate().skip(i + 1) {
+                s -= self.l[k * n + i] * bk;
             }
             b[i] = s / self.l[i * n + i];
         }
@@ -83,8 +98,7 @@ impl Chol {
         for j in 0..n {
             let c = &mut wt[j * n..(j + 1) * n];
             for i in j..n {
-                let row = &self.l[i * n + j..i * n + i];
-                let s: f64 = row.iter().zip(&c[j..i]).map(|(l, w)| l * w).sum();
+                let s = dot(&self.l[i * n + j..i * n + i], &c[j..i]);
                 let delta = if i == j { 1.0 } else { 0.0 };
                 c[i] = (delta - s) / self.l[i * n + i];
             }
@@ -93,11 +107,7 @@ impl Chol {
         for i in 0..n {
             for j in 0..=i {
                 // K⁻¹_ij = Σ_k W_ki W_kj over k ≥ max(i, j) = i.
-                let s: f64 = wt[i * n + i..(i + 1) * n]
-                    .iter()
-                    .zip(&wt[j * n + i..(j + 1) * n])
-                    .map(|(a, b)| a * b)
-                    .sum();
+                let s = dot(&wt[i * n + i..(i + 1) * n], &wt[j * n + i..(j + 1) * n]);
                 inv[i * n + j] = s;
                 inv[j * n + i] = s;
             }

@@ -5,7 +5,7 @@
 //! than 1e-5. The raw parameters persist between fits (the authors reuse the model object); each
 //! fit starts a fresh optimiser. Predictions include the noise in the standard deviation.
 
-use super::{covariance, kernel, sq_dists, Chol, Hyper, Posterior};
+use super::{covariance, sq_dists, Chol, Distances, Hyper, Posterior};
 use crate::error::{Result, SelectError};
 
 fn softplus(x: f64) -> f64 {
@@ -54,7 +54,7 @@ impl GpytorchGp {
     }
 
     /// Mean negative log-likelihood and its gradient in the raw parameters.
-    fn loss(raw: [f64; 4], d2: &[f64], y: &[f64]) -> Option<(f64, [f64; 4])> {
+    fn loss(raw: [f64; 4], d2: &Distances, y: &[f64]) -> Option<(f64, [f64; 4])> {
         let n = y.len();
         let nf = n as f64;
         let h = GpytorchGp {
@@ -62,7 +62,8 @@ impl GpytorchGp {
             ..Default::default()
         }
         .hyper();
-        let kf = kernel(d2, Hyper { noise: 0.0, ..h });
+        let kf = d2.kernel(h);
+        let d2 = &d2.d2;
         let chol = Chol::new(n, &covariance(&kf, n, h.noise))?;
         let r: Vec<f64> = y.iter().map(|v| v - h.mean).collect();
         let a = chol.solve(&r);
@@ -92,7 +93,7 @@ impl GpytorchGp {
 
     /// Fits (continuing from the current raw parameters) and conditions on the data.
     pub fn fit(&mut self, x: &[f64], dim: usize, y: &[f64]) -> Result<Posterior> {
-        let d2 = sq_dists(x, x, dim);
+        let d2 = Distances::new(sq_dists(x, x, dim));
         let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
         let mut m = [0.0; 4];
         let mut v = [0.0; 4];
@@ -129,7 +130,7 @@ mod tests {
     fn gradient_matches_finite_differences() {
         let x = vec![0.0, 0.0, 1.0, 2.0, 3.0, 1.0, 4.0, 4.0];
         let y = [0.5, 0.7, 0.6, 0.9];
-        let d2 = sq_dists(&x, &x, 2);
+        let d2 = Distances::new(sq_dists(&x, &x, 2));
         for raw in [[0.0; 4], [0.3, -0.5, 1.0, -2.0], [0.6, 1.0, 0.2, 0.5]] {
             let (_, g) = GpytorchGp::loss(raw, &d2, &y).unwrap();
             for i in 0..4 {
@@ -154,7 +155,7 @@ mod tests {
     fn fit_lowers_the_loss() {
         let x: Vec<f64> = (0..8).map(|i| i as f64).collect();
         let y: Vec<f64> = x.iter().map(|v| (v / 2.0).sin()).collect();
-        let d2 = sq_dists(&x, &x, 1);
+        let d2 = Distances::new(sq_dists(&x, &x, 1));
         let mut gp = GpytorchGp::default();
         let before = GpytorchGp::loss(gp.raw, &d2, &y).unwrap().0;
         gp.fit(&x, 1, &y).unwrap();

@@ -47,6 +47,39 @@ pub(crate) fn kernel(d2: &[f64], h: Hyper) -> Vec<f64> {
     d2.iter().map(|d| h.signal * (-d * inv).exp()).collect()
 }
 
+/// Pairwise squared distances of the training inputs, with their distinct values: on grids and
+/// index coordinates only a few distinct distances occur, so the kernel needs one `exp` per
+/// distinct value instead of one per pair (same inputs to `exp`, same bits).
+#[derive(Debug, Clone)]
+pub(crate) struct Distances {
+    pub(crate) d2: Vec<f64>,
+    unique: Vec<f64>,
+    index: Vec<u32>,
+}
+
+impl Distances {
+    pub(crate) fn new(d2: Vec<f64>) -> Distances {
+        let mut unique: Vec<f64> = d2.clone();
+        unique.sort_by(f64::total_cmp);
+        unique.dedup();
+        let index = d2
+            .iter()
+            .map(|v| {
+                unique
+                    .binary_search_by(|u| u.total_cmp(v))
+                    .expect("present") as u32
+            })
+            .collect();
+        Distances { d2, unique, index }
+    }
+
+    /// The kernel part `s·exp(−d²/(2ℓ²))` of every pair.
+    pub(crate) fn kernel(&self, h: Hyper) -> Vec<f64> {
+        let values = kernel(&self.unique, h);
+        self.index.iter().map(|&i| values[i as usize]).collect()
+    }
+}
+
 /// The training covariance `kernel + noise·I`.
 pub(crate) fn covariance(kf: &[f64], n: usize, noise: f64) -> Vec<f64> {
     let mut k = kf.to_vec();

@@ -4,7 +4,7 @@
 //! starts; the best optimum wins. The optimiser is a projected BFGS (L-BFGS-B's behaviour on a
 //! two-parameter box): same optimum, not the same iterates.
 
-use super::{covariance, kernel, sq_dists, Chol, Hyper, Posterior};
+use super::{covariance, sq_dists, Chol, Distances, Hyper, Posterior};
 use crate::error::{Result, SelectError};
 use crate::numpy_rng::RandomState;
 
@@ -29,18 +29,16 @@ impl Default for SklearnGp {
 }
 
 /// Negative log-marginal likelihood and its gradient in `(ln s, ln ℓ)`.
-fn objective(theta: [f64; 2], d2: &[f64], y: &[f64], alpha: f64) -> Option<(f64, [f64; 2])> {
+fn objective(theta: [f64; 2], dist: &Distances, y: &[f64], alpha: f64) -> Option<(f64, [f64; 2])> {
     let n = y.len();
     let (s, l) = (theta[0].exp(), theta[1].exp());
-    let kf = kernel(
-        d2,
-        Hyper {
-            mean: 0.0,
-            signal: s,
-            length_scale: l,
-            noise: 0.0,
-        },
-    );
+    let kf = dist.kernel(Hyper {
+        mean: 0.0,
+        signal: s,
+        length_scale: l,
+        noise: 0.0,
+    });
+    let d2 = &dist.d2;
     let chol = Chol::new(n, &covariance(&kf, n, alpha))?;
     let a = chol.solve(y);
     let fit: f64 = y.iter().zip(&a).map(|(y, a)| y * a).sum();
@@ -149,7 +147,7 @@ impl SklearnGp {
         y: &[f64],
         rng: &mut RandomState,
     ) -> Result<Posterior> {
-        let d2 = sq_dists(x, x, dim);
+        let d2 = Distances::new(sq_dists(x, x, dim));
         let lo = [self.signal_bounds.0.ln(), self.length_bounds.0.ln()];
         let hi = [self.signal_bounds.1.ln(), self.length_bounds.1.ln()];
         let f = |t: [f64; 2]| objective(t, &d2, y, self.alpha);
@@ -198,7 +196,7 @@ mod tests {
     fn gradient_matches_finite_differences() {
         let x: Vec<f64> = vec![0.0, 3.0, 7.0, 8.0, 15.0];
         let y = [0.3, 0.5, 0.45, 0.6, 0.2];
-        let d2 = sq_dists(&x, &x, 1);
+        let d2 = Distances::new(sq_dists(&x, &x, 1));
         for theta in [[0.0, 0.0], [-1.0, 2.0], [1.5, 0.5]] {
             let (_, g) = objective(theta, &d2, &y, 0.01).unwrap();
             for i in 0..2 {

@@ -11,6 +11,9 @@
 //! from the third round a candidate is refitted only if its last cluster intersects the last
 //! chosen candidate's, otherwise its cost drops by the last accepted improvement.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use rayon::prelude::*;
 
 use super::{argmax_tol, nearest_task, History, Strategy, TIE_TOL};
@@ -21,6 +24,8 @@ use crate::space::TaskSpace;
 const WEIGHT: f64 = 0.01;
 const MAX_ITER: usize = 300;
 const TOL: f64 = 1e-6;
+/// Lloyd states remembered per fit (see [`Memo`]).
+const MEMO_ITERS: usize = 1;
 
 /// Which tasks are tried as the start of a new centre.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +98,6 @@ impl Columns {
     /// contributes its `dmin` sum.
     #[inline(always)]
     fn cost(&self, c: &[f64], dmin: &[f64], bmax: &[f64]) -> f64 {
-        let dim = self.cols.len();
         let tail_min = self.tail_min(c);
         let mut d0 = vec![0.0; self.block];
         let mut total = 0.0;
@@ -106,9 +110,9 @@ impl Columns {
                 continue;
             }
             d0.fill(head);
-            for d in self.head_dims..dim {
-                for (o, &v) in d0.iter_mut().zip(&self.cols[d][x0..x0 + self.block]) {
-                    *o += WEIGHT * (v - c[d]).abs();
+            for (col, &cd) in self.cols[self.head_dims..].iter().zip(&c[self.head_dims..]) {
+                for (o, &v) in d0.iter_mut().zip(&col[x0..x0 + self.block]) {
+                    *o += WEIGHT * (v - cd).abs();
                 }
             }
             total += d0
@@ -151,21 +155,34 @@ impl Columns {
     }
 }
 
+/// Cost, member bitset and final centre of one fit.
+type FitResult = (f64, Vec<u64>, Vec<f64>);
+
+/// Within one round (fixed frozen centres), the Lloyd trajectory from a state (centre, members)
+/// is determined by that state, and many candidate starts reach the same state after one
+/// update; their fits are then computed once. Keys are exact bits, so results are unchanged.
+type Memo = Mutex<HashMap<(Vec<u64>, Vec<u64>), FitResult>>;
+
+fn bitset(member: &[bool]) -> Vec<u64> {
+    let mut bits = vec![0u64; member.len().div_ceil(64)];
+    for (x, &m) in member.iter().enumerate() {
+        if m {
+            bits[x / 64] |= 1 << (x % 64);
+        }
+    }
+    bits
+}
+
 /// Fits one new centre from `start` with the others frozen (`dmin[x]` = distance of point `x`
 /// to its nearest frozen centre, `bmax` its maximum per block). Returns the cost, the member
 /// bitset and the final centre.
-fn fit_centre(
-    cols: &Columns,
-    dmin: &[f64],
-    bmax: &[f64],
-    start: &[f64],
-) -> (f64, Vec<u64>, Vec<f64>) {
+fn fit_centre(cols: &Columns, dmin: &[f64], bmax: &[f64], start: &[f64], memo: &Memo) -> FitResult {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { fit_centre_avx2(cols, dmin, bmax, start) };
+        return unsafe { fit_centre_avx2(cols, dmin, bmax, start, memo) };
     }
-    fit_centre_generic(cols, dmin, bmax, start)
+    fit_centre_generic(cols, dmin, bmax, start, memo)
 }
 
 /// The same code compiled with AVX2 enabled (wider vectors for the distance loops; IEEE
@@ -177,8 +194,9 @@ unsafe fn fit_centre_avx2(
     dmin: &[f64],
     bmax: &[f64],
     start: &[f64],
-) -> (f64, Vec<u64>, Vec<f64>) {
-    fit_centre_generic(cols, dmin, bmax, start)
+    memo: &Memo,
+) -> FitResult {
+    fit_centre_generic(cols, dmin, bmax, start, memo)
 }
 
 #[inline(always)]
@@ -187,7 +205,8 @@ fn fit_centre_generic(
     dmin: &[f64],
     bmax: &[f64],
     start: &[f64],
-) -> (f64, Vec<u64>, Vec<f64>) {
+    memo: &Memo,
+) -> FitResult {
     let n = cols.n;
     let dim = cols.cols.len();
     let nb = n / cols.block;
@@ -196,6 +215,7 @@ fn fit_centre_generic(
     let mut active = vec![false; nb];
     let mut d0 = vec![0.0; cols.block];
     let mut sums = vec![0.0; dim];
+    let mut states = Vec::new();
     for it in 0..MAX_ITER {
         // Head distance of each block (its first point's head coordinates) and a lower bound
         // on the tail part.
@@ -264,15 +284,23 @@ fn fit_centre_generic(
         if shift < TOL {
             break;
         }
-    }
-    let cost = cols.cost(&c, dmin, bmax);
-    let mut bits = vec![0u64; n.div_ceil(64)];
-    for (x, &m) in member.iter().enumerate() {
-        if m {
-            bits[x / 64] |= 1 << (x % 64);
+        if it < MEMO_ITERS {
+            let key = (
+                c.iter().map(|v| v.to_bits()).collect::<Vec<u64>>(),
+                bitset(&member),
+            );
+            if let Some(hit) = memo.lock().expect("memo lock").get(&key) {
+                return hit.clone();
+            }
+            states.push(key);
         }
     }
-    (cost, bits, c)
+    let result = (cols.cost(&c, dmin, bmax), bitset(&member), c);
+    let mut memo = memo.lock().expect("memo lock");
+    for key in states {
+        memo.insert(key, result.clone());
+    }
+    result
 }
 
 fn intersects(a: &[u64], b: &[u64]) -> bool {
@@ -348,6 +376,7 @@ impl Clustering {
         let candidates = self.candidates.clone().expect("initialised");
         let cols = self.cols.as_ref().expect("initialised");
         let bmax = cols.block_max(&self.dmin);
+        let memo = Memo::default();
         let start_task = if self.centres == 0 {
             self.rng.randint(space.len())
         } else {
@@ -362,7 +391,7 @@ impl Clustering {
                         .map(|(old, &p)| {
                             if intersects(&old.members, &last_members) {
                                 let (cost, members, _) =
-                                    fit_centre(cols, dmin, &bmax, space.coord(p));
+                                    fit_centre(cols, dmin, &bmax, space.coord(p), &memo);
                                 Fit { cost, members }
                             } else {
                                 Fit {
@@ -377,7 +406,7 @@ impl Clustering {
                     .par_iter()
                     .map(|&p| {
                         let (cost, members, _) =
-                            fit_centre(cols, &self.dmin, &bmax, space.coord(p));
+                            fit_centre(cols, &self.dmin, &bmax, space.coord(p), &memo);
                         Fit { cost, members }
                     })
                     .collect(),
@@ -388,12 +417,7 @@ impl Clustering {
             self.last = Some(best);
             candidates[best]
         };
-        let (_, _, centre) = fit_centre(
-            cols,
-            &self.dmin,
-            &cols.block_max(&self.dmin),
-            space.coord(start_task),
-        );
+        let (_, _, centre) = fit_centre(cols, &self.dmin, &bmax, space.coord(start_task), &memo);
         let rounded: Vec<f64> = centre.iter().map(|v| v.round_ties_even()).collect();
         let task = Self::task_of(space, &rounded);
         self.accept(space, space.coord(task));
