@@ -40,6 +40,10 @@ pub struct ReplayArgs {
     /// Tasks form this N-D grid (row-major, last fastest), e.g. 8,8,8; default: 1-D indices.
     #[arg(long, value_delimiter = ',')]
     grid: Vec<usize>,
+    /// Task coordinates for the strategies (e.g. physical context values): a CSV of N rows of
+    /// d numbers, no header. Default: 1-D task indices (MBTL's convention), or --grid.
+    #[arg(long, conflicts_with = "grid")]
+    coords: Option<PathBuf>,
     /// Normalisation: none, minmax (global over the matrices), or LOWER,UPPER bounds.
     #[arg(long, default_value = "none")]
     normalize: String,
@@ -85,6 +89,32 @@ fn read_vector(path: &Path) -> Result<Vec<f64>> {
                         i + 1
                     )
                 })
+        })
+        .collect()
+}
+
+/// Rows of comma- or space-separated numbers.
+fn read_points(path: &Path) -> Result<Vec<Vec<f64>>> {
+    let text = fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(r, line)| {
+            line.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|t| !t.is_empty())
+                .enumerate()
+                .map(|(c, t)| {
+                    t.parse::<f64>()
+                        .ok()
+                        .filter(|v| v.is_finite())
+                        .with_context(|| {
+                            format!(
+                                "{}: row {r}, column {c}: '{t}' is not a finite number",
+                                path.display()
+                            )
+                        })
+                })
+                .collect()
         })
         .collect()
 }
@@ -135,10 +165,12 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         }
     }
     let n = matrices[0].n();
-    let space = if args.grid.is_empty() {
-        TaskSpace::indices(n)
-    } else {
-        TaskSpace::grid(&args.grid)?
+    let space = match (&args.coords, args.grid.is_empty()) {
+        (Some(path), _) => {
+            TaskSpace::points(&read_points(path)?).with_context(|| format!("{}", path.display()))?
+        }
+        (None, true) => TaskSpace::indices(n),
+        (None, false) => TaskSpace::grid(&args.grid)?,
     };
     let gap = match args.gap.as_str() {
         "fixed" => GapModel::Fixed(args.slope),
@@ -194,19 +226,33 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         reference,
         if opts.multitask.is_some() { ", Multi-task" } else { "" }
     );
+    // SD-MBTL's aggregated metric at K when both anchors were run: Random = 0, oracle = 1.
+    let at_k = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.strategy == name)
+            .map(|r| r.curve[opts.budget - 1])
+    };
+    let anchors = at_k("random").zip(at_k("sequential-oracle"));
     println!(
-        "{:<18} {:>8} {:>8} {:>8} {:>6} {:>8}  first tasks",
-        "strategy", "V_1", "V_K", "Average", "k*", "N/k*"
+        "{:<18} {:>8} {:>8} {:>8} {:>6} {:>8} {:>7}  first tasks",
+        "strategy", "V_1", "V_K", "Average", "k*", "N/k*", "Agg@K"
     );
     for r in &results {
         let eff = metrics::sample_efficiency(&r.curve, n, reference);
+        let agg = anchors.map_or("-".to_string(), |(rand, oracle)| {
+            format!(
+                "{:.3}",
+                metrics::aggregated(r.curve[opts.budget - 1], rand, oracle)
+            )
+        });
         let constant = r
             .strategy
             .parse::<StrategyName>()
             .is_ok_and(StrategyName::is_constant);
         let first: Vec<String> = r.order.iter().take(8).map(usize::to_string).collect();
         println!(
-            "{:<18} {:>8.4} {:>8.4} {:>8.4} {:>6} {:>8}  {}",
+            "{:<18} {:>8.4} {:>8.4} {:>8.4} {:>6} {:>8} {:>7}  {}",
             r.strategy,
             r.curve[0],
             r.curve[opts.budget - 1],
@@ -221,6 +267,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
             } else {
                 eff.map_or("-".into(), |(_, e)| format!("{e:.1}x"))
             },
+            agg,
             if constant {
                 String::new()
             } else {

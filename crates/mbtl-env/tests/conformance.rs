@@ -86,3 +86,45 @@ fn a_perturbed_recording_is_reported_with_its_column_and_step() {
     assert_eq!(reward.max_abs_diff, 0.5);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn mbtl_scaled_grids_equal_the_authors_context_values() {
+    // shared/data/mbtl/config/context_grids.csv: task index → value from the authors' Slurm
+    // scripts (`s × base` with bc, s = 0.1 … 10).
+    use mbtl_env::{Context, EnvKind, Semantics, Spacing};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/mbtl/config/context_grids.csv");
+    let mut reader =
+        csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut by_variation: std::collections::BTreeMap<(String, String), Vec<(usize, f64)>> =
+        Default::default();
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        by_variation
+            .entry((rec[0].to_string(), rec[1].to_string()))
+            .or_default()
+            .push((rec[3].parse().unwrap(), rec[4].parse().unwrap()));
+    }
+    // (family, variation, env, feature): MBTL's CARL 0.1 names mapped to CARL 1.1.1 features.
+    let cases = [
+        ("cartpole", "masscart", EnvKind::CartPole, "masscart"),
+        ("cartpole", "lenpole", EnvKind::CartPole, "length"),
+        ("cartpole", "masspole", EnvKind::CartPole, "masspole"),
+        ("pendulum", "dt", EnvKind::Pendulum, "dt"),
+        ("pendulum", "l", EnvKind::Pendulum, "l"),
+        ("pendulum", "m", EnvKind::Pendulum, "m"),
+    ];
+    for (family, variation, kind, feature) in cases {
+        let rows = &by_variation[&(family.to_string(), variation.to_string())];
+        let default = Context::default_for(kind, Semantics::Physical)
+            .get(feature)
+            .unwrap();
+        let values = Spacing::Scaled { base: None, n: 100 }
+            .values(default)
+            .unwrap();
+        assert_eq!(rows.len(), 100, "{family}/{variation}");
+        for &(i, v) in rows {
+            assert_eq!(values[i], v, "{family}/{variation} task {i}");
+        }
+    }
+}

@@ -402,17 +402,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn tmp(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("mbtl-matrix-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        dir.join(name)
+    /// A scratch file in a per-test folder (removed by [`Scratch`]'s drop).
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(test: &str) -> Scratch {
+            let dir =
+                std::env::temp_dir().join(format!("mbtl-matrix-{}-{test}", std::process::id()));
+            fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+
+        fn path(&self, name: &str) -> std::path::PathBuf {
+            self.0.join(name)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
     }
 
     #[test]
     fn csv_and_npy_round_trip() {
+        let dir = Scratch::new("round-trip");
         let m = TransferMatrix::from_fn(4, |s, t| s as f64 * 0.1 - t as f64 / 3.0).unwrap();
         for name in ["m.csv", "m.npy"] {
-            let p = tmp(name);
+            let p = dir.path(name);
             m.write(&p).unwrap();
             assert_eq!(
                 TransferMatrix::read(&p, NanPolicy::Refuse).unwrap(),
@@ -424,6 +441,7 @@ mod tests {
 
     #[test]
     fn bad_csv_names_file_row_and_column() {
+        let dir = Scratch::new("bad");
         let cases = [
             ("ragged.csv", "1,2\n3\n", "row 1"),
             ("nonsquare.csv", "1,2,3\n4,5,6\n", "2×3"),
@@ -433,7 +451,7 @@ mod tests {
             ("inf.csv", "1,2\ninf,4\n", "row 1, column 0"),
         ];
         for (name, text, want) in cases {
-            let p = tmp(name);
+            let p = dir.path(name);
             fs::write(&p, text).unwrap();
             let e = TransferMatrix::read(&p, NanPolicy::Refuse)
                 .unwrap_err()
@@ -444,7 +462,8 @@ mod tests {
 
     #[test]
     fn nan_imputation_only_when_asked() {
-        let p = tmp("imp.csv");
+        let dir = Scratch::new("nan");
+        let p = dir.path("imp.csv");
         fs::write(&p, "1,nan\n3,4\n").unwrap();
         assert_eq!(
             TransferMatrix::read(&p, NanPolicy::Min).unwrap().get(0, 1),

@@ -1,0 +1,178 @@
+//! The `mbtl` binary end to end: exit codes, files written, JSON shape, error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn mbtl() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mbtl"))
+}
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("mbtl-cli-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn env_replay_exits_zero_on_an_exact_match() {
+    let out = mbtl()
+        .args(["env", "replay", "--trajectory"])
+        .arg(repo(
+            "crates/mbtl-env/tests/fixtures/reference-trajectories/acrobot__mass2_2.0.csv",
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("exact match"));
+}
+
+#[test]
+fn replay_writes_table_files_and_json() {
+    let dir = Scratch::new("replay");
+    let json = dir.0.join("r.json");
+    let out = mbtl()
+        .arg("replay")
+        .arg(repo(
+            "crates/mbtl-select/tests/fixtures/mbtl/synthA_N30_linear_transfer_matrix.csv",
+        ))
+        .args([
+            "--budget",
+            "6",
+            "--slope",
+            "0.02",
+            "--strategy",
+            "mbtl-gp,pseudogreedy,random,independent",
+        ])
+        .arg("--out")
+        .arg(&dir.0)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["curves.csv", "orders.csv", "curves.png", "curves.svg"] {
+        assert!(dir.0.join(f).metadata().unwrap().len() > 100, "{f}");
+    }
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let list = v.as_array().unwrap();
+    assert_eq!(list.len(), 4);
+    let gp = &list[0];
+    assert_eq!(gp["strategy"], "mbtl-gp");
+    let order: Vec<u64> = gp["order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        vec![14, 24, 2, 25, 3, 23],
+        "the official code's first six choices"
+    );
+    assert_eq!(gp["curve"].as_array().unwrap().len(), 6);
+    let png = std::fs::read(dir.0.join("curves.png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+}
+
+#[test]
+fn bad_input_is_a_clear_error_and_nonzero_exit() {
+    let dir = Scratch::new("bad");
+    let ragged = dir.0.join("ragged.csv");
+    std::fs::write(&ragged, "1,2\n3\n").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "replay".into(),
+                ragged.display().to_string(),
+                "--budget".into(),
+                "1".into(),
+            ],
+            "row 1",
+        ),
+        (
+            vec![
+                "replay".into(),
+                ragged.display().to_string(),
+                "--budget".into(),
+                "1".into(),
+                "--strategy".into(),
+                "nope".into(),
+            ],
+            "nope",
+        ),
+        (vec!["synth".into(), "--family".into(), "9d".into()], "9d"),
+    ];
+    for (args, want) in cases {
+        let out = mbtl()
+            .args(&args)
+            .arg("--out")
+            .arg(&dir.0)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // A replay that fails writes nothing.
+    assert!(!dir.0.join("curves.csv").exists());
+}
+
+#[test]
+fn envs_lists_every_environment_as_json() {
+    let out = mbtl()
+        .args(["envs", "--json", "--semantics", "carl"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["env"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "cartpole",
+            "pendulum",
+            "mountaincar",
+            "mountaincarcontinuous",
+            "acrobot"
+        ]
+    );
+    let pendulum = &v[1]["features"];
+    assert!(
+        pendulum
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "gravity"),
+        "CARL's dead feature is listed"
+    );
+}
