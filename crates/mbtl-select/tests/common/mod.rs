@@ -1,4 +1,5 @@
-//! Fixture readers shared by the integration tests.
+//! Fixture readers shared by the integration tests (each test binary uses a subset).
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
