@@ -24,6 +24,8 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// The built-in default experiment (a small offline MBTL experiment on synthetic data).
     Demo(demo_cmd::DemoArgs),
