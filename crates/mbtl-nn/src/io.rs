@@ -1,0 +1,148 @@
+//! Parameters as safetensors: one `f32` tensor per layer weight and bias, and a JSON header in
+//! the safetensors metadata saying what the file is (written atomically: temp file + rename).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, TensorView};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::mlp::{Mlp, MlpSpec};
+use crate::NnError;
+
+fn file_err(path: &Path, message: impl Into<String>) -> NnError {
+    NnError::File {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+/// Saves named networks with a header (any serialisable value, stored under `"mbtl"`).
+pub fn save<H: Serialize>(path: &Path, header: &H, nets: &[(&str, &Mlp)]) -> Result<(), NnError> {
+    let mut meta = HashMap::new();
+    meta.insert(
+        "mbtl".to_string(),
+        serde_json::to_string(header).map_err(|e| file_err(path, e.to_string()))?,
+    );
+    let mut specs = HashMap::new();
+    for (name, net) in nets {
+        specs.insert(name.to_string(), net.spec().clone());
+    }
+    meta.insert(
+        "networks".to_string(),
+        serde_json::to_string(&specs).map_err(|e| file_err(path, e.to_string()))?,
+    );
+    let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = nets
+        .iter()
+        .map(|(name, net)| {
+            (
+                name.to_string(),
+                net.params.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                vec![net.n_params()],
+            )
+        })
+        .collect();
+    let views: Vec<(String, TensorView<'_>)> = bytes
+        .iter()
+        .map(|(n, b, shape)| {
+            Ok((
+                n.clone(),
+                TensorView::new(Dtype::F32, shape.clone(), b)
+                    .map_err(|e| file_err(path, e.to_string()))?,
+            ))
+        })
+        .collect::<Result<_, NnError>>()?;
+    let data =
+        safetensors::serialize(views, Some(meta)).map_err(|e| file_err(path, e.to_string()))?;
+    let tmp = path.with_extension("safetensors.tmp");
+    std::fs::write(&tmp, data).map_err(|e| file_err(&tmp, e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| file_err(path, e.to_string()))
+}
+
+/// Loads the header and every network of a file written by [`save`].
+pub fn load<H: DeserializeOwned>(path: &Path) -> Result<(H, HashMap<String, Mlp>), NnError> {
+    let data = std::fs::read(path).map_err(|e| file_err(path, e.to_string()))?;
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&data)
+        .map_err(|e| file_err(path, e.to_string()))?;
+    let meta = metadata
+        .metadata()
+        .clone()
+        .ok_or_else(|| file_err(path, "no metadata: not an mbtl policy file"))?;
+    let header: H = serde_json::from_str(
+        meta.get("mbtl")
+            .ok_or_else(|| file_err(path, "metadata has no 'mbtl' header"))?,
+    )
+    .map_err(|e| file_err(path, format!("header: {e}")))?;
+    let specs: HashMap<String, MlpSpec> = serde_json::from_str(
+        meta.get("networks")
+            .ok_or_else(|| file_err(path, "metadata has no 'networks'"))?,
+    )
+    .map_err(|e| file_err(path, format!("networks: {e}")))?;
+    let tensors =
+        safetensors::SafeTensors::deserialize(&data).map_err(|e| file_err(path, e.to_string()))?;
+    let mut nets = HashMap::new();
+    for (name, spec) in specs {
+        let t = tensors
+            .tensor(&name)
+            .map_err(|e| file_err(path, format!("tensor '{name}': {e}")))?;
+        if t.dtype() != Dtype::F32 {
+            return Err(file_err(
+                path,
+                format!("tensor '{name}' is {:?}, expected F32", t.dtype()),
+            ));
+        }
+        let params: Vec<f32> = t
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let net = Mlp::from_params(spec, params)
+            .map_err(|e| file_err(path, format!("tensor '{name}': {e}")))?;
+        nets.insert(name, net);
+    }
+    Ok((header, nets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Activation;
+
+    #[test]
+    fn round_trip_with_header() {
+        let dir = std::env::temp_dir().join(format!("mbtl-nn-io-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.safetensors");
+        let spec = MlpSpec {
+            sizes: vec![4, 8, 2],
+            hidden: Activation::Tanh,
+            output: Activation::Identity,
+        };
+        let actor = Mlp::new(spec.clone(), 0.01, 1).unwrap();
+        let critic = Mlp::new(
+            MlpSpec {
+                sizes: vec![4, 8, 1],
+                ..spec
+            },
+            1.0,
+            2,
+        )
+        .unwrap();
+        save(
+            &path,
+            &serde_json::json!({"algo": "ppo", "env": "cartpole"}),
+            &[("actor", &actor), ("critic", &critic)],
+        )
+        .unwrap();
+        let (header, nets): (serde_json::Value, _) = load(&path).unwrap();
+        assert_eq!(header["algo"], "ppo");
+        assert_eq!(nets["actor"], actor);
+        assert_eq!(nets["critic"], critic);
+        std::fs::write(&path, b"not a safetensors file").unwrap();
+        assert!(load::<serde_json::Value>(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("p.safetensors"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
