@@ -329,6 +329,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)] // perturbs parameter p in place
     fn backward_matches_finite_differences() {
         for hidden in [Activation::Tanh, Activation::Relu] {
             let mut m = net(hidden);
