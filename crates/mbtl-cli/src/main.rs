@@ -6,6 +6,7 @@ mod demo_cmd;
 mod env_cmd;
 mod plot;
 mod replay_cmd;
+mod rl_cmd;
 mod synth_cmd;
 
 use std::process::ExitCode;
@@ -33,6 +34,10 @@ enum Command {
     Envs(env_cmd::EnvsArgs),
     /// Replay selection strategies on transfer matrices (offline MBTL).
     Replay(replay_cmd::ReplayArgs),
+    /// Train one policy on one context (PPO so far).
+    Train(rl_cmd::TrainArgs),
+    /// Evaluate a policy zero-shot on target contexts.
+    Eval(rl_cmd::EvalArgs),
     /// Generate SD-MBTL's synthetic transfer matrices.
     Synth(synth_cmd::SynthArgs),
     /// Environment tools (conformance replay).
@@ -63,6 +68,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Envs(args) => env_cmd::envs(&args),
         Command::Replay(args) => replay_cmd::run(args),
         Command::Synth(args) => synth_cmd::run(args),
+        Command::Train(args) => rl_cmd::train_cmd(args),
+        Command::Eval(args) => rl_cmd::eval_cmd(args),
         Command::Env { command } => env_cmd::run(command),
         Command::Bench { command } => bench_cmd::run(command),
     }

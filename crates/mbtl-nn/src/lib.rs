@@ -17,7 +17,20 @@ pub mod io;
 mod mlp;
 
 pub use adam::Adam;
-pub use mlp::{Activation, Cache, Mlp};
+pub use mlp::{Activation, Cache, Mlp, MlpSpec};
+
+/// The spec of `input → hidden… → output` with `hidden_act` between layers and no output
+/// activation.
+pub fn mlp_spec(input: usize, hidden: &[usize], output: usize, hidden_act: Activation) -> MlpSpec {
+    let mut sizes = vec![input];
+    sizes.extend_from_slice(hidden);
+    sizes.push(output);
+    MlpSpec {
+        sizes,
+        hidden: hidden_act,
+        output: Activation::Identity,
+    }
+}
 
 /// Errors of the network crate.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,153 @@
+//! `mbtl train` and `mbtl eval`: one policy on one context, and its zero-shot returns on many.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use mbtl_env::{parse_overrides, Context, ContextObs, EnvKind, Semantics};
+use mbtl_rl::eval::evaluate;
+use mbtl_rl::policy::Policy;
+use mbtl_rl::ppo::{train, PpoConfig};
+use mbtl_select::matrix::write_atomic;
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[arg(long)]
+    env: EnvKind,
+    /// Context overrides, e.g. length=0.25,masspole=0.2.
+    #[arg(long, default_value = "")]
+    context: String,
+    #[arg(long, default_value = "physical")]
+    semantics: Semantics,
+    /// Learner: ppo (DQN and SAC are not implemented yet).
+    #[arg(long, default_value = "ppo")]
+    algo: String,
+    #[arg(long)]
+    seed: u64,
+    /// Output folder: policy.safetensors and train.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Append every context feature to the observation (context-aware policy).
+    #[arg(long)]
+    context_visible: bool,
+    /// Override the tuned number of environment steps.
+    #[arg(long)]
+    total_timesteps: Option<u64>,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Folder written by `mbtl train` (or the policy file itself).
+    #[arg(long)]
+    policy: PathBuf,
+    /// Environment (must be the policy's).
+    #[arg(long)]
+    env: EnvKind,
+    #[arg(long, default_value = "physical")]
+    semantics: Semantics,
+    /// Target contexts, one per flag: `--contexts length=0.5 --contexts length=1.0`; default: the
+    /// policy's training context.
+    #[arg(long)]
+    contexts: Vec<String>,
+    #[arg(long, default_value_t = 100)]
+    episodes: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write `[{"context": {...}, "mean": .., "std": ..}, ...]` to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
+    if args.algo != "ppo" {
+        bail!(
+            "--algo '{}': only ppo is implemented so far (dqn and sac are planned)",
+            args.algo
+        );
+    }
+    let ctx = Context::new(args.env, args.semantics, &parse_overrides(&args.context)?)?;
+    let obs = if args.context_visible {
+        ContextObs::all(&ctx)
+    } else {
+        ContextObs::Hidden
+    };
+    let mut config = PpoConfig::zoo(args.env);
+    if let Some(t) = args.total_timesteps {
+        config.total_timesteps = t;
+    }
+    let tty = std::io::stderr().is_terminal();
+    let start = std::time::Instant::now();
+    let total = config.total_timesteps;
+    let policy = train(&ctx, &obs, &config, args.seed, |log| {
+        if tty {
+            eprint!(
+                "\r{:>9}/{total} steps, recent return {:>8.1}",
+                log.env_steps, log.recent_return
+            );
+        }
+    })?;
+    if tty {
+        eprintln!();
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("{}", args.out.display()))?;
+    policy.save(&args.out.join("policy.safetensors"))?;
+    let summary = serde_json::json!({
+        "env": args.env, "context": ctx.record(), "algo": "ppo", "seed": args.seed,
+        "env_steps": policy.header.env_steps, "wall_seconds": start.elapsed().as_secs_f64(),
+        "hyperparameters": config,
+    });
+    write_atomic(
+        &args.out.join("train.json"),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
+    println!(
+        "trained ppo on {ctx} in {:.1} s ({} steps) -> {}",
+        start.elapsed().as_secs_f64(),
+        policy.header.env_steps,
+        args.out.join("policy.safetensors").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn eval_cmd(args: EvalArgs) -> Result<ExitCode> {
+    let path = if args.policy.is_dir() {
+        args.policy.join("policy.safetensors")
+    } else {
+        args.policy.clone()
+    };
+    let policy = Policy::load(&path)?;
+    if policy.header.env != args.env {
+        bail!(
+            "{}: the policy was trained on {}, not {}",
+            path.display(),
+            policy.header.env,
+            args.env
+        );
+    }
+    let contexts: Vec<Context> = if args.contexts.is_empty() {
+        vec![Context::from_record(&policy.header.context)?]
+    } else {
+        args.contexts
+            .iter()
+            .map(|c| {
+                Ok(Context::new(
+                    args.env,
+                    args.semantics,
+                    &parse_overrides(c)?,
+                )?)
+            })
+            .collect::<Result<_>>()?
+    };
+    let stats = evaluate(&policy, &contexts, args.episodes, args.seed)?;
+    let mut rows = Vec::new();
+    for (ctx, s) in contexts.iter().zip(&stats) {
+        println!("{ctx}\tmean {:.3}\tstd {:.3}", s.mean, s.std);
+        rows.push(serde_json::json!({"context": ctx.record(), "mean": s.mean, "std": s.std, "episodes": s.episodes}));
+    }
+    if let Some(p) = &args.json {
+        write_atomic(p, serde_json::to_string_pretty(&rows)?.as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

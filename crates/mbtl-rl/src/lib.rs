@@ -1,0 +1,28 @@
+//! # mbtl-rl
+//!
+//! Learners that train one policy on one context, and batched zero-shot evaluation of a policy
+//! on many target contexts: the unit of work MBTL schedules.
+//!
+//! * [`ppo`] — PPO for discrete actions (GAE, clipping, advantage normalisation, vectorised
+//!   rollouts over [`mbtl_env::BatchEnv`]), with rl-baselines3-zoo's tuned defaults.
+//! * [`policy`] — the trained policy: networks, observation layout, safetensors files.
+//! * [`eval`] — deterministic episodes of one policy on many contexts at once.
+
+pub mod eval;
+pub mod policy;
+pub mod ppo;
+
+/// Errors of the learners.
+#[derive(Debug, thiserror::Error)]
+pub enum RlError {
+    #[error(transparent)]
+    Env(#[from] mbtl_env::EnvError),
+    #[error(transparent)]
+    Nn(#[from] mbtl_nn::NnError),
+    #[error("{0}")]
+    Config(String),
+    #[error("policy {path}: {message}")]
+    Policy { path: String, message: String },
+}
+
+pub type Result<T, E = RlError> = std::result::Result<T, E>;

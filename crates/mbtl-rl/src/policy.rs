@@ -1,0 +1,108 @@
+//! A trained policy: what it acts with and what it was trained on, so that loading it into the
+//! wrong environment or observation layout is refused.
+
+use std::path::Path;
+
+use mbtl_env::{ContextObs, ContextRecord, EnvKind};
+use mbtl_nn::{io, Mlp};
+use serde::{Deserialize, Serialize};
+
+use crate::{Result, RlError};
+
+/// File format version of policy files.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Everything a policy file says about itself (the safetensors JSON header).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyHeader {
+    pub format_version: u32,
+    pub env: EnvKind,
+    /// The context it was trained on (environment, semantics, every feature).
+    pub context: ContextRecord,
+    pub context_obs: ContextObs,
+    pub obs_dim: usize,
+    pub n_actions: usize,
+    pub algo: String,
+    pub hyperparameters: serde_json::Value,
+    pub seed: u64,
+    pub env_steps: u64,
+}
+
+/// A categorical policy over discrete actions (logits from an MLP).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub header: PolicyHeader,
+    pub actor: Mlp,
+    pub critic: Option<Mlp>,
+}
+
+impl Policy {
+    /// The most likely action (deterministic evaluation).
+    pub fn act(&self, obs: &[f32], scratch: &mut Vec<f32>, logits: &mut [f32]) -> u32 {
+        self.actor.forward_one(obs, scratch, logits);
+        let mut best = 0;
+        for (i, &l) in logits.iter().enumerate() {
+            if l > logits[best] {
+                best = i;
+            }
+        }
+        best as u32
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut nets = vec![("actor", &self.actor)];
+        if let Some(c) = &self.critic {
+            nets.push(("critic", c));
+        }
+        io::save(path, &self.header, &nets)?;
+        Ok(())
+    }
+
+    pub fn load(path: &Path) -> Result<Policy> {
+        let (header, mut nets): (PolicyHeader, _) = io::load(path)?;
+        let bad = |m: String| RlError::Policy {
+            path: path.display().to_string(),
+            message: m,
+        };
+        if header.format_version != FORMAT_VERSION {
+            return Err(bad(format!(
+                "format version {} (this mbtl reads {FORMAT_VERSION})",
+                header.format_version
+            )));
+        }
+        let actor = nets
+            .remove("actor")
+            .ok_or_else(|| bad("no 'actor' network".into()))?;
+        if actor.input_dim() != header.obs_dim || actor.output_dim() != header.n_actions {
+            return Err(bad(format!(
+                "actor is {}→{}, header says {}→{}",
+                actor.input_dim(),
+                actor.output_dim(),
+                header.obs_dim,
+                header.n_actions
+            )));
+        }
+        Ok(Policy {
+            header,
+            actor,
+            critic: nets.remove("critic"),
+        })
+    }
+
+    /// Checks that this policy can act in `env` with observations laid out as `context_obs`.
+    pub fn check_compatible(
+        &self,
+        env: EnvKind,
+        context_obs: &ContextObs,
+        obs_dim: usize,
+    ) -> Result<()> {
+        let h = &self.header;
+        if h.env != env || &h.context_obs != context_obs || h.obs_dim != obs_dim {
+            return Err(RlError::Config(format!(
+                "the policy was trained on {} with observations {:?} ({} values); asked to act in {env} with {:?} ({obs_dim} values)",
+                h.env, h.context_obs, h.obs_dim, context_obs
+            )));
+        }
+        Ok(())
+    }
+}
