@@ -21,7 +21,7 @@ pub struct TrainArgs {
     context: String,
     #[arg(long, default_value = "physical")]
     semantics: Semantics,
-    /// Learner: ppo (DQN and SAC are not implemented yet).
+    /// Learner: ppo or dqn (SAC is not implemented yet).
     #[arg(long, default_value = "ppo")]
     algo: String,
     #[arg(long)]
@@ -61,9 +61,9 @@ pub struct EvalArgs {
 }
 
 pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
-    if args.algo != "ppo" {
+    if args.algo != "ppo" && args.algo != "dqn" {
         bail!(
-            "--algo '{}': only ppo is implemented so far (dqn and sac are planned)",
+            "--algo '{}': ppo and dqn are implemented so far (sac is planned)",
             args.algo
         );
     }
@@ -73,28 +73,44 @@ pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
     } else {
         ContextObs::Hidden
     };
-    let mut config = PpoConfig::zoo(args.env);
-    if let Some(t) = args.total_timesteps {
-        config.total_timesteps = t;
-    }
     let tty = std::io::stderr().is_terminal();
     let start = std::time::Instant::now();
-    let total = config.total_timesteps;
-    let policy = train(&ctx, &obs, &config, args.seed, |log| {
-        if tty {
-            eprint!(
-                "\r{:>9}/{total} steps, recent return {:>8.1}",
-                log.env_steps, log.recent_return
-            );
+    let show = |total: u64| {
+        move |log: &mbtl_rl::ppo::TrainLog| {
+            if tty {
+                eprint!(
+                    "\r{:>9}/{total} steps, recent return {:>8.1}",
+                    log.env_steps, log.recent_return
+                );
+            }
         }
-    })?;
+    };
+    let (policy, config) = if args.algo == "ppo" {
+        let mut config = PpoConfig::zoo(args.env);
+        if let Some(t) = args.total_timesteps {
+            config.total_timesteps = t;
+        }
+        (
+            train(&ctx, &obs, &config, args.seed, show(config.total_timesteps))?,
+            serde_json::to_value(&config)?,
+        )
+    } else {
+        let mut config = mbtl_rl::dqn::DqnConfig::zoo(args.env);
+        if let Some(t) = args.total_timesteps {
+            config.total_timesteps = t;
+        }
+        (
+            mbtl_rl::dqn::train(&ctx, &obs, &config, args.seed, show(config.total_timesteps))?,
+            serde_json::to_value(&config)?,
+        )
+    };
     if tty {
         eprintln!();
     }
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}", args.out.display()))?;
     policy.save(&args.out.join("policy.safetensors"))?;
     let summary = serde_json::json!({
-        "env": args.env, "context": ctx.record(), "algo": "ppo", "seed": args.seed,
+        "env": args.env, "context": ctx.record(), "algo": args.algo, "seed": args.seed,
         "env_steps": policy.header.env_steps, "wall_seconds": start.elapsed().as_secs_f64(),
         "hyperparameters": config,
     });
@@ -103,7 +119,8 @@ pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
     println!(
-        "trained ppo on {ctx} in {:.1} s ({} steps) -> {}",
+        "trained {} on {ctx} in {:.1} s ({} steps) -> {}",
+        args.algo,
         start.elapsed().as_secs_f64(),
         policy.header.env_steps,
         args.out.join("policy.safetensors").display()

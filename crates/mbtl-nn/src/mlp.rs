@@ -16,12 +16,37 @@ pub enum Activation {
     Relu,
 }
 
+/// `tanh` as a rational function of odd degree 13 over even degree 6 on `[-9, 9]` (the
+/// minimax fit Eigen uses for `float`; |error| < 5e-7 against the exact value, tested below).
+/// libm's scalar `tanhf` took 72 % of a PPO run; this one vectorises.
+#[inline(always)]
+pub fn fast_tanh(x: f32) -> f32 {
+    const A: [f32; 7] = [
+        4.893_524_6e-3,
+        6.372_619_3e-4,
+        1.485_722_4e-5,
+        5.122_297e-8,
+        -8.604_672e-11,
+        2.000_188e-13,
+        -2.760_768_5e-16,
+    ];
+    const B: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
+    let x = x.clamp(-9.0, 9.0);
+    let x2 = x * x;
+    let mut p = A[6];
+    for &a in A[..6].iter().rev() {
+        p = p * x2 + a;
+    }
+    let q = ((B[3] * x2 + B[2]) * x2 + B[1]) * x2 + B[0];
+    x * p / q
+}
+
 impl Activation {
     #[inline(always)]
     fn apply(self, x: f32) -> f32 {
         match self {
             Activation::Identity => x,
-            Activation::Tanh => x.tanh(),
+            Activation::Tanh => fast_tanh(x),
             Activation::Relu => x.max(0.0),
         }
     }
@@ -374,6 +399,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn fast_tanh_is_accurate() {
+        let mut worst = 0.0f64;
+        for i in -200_000..=200_000 {
+            let x = i as f32 * 1e-4;
+            worst = worst.max((f64::from(fast_tanh(x)) - f64::from(x).tanh()).abs());
+        }
+        for x in [-50.0f32, -9.5, 9.5, 1e3] {
+            worst = worst.max((f64::from(fast_tanh(x)) - f64::from(x).tanh()).abs());
+        }
+        assert!(worst < 5e-7, "max |error| {worst:e}");
+        assert_eq!(fast_tanh(0.0), 0.0);
+        assert_eq!(fast_tanh(-1.0), -fast_tanh(1.0));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! * [`policy`] — the trained policy: networks, observation layout, safetensors files.
 //! * [`eval`] — deterministic episodes of one policy on many contexts at once.
 
+pub mod dqn;
 pub mod eval;
 pub mod policy;
 pub mod ppo;

@@ -1,0 +1,235 @@
+//! Deep Q-Networks (Mnih et al. 2015) in Stable-Baselines3's formulation: a replay buffer,
+//! a linearly decaying ε-greedy exploration, Huber loss on the one-step target computed with a
+//! hard-updated target network, Adam with gradient-norm clipping.
+
+use mbtl_env::{ActionSpace, BatchActions, BatchEnv, Context, ContextObs, Env, EnvKind};
+use mbtl_nn::{mlp_spec, Activation, Adam, Cache, Mlp};
+use rand_core::{RngCore, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{Policy, PolicyHeader, FORMAT_VERSION};
+use crate::ppo::TrainLog;
+use crate::{Result, RlError};
+
+/// DQN hyper-parameters (names as in Stable-Baselines3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DqnConfig {
+    pub total_timesteps: u64,
+    pub learning_rate: f32,
+    pub buffer_size: usize,
+    pub learning_starts: u64,
+    pub batch_size: usize,
+    pub gamma: f32,
+    /// Environment steps between hard target-network updates.
+    pub target_update_interval: u64,
+    /// Environment steps between training phases.
+    pub train_freq: u64,
+    /// Gradient steps per training phase.
+    pub gradient_steps: usize,
+    pub exploration_fraction: f32,
+    pub exploration_initial_eps: f32,
+    pub exploration_final_eps: f32,
+    pub max_grad_norm: f32,
+    pub hidden: Vec<usize>,
+}
+
+impl DqnConfig {
+    /// rl-baselines3-zoo's tuned DQN settings for CartPole-v1 (`hyperparams/dqn.yml`); other
+    /// environments get Stable-Baselines3's defaults until tuned tables are added.
+    pub fn zoo(kind: EnvKind) -> DqnConfig {
+        let defaults = DqnConfig {
+            total_timesteps: 100_000,
+            learning_rate: 1e-4,
+            buffer_size: 1_000_000,
+            learning_starts: 100,
+            batch_size: 32,
+            gamma: 0.99,
+            target_update_interval: 10_000,
+            train_freq: 4,
+            gradient_steps: 1,
+            exploration_fraction: 0.1,
+            exploration_initial_eps: 1.0,
+            exploration_final_eps: 0.05,
+            max_grad_norm: 10.0,
+            hidden: vec![64, 64],
+        };
+        match kind {
+            EnvKind::CartPole => DqnConfig {
+                total_timesteps: 50_000,
+                learning_rate: 2.3e-3,
+                buffer_size: 100_000,
+                learning_starts: 1000,
+                batch_size: 64,
+                gamma: 0.99,
+                target_update_interval: 10,
+                train_freq: 256,
+                gradient_steps: 128,
+                exploration_fraction: 0.16,
+                exploration_final_eps: 0.04,
+                hidden: vec![256, 256],
+                ..defaults
+            },
+            _ => defaults,
+        }
+    }
+}
+
+/// Huber (smooth L1, δ = 1) derivative.
+fn huber_grad(x: f32) -> f32 {
+    x.clamp(-1.0, 1.0)
+}
+
+/// Trains a Q-network on `context`; the policy acts greedily on it.
+pub fn train(
+    context: &Context,
+    context_obs: &ContextObs,
+    config: &DqnConfig,
+    seed: u64,
+    mut progress: impl FnMut(&TrainLog),
+) -> Result<Policy> {
+    let kind = context.kind();
+    let n_actions = match kind.action_space() {
+        ActionSpace::Discrete { n } => n as usize,
+        ActionSpace::Continuous { .. } => {
+            return Err(RlError::Config(format!(
+                "dqn: {kind} has continuous actions"
+            )))
+        }
+    };
+    if config.batch_size == 0 || config.buffer_size < config.batch_size || config.train_freq == 0 {
+        return Err(RlError::Config(
+            "dqn: batch_size > 0, buffer_size ≥ batch_size and train_freq > 0 are required".into(),
+        ));
+    }
+    let mut env = BatchEnv::new(std::slice::from_ref(context), seed, context_obs)?;
+    let d = env.obs_dim();
+    let mut q = Mlp::new(
+        mlp_spec(d, &config.hidden, n_actions, Activation::Relu),
+        1.0,
+        mbtl_env::derive_seed(seed, 2_000_001),
+    )?;
+    let mut target = q.clone();
+    let mut opt = Adam::new(q.n_params(), config.learning_rate);
+    let mut rng = Pcg64Mcg::seed_from_u64(mbtl_env::derive_seed(seed, 2_000_002));
+    let unit = |rng: &mut Pcg64Mcg| (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
+
+    let cap = config
+        .buffer_size
+        .min(config.total_timesteps as usize)
+        .max(config.batch_size);
+    let mut obs_b = vec![0.0f32; cap * d];
+    let mut next_b = vec![0.0f32; cap * d];
+    let mut act_b = vec![0u32; cap];
+    let mut rew_b = vec![0.0f32; cap];
+    let mut term_b = vec![false; cap];
+    let (mut len, mut pos) = (0usize, 0usize);
+
+    let mut out = env.output();
+    env.reset(&mut out);
+    let mut log = TrainLog::default();
+    let mut recent: Vec<f64> = Vec::new();
+    let (mut cq, mut ct) = (Cache::default(), Cache::default());
+    let mut scratch = Vec::new();
+    let mut qv = vec![0.0f32; n_actions];
+    let mut grads = vec![0.0f32; q.n_params()];
+    let explore_steps = (config.exploration_fraction * config.total_timesteps as f32).max(1.0);
+    for step in 1..=config.total_timesteps {
+        let eps = {
+            let frac = ((step - 1) as f32 / explore_steps).min(1.0);
+            config.exploration_initial_eps
+                + frac * (config.exploration_final_eps - config.exploration_initial_eps)
+        };
+        let obs = out.obs.clone();
+        let a = if step <= config.learning_starts || unit(&mut rng) < eps {
+            (rng.next_u32() % n_actions as u32) as usize
+        } else {
+            q.forward_one(&obs, &mut scratch, &mut qv);
+            (0..n_actions).fold(0, |b, i| if qv[i] > qv[b] { i } else { b })
+        };
+        env.step(BatchActions::Discrete(&[a as u32]), &mut out)?;
+        // Store the transition; a truncated episode is not terminal (its next state is real).
+        let next = if out.terminated[0] || out.truncated[0] {
+            &out.final_obs
+        } else {
+            &out.obs
+        };
+        obs_b[pos * d..(pos + 1) * d].copy_from_slice(&obs);
+        next_b[pos * d..(pos + 1) * d].copy_from_slice(&next[..d]);
+        act_b[pos] = a as u32;
+        rew_b[pos] = out.reward[0] as f32;
+        term_b[pos] = out.terminated[0];
+        pos = (pos + 1) % cap;
+        len = (len + 1).min(cap);
+        recent.extend(out.episodes.iter().map(|e| e.ret));
+        if step > config.learning_starts && step % config.train_freq == 0 {
+            for _ in 0..config.gradient_steps {
+                let b = config.batch_size;
+                let idx: Vec<usize> = (0..b)
+                    .map(|_| (rng.next_u64() % len as u64) as usize)
+                    .collect();
+                let mut x = Vec::with_capacity(b * d);
+                let mut xn = Vec::with_capacity(b * d);
+                for &i in &idx {
+                    x.extend_from_slice(&obs_b[i * d..(i + 1) * d]);
+                    xn.extend_from_slice(&next_b[i * d..(i + 1) * d]);
+                }
+                let tq = target.forward(&xn, b, &mut ct).to_vec();
+                let qs = q.forward(&x, b, &mut cq).to_vec();
+                let mut g = vec![0.0f32; b * n_actions];
+                for (k, &i) in idx.iter().enumerate() {
+                    let next_max = tq[k * n_actions..(k + 1) * n_actions]
+                        .iter()
+                        .copied()
+                        .fold(f32::NEG_INFINITY, f32::max);
+                    let y = rew_b[i]
+                        + if term_b[i] {
+                            0.0
+                        } else {
+                            config.gamma * next_max
+                        };
+                    let a = act_b[i] as usize;
+                    g[k * n_actions + a] = huber_grad(qs[k * n_actions + a] - y) / b as f32;
+                }
+                grads.fill(0.0);
+                q.backward(&mut cq, &g, &mut grads, None);
+                let norm = grads.iter().map(|v| v * v).sum::<f32>().sqrt();
+                if norm > config.max_grad_norm {
+                    let s = config.max_grad_norm / (norm + 1e-6);
+                    grads.iter_mut().for_each(|v| *v *= s);
+                }
+                opt.step(&mut q.params, &grads);
+            }
+            log.updates += 1;
+        }
+        if step % config.target_update_interval == 0 {
+            target.params.copy_from_slice(&q.params);
+        }
+        log.env_steps = step;
+        if step % 1000 == 0 {
+            if !recent.is_empty() {
+                log.recent_return = recent.iter().sum::<f64>() / recent.len() as f64;
+                recent.clear();
+            }
+            progress(&log);
+        }
+    }
+    let probe = Env::new(context.clone(), 0).with_context_obs(context_obs.clone())?;
+    Ok(Policy {
+        header: PolicyHeader {
+            format_version: FORMAT_VERSION,
+            env: kind,
+            context: context.record(),
+            context_obs: context_obs.clone(),
+            obs_dim: probe.obs_dim(),
+            n_actions,
+            algo: "dqn".into(),
+            hyperparameters: serde_json::to_value(config)
+                .map_err(|e| RlError::Config(e.to_string()))?,
+            seed,
+            env_steps: log.env_steps,
+        },
+        actor: q,
+        critic: None,
+    })
+}
