@@ -1,5 +1,5 @@
-//! DQN on default CartPole over several seeds: wall time, steps/s and deterministic return.
-//! Run: `cargo run --release -p mbtl-rl --example dqn_seeds -- 5`
+//! DQN on a default environment (CartPole unless named) over several seeds: wall time, steps/s and deterministic return.
+//! Run: `cargo run --release -p mbtl-rl --example dqn_seeds -- 5 [ENV]`
 use mbtl_env::{Context, ContextObs, EnvKind, Semantics};
 use mbtl_rl::dqn::{train, DqnConfig};
 use mbtl_rl::eval::evaluate;
@@ -9,8 +9,11 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
-    let ctx = Context::default_for(EnvKind::CartPole, Semantics::Physical);
-    let config = DqnConfig::zoo(EnvKind::CartPole);
+    let kind: EnvKind = std::env::args()
+        .nth(2)
+        .map_or(EnvKind::CartPole, |s| s.parse().unwrap());
+    let ctx = Context::default_for(kind, Semantics::Physical);
+    let config = DqnConfig::zoo(kind);
     for seed in 0..seeds {
         let start = std::time::Instant::now();
         let policy = train(&ctx, &ContextObs::Hidden, &config, seed, |_| {}).unwrap();

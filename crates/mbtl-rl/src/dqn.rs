@@ -70,6 +70,22 @@ impl DqnConfig {
                 hidden: vec![256, 256],
                 ..defaults
             },
+            // `gradient_steps: -1` in the zoo means one per environment step of the phase.
+            EnvKind::Acrobot => DqnConfig {
+                total_timesteps: 100_000,
+                learning_rate: 6.3e-4,
+                buffer_size: 50_000,
+                learning_starts: 0,
+                batch_size: 128,
+                gamma: 0.99,
+                target_update_interval: 250,
+                train_freq: 4,
+                gradient_steps: 4,
+                exploration_fraction: 0.12,
+                exploration_final_eps: 0.1,
+                hidden: vec![256, 256],
+                ..defaults
+            },
             _ => defaults,
         }
     }
