@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use super::{argmax_allowed, argmax_tol, nearest_task, History, Strategy, TIE_TOL};
+use super::{argmax_allowed, argmax_tol, nearest_task, sum_zip4, History, Strategy, TIE_TOL};
 use crate::error::{Result, SelectError};
 use crate::gp::gpytorch::GpytorchGp;
 use crate::space::TaskSpace;
@@ -83,7 +83,7 @@ impl GpModel {
                     }
                     gap_terms(space, &slopes, i, terms);
                     let top = mean[i] + beta * std[i];
-                    let s = positive_gain_sum(top, terms, best);
+                    let s = sum_zip4(terms, best, |t, b| (top + t - b).max(0.0));
                     s / n as f64
                 },
             )
@@ -120,26 +120,6 @@ fn gap_terms(space: &TaskSpace, slopes: &Slopes, i: usize, out: &mut [f64]) {
         }
         len *= l;
     }
-}
-
-/// `Σ_j max(0, top + terms_j − best_j)` with four interleaved accumulators: a fixed order on
-/// every machine that the compiler keeps in vector registers (this sum is the inner loop of the
-/// acquisition, N × N per step).
-#[inline]
-fn positive_gain_sum(top: f64, terms: &[f64], best: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let (tc, bc) = (terms.chunks_exact(4), best.chunks_exact(4));
-    let (tr, br) = (tc.remainder(), bc.remainder());
-    for (t, b) in tc.zip(bc) {
-        for l in 0..4 {
-            acc[l] += (top + t[l] - b[l]).max(0.0);
-        }
-    }
-    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    for (t, b) in tr.iter().zip(br) {
-        s += (top + t - b).max(0.0);
-    }
-    s
 }
 
 fn exhausted(who: &str) -> SelectError {
