@@ -130,15 +130,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
     let (scale, shift): (f64, f64) = match args.normalize.as_str() {
         "none" => (1.0, 0.0),
         "minmax" => {
-            let lo = matrices
-                .iter()
-                .map(TransferMatrix::min)
-                .fold(f64::INFINITY, f64::min);
-            let hi = matrices
-                .iter()
-                .map(TransferMatrix::max)
-                .fold(f64::NEG_INFINITY, f64::max);
-            TransferMatrix::normalize_minmax_global(&mut matrices)?;
+            let (lo, hi) = TransferMatrix::normalize_minmax_global(&mut matrices)?;
             (1.0 / (hi - lo), -lo / (hi - lo))
         }
         bounds => {

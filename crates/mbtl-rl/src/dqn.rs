@@ -2,13 +2,13 @@
 //! a linearly decaying ε-greedy exploration, Huber loss on the one-step target computed with a
 //! hard-updated target network, Adam with gradient-norm clipping.
 
-use mbtl_env::{ActionSpace, BatchActions, BatchEnv, Context, ContextObs, Env, EnvKind};
+use mbtl_env::{BatchActions, BatchEnv, Context, ContextObs, EnvKind};
 use mbtl_nn::{mlp_spec, Activation, Adam, Cache, Mlp};
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{Policy, PolicyHeader, FORMAT_VERSION};
+use crate::policy::{discrete_actions, Policy};
 use crate::ppo::TrainLog;
 use crate::{Result, RlError};
 
@@ -105,14 +105,7 @@ pub fn train(
     mut progress: impl FnMut(&TrainLog),
 ) -> Result<Policy> {
     let kind = context.kind();
-    let n_actions = match kind.action_space() {
-        ActionSpace::Discrete { n } => n as usize,
-        ActionSpace::Continuous { .. } => {
-            return Err(RlError::Config(format!(
-                "dqn: {kind} has continuous actions"
-            )))
-        }
-    };
+    let n_actions = discrete_actions(kind, "dqn")?;
     if config.batch_size == 0 || config.buffer_size < config.batch_size || config.train_freq == 0 {
         return Err(RlError::Config(
             "dqn: batch_size > 0, buffer_size ≥ batch_size and train_freq > 0 are required".into(),
@@ -230,22 +223,14 @@ pub fn train(
             progress(&log);
         }
     }
-    let probe = Env::new(context.clone(), 0).with_context_obs(context_obs.clone())?;
-    Ok(Policy {
-        header: PolicyHeader {
-            format_version: FORMAT_VERSION,
-            env: kind,
-            context: context.record(),
-            context_obs: context_obs.clone(),
-            obs_dim: probe.obs_dim(),
-            n_actions,
-            algo: "dqn".into(),
-            hyperparameters: serde_json::to_value(config)
-                .map_err(|e| RlError::Config(e.to_string()))?,
-            seed,
-            env_steps: log.env_steps,
-        },
-        actor: q,
-        critic: None,
-    })
+    Policy::trained(
+        context,
+        context_obs,
+        "dqn",
+        config,
+        seed,
+        log.env_steps,
+        q,
+        None,
+    )
 }

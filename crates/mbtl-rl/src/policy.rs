@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use mbtl_env::{ContextObs, ContextRecord, EnvKind};
+use mbtl_env::{Context, ContextObs, ContextRecord, Env, EnvKind};
 use mbtl_nn::{io, Mlp};
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,38 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// A freshly trained policy with its header (what it is, what it was trained on).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn trained<C: Serialize>(
+        context: &Context,
+        context_obs: &ContextObs,
+        algo: &str,
+        hyperparameters: &C,
+        seed: u64,
+        env_steps: u64,
+        actor: Mlp,
+        critic: Option<Mlp>,
+    ) -> Result<Policy> {
+        let probe = Env::new(context.clone(), 0).with_context_obs(context_obs.clone())?;
+        Ok(Policy {
+            header: PolicyHeader {
+                format_version: FORMAT_VERSION,
+                env: context.kind(),
+                context: context.record(),
+                context_obs: context_obs.clone(),
+                obs_dim: probe.obs_dim(),
+                n_actions: actor.output_dim(),
+                algo: algo.into(),
+                hyperparameters: serde_json::to_value(hyperparameters)
+                    .map_err(|e| RlError::Config(e.to_string()))?,
+                seed,
+                env_steps,
+            },
+            actor,
+            critic,
+        })
+    }
+
     /// The most likely action (deterministic evaluation).
     pub fn act(&self, obs: &[f32], scratch: &mut Vec<f32>, logits: &mut [f32]) -> u32 {
         self.actor.forward_one(obs, scratch, logits);
@@ -104,5 +136,15 @@ impl Policy {
             )));
         }
         Ok(())
+    }
+}
+
+/// Number of discrete actions of `kind`, or an error naming the learner.
+pub(crate) fn discrete_actions(kind: EnvKind, algo: &str) -> Result<usize> {
+    match kind.action_space() {
+        mbtl_env::ActionSpace::Discrete { n } => Ok(n as usize),
+        mbtl_env::ActionSpace::Continuous { .. } => Err(RlError::Config(format!(
+            "{algo}: {kind} has continuous actions; {algo} needs discrete ones"
+        ))),
     }
 }

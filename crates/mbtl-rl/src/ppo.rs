@@ -4,14 +4,14 @@
 //! gradient-norm clipping, linear learning-rate and clip-range schedules, and time-limit
 //! truncations bootstrapped with the critic's value of the final observation.
 
-use mbtl_env::{BatchActions, BatchEnv, Context, ContextObs, Env};
+use mbtl_env::{BatchActions, BatchEnv, Context, ContextObs};
 use mbtl_nn::mlp_spec;
 use mbtl_nn::{Activation, Adam, Cache, Mlp};
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{Policy, PolicyHeader, FORMAT_VERSION};
+use crate::policy::{discrete_actions, Policy};
 use crate::{Result, RlError};
 
 /// PPO hyper-parameters (names as in Stable-Baselines3).
@@ -117,14 +117,7 @@ pub fn train(
 ) -> Result<Policy> {
     config.validate()?;
     let kind = context.kind();
-    let n_actions = match kind.action_space() {
-        mbtl_env::ActionSpace::Discrete { n } => n as usize,
-        mbtl_env::ActionSpace::Continuous { .. } => {
-            return Err(RlError::Config(format!(
-                "ppo: {kind} has continuous actions; only discrete PPO is implemented"
-            )))
-        }
-    };
+    let n_actions = discrete_actions(kind, "ppo")?;
     let mut envs = BatchEnv::new(&vec![context.clone(); config.n_envs], seed, context_obs)?;
     let obs_dim = envs.obs_dim();
     let spec = |out: usize| mlp_spec(obs_dim, &config.hidden, out, Activation::Tanh);
@@ -306,22 +299,14 @@ pub fn train(
         }
         progress(&log);
     }
-    let probe = Env::new(context.clone(), 0).with_context_obs(context_obs.clone())?;
-    Ok(Policy {
-        header: PolicyHeader {
-            format_version: FORMAT_VERSION,
-            env: kind,
-            context: context.record(),
-            context_obs: context_obs.clone(),
-            obs_dim: probe.obs_dim(),
-            n_actions,
-            algo: "ppo".into(),
-            hyperparameters: serde_json::to_value(config)
-                .map_err(|e| RlError::Config(e.to_string()))?,
-            seed,
-            env_steps: log.env_steps,
-        },
+    Policy::trained(
+        context,
+        context_obs,
+        "ppo",
+        config,
+        seed,
+        log.env_steps,
         actor,
-        critic: Some(critic),
-    })
+        Some(critic),
+    )
 }

@@ -150,8 +150,9 @@ impl TransferMatrix {
     }
 
     /// SD-MBTL's normalisation (sdmbtl-spec §1): one global min and max over all trial
-    /// matrices of a benchmark, then `(J − min)/(max − min)` for each.
-    pub fn normalize_minmax_global(matrices: &mut [TransferMatrix]) -> Result<()> {
+    /// matrices of a benchmark, then `(J − min)/(max − min)` for each. Returns `(min, max)`, so
+    /// that other values (a multi-task vector) can be put on the same scale.
+    pub fn normalize_minmax_global(matrices: &mut [TransferMatrix]) -> Result<(f64, f64)> {
         let lo = matrices
             .iter()
             .map(TransferMatrix::min)
@@ -170,7 +171,7 @@ impl TransferMatrix {
                 *v = (*v - lo) / (hi - lo);
             }
         }
-        Ok(())
+        Ok((lo, hi))
     }
 
     /// Reads `.csv` or `.npy` by extension.
