@@ -99,20 +99,22 @@ impl Columns {
     #[inline(always)]
     fn cost(&self, c: &[f64], dmin: &[f64], bmax: &[f64]) -> f64 {
         let tail_min = self.tail_min(c);
+        let tail_terms = self.tail_terms(c);
+        let heads = self.heads(c);
         let mut d0 = vec![0.0; self.block];
         let mut total = 0.0;
         for (b, &bm) in bmax.iter().enumerate() {
             let x0 = b * self.block;
             let block_dmin = &dmin[x0..x0 + self.block];
-            let head = self.head(c, x0);
+            let head = heads[b];
             if head + tail_min > bm * (1.0 + 1e-12) {
                 total += block_dmin.iter().sum::<f64>();
                 continue;
             }
             d0.fill(head);
-            for (col, &cd) in self.cols[self.head_dims..].iter().zip(&c[self.head_dims..]) {
-                for (o, &v) in d0.iter_mut().zip(&col[x0..x0 + self.block]) {
-                    *o += WEIGHT * (v - cd).abs();
+            for terms in &tail_terms {
+                for (o, t) in d0.iter_mut().zip(terms) {
+                    *o += t;
                 }
             }
             total += d0
@@ -124,14 +126,42 @@ impl Columns {
         total
     }
 
-    /// Distance over the head dimensions of the block starting at point `x0`.
-    #[inline]
-    fn head(&self, c: &[f64], x0: usize) -> f64 {
-        let mut head = 0.0;
-        for (col, &cd) in self.cols[..self.head_dims].iter().zip(c) {
-            head += WEIGHT * (col[x0] - cd).abs();
+    /// Per tail dimension, `w·|x_d − c_d|` for the points of a block. Every block of a
+    /// row-major grid has the same tail coordinates, so these are computed once per centre.
+    fn tail_terms(&self, c: &[f64]) -> Vec<Vec<f64>> {
+        self.cols[self.head_dims..]
+            .iter()
+            .zip(&c[self.head_dims..])
+            .map(|(col, &cd)| {
+                col[..self.block]
+                    .iter()
+                    .map(|&v| WEIGHT * (v - cd).abs())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Distance over the head dimensions of every block, expanded dimension by dimension from
+    /// per-level tables: the same additions in the same order as summing each block's head
+    /// dimensions one after the other, at one addition per block.
+    fn heads(&self, c: &[f64]) -> Vec<f64> {
+        let nb = self.n / self.block;
+        let mut out = vec![0.0; nb];
+        let Some(levels) = &self.levels else {
+            return out;
+        };
+        let mut len = 1;
+        for (&l, &cd) in levels[..self.head_dims].iter().zip(c) {
+            let table: Vec<f64> = (0..l).map(|v| WEIGHT * (v as f64 - cd).abs()).collect();
+            for p in (0..len).rev() {
+                let base = out[p];
+                for (y, t) in table.iter().enumerate().rev() {
+                    out[p * l + y] = base + t;
+                }
+            }
+            len *= l;
         }
-        head
+        out
     }
 
     /// A lower bound of the tail part of the distance to `c` over any block.
@@ -220,12 +250,14 @@ fn fit_centre_generic(
         // Head distance of each block (its first point's head coordinates) and a lower bound
         // on the tail part.
         let tail_min = cols.tail_min(&c);
+        let tail_terms = cols.tail_terms(&c);
+        let heads = cols.heads(&c);
         let first = it == 0;
         let mut count = 0usize;
         sums.fill(0.0);
         for b in 0..nb {
             let x0 = b * cols.block;
-            let head = cols.head(&c, x0);
+            let head = heads[b];
             let was_active = active[b];
             if head + tail_min > bmax[b] * (1.0 + 1e-12) {
                 if was_active {
@@ -237,9 +269,9 @@ fn fit_centre_generic(
             active[b] = true;
             // Exact distances of the block, summed in dimension order.
             d0.fill(head);
-            for (col, &cd) in cols.cols[cols.head_dims..].iter().zip(&c[cols.head_dims..]) {
-                for (o, &v) in d0.iter_mut().zip(&col[x0..x0 + cols.block]) {
-                    *o += WEIGHT * (v - cd).abs();
+            for terms in &tail_terms {
+                for (o, t) in d0.iter_mut().zip(terms) {
+                    *o += t;
                 }
             }
             let mut in_block = 0usize;
@@ -250,7 +282,7 @@ fn fit_centre_generic(
             {
                 // Members stay while no farther than their frozen centre; others join only when
                 // strictly nearer; in the first iteration ties go to the new centre.
-                *m = d < dm || ((first || *m) && d == dm);
+                *m = (d < dm) | ((first | *m) & (d == dm));
                 in_block += *m as usize;
             }
             if in_block > 0 {
