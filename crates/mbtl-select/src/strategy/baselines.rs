@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::{argmax_tol, nearest_task, sum_zip4, History, Strategy, TIE_TOL};
+use super::{argmax_tol, fast_fold_sum, nearest_task, Fold, History, Strategy, TIE_TOL};
 use crate::error::{Result, SelectError};
 use crate::matrix::TransferMatrix;
 use crate::numpy_rng::RandomState;
@@ -172,7 +172,7 @@ impl SequentialOracle {
                 matrices
                     .iter()
                     .zip(best)
-                    .map(|(m, b)| sum_zip4(m.row(i), b, f64::max))
+                    .map(|(m, b)| fast_fold_sum(m.row(i), b, Fold::Max))
                     .sum::<f64>()
             })
             .collect();

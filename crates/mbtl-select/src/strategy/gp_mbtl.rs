@@ -6,7 +6,9 @@
 
 use rayon::prelude::*;
 
-use super::{argmax_allowed, argmax_tol, nearest_task, sum_zip4, History, Strategy, TIE_TOL};
+use super::{
+    argmax_allowed, argmax_tol, fast_fold_sum, nearest_task, Fold, History, Strategy, TIE_TOL,
+};
 use crate::error::{Result, SelectError};
 use crate::gp::gpytorch::GpytorchGp;
 use crate::space::TaskSpace;
@@ -83,7 +85,7 @@ impl GpModel {
                     }
                     gap_terms(space, &slopes, i, terms);
                     let top = mean[i] + beta * std[i];
-                    let s = sum_zip4(terms, best, |t, b| (top + t - b).max(0.0));
+                    let s = fast_fold_sum(terms, best, Fold::PositiveGain(top));
                     s / n as f64
                 },
             )
