@@ -9,9 +9,8 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 use mbtl_select::synth::{Family, GapTerm, SourceTerm, SynthSpec, TargetTerm};
-use mbtl_select::table::{run_trials, Method};
+use mbtl_select::table::{run_trials, synthetic_trials, Method};
 use mbtl_select::{run_selection, Candidates, MgpMbtl, TransferMatrix};
-use rayon::prelude::*;
 
 #[derive(Args)]
 pub struct SelectBenchArgs {
@@ -47,53 +46,38 @@ pub fn run(args: &SelectBenchArgs) -> Result<ExitCode> {
             "{:<34} {:>16} {:>16} {:>16} {:>16} {:>16}",
             "setting", "Random", "GP-MBTL", "M-MBTL", "M/GP-MBTL", "Myopic Oracle"
         );
-        for f in [SourceTerm::Constant, SourceTerm::Linear] {
-            for g in [TargetTerm::Linear, TargetTerm::None] {
-                for h in [GapTerm::NonDistance, GapTerm::L1] {
-                    let spec = SynthSpec {
-                        family: Family::D3,
-                        f,
-                        g,
-                        h,
-                        noise: 0.0,
-                    };
-                    let t = Instant::now();
-                    let mut matrices: Vec<TransferMatrix> = (0..args.trials)
-                        .into_par_iter()
-                        .map(|trial| spec.generate(trial))
-                        .collect::<Result<_, _>>()?;
-                    TransferMatrix::normalize_minmax_global(&mut matrices)?;
-                    per_method[0] += t.elapsed().as_secs_f64();
-                    let mut res = Vec::new();
-                    for (i, &m) in Method::ALL.iter().enumerate() {
-                        let t = Instant::now();
-                        res.extend(run_trials(
-                            &matrices,
-                            &spec.task_space(),
-                            50,
-                            &[m],
-                            Candidates::All,
-                        )?);
-                        per_method[i + 1] += t.elapsed().as_secs_f64();
-                    }
-                    let cells: Vec<String> = res
-                        .iter()
-                        .map(|r| {
-                            let (m, ci) = r.final_ci();
-                            format!("{m:.4} ± {ci:.4}")
-                        })
-                        .collect();
-                    println!(
-                        "{:<34} {:>16} {:>16} {:>16} {:>16} {:>16}",
-                        spec.to_string(),
-                        cells[0],
-                        cells[1],
-                        cells[2],
-                        cells[3],
-                        cells[4]
-                    );
-                }
+        for spec in SynthSpec::table_3d(0.0) {
+            let t = Instant::now();
+            let matrices = synthetic_trials(&spec, args.trials)?;
+            per_method[0] += t.elapsed().as_secs_f64();
+            let mut res = Vec::new();
+            for (i, &m) in Method::ALL.iter().enumerate() {
+                let t = Instant::now();
+                res.extend(run_trials(
+                    &matrices,
+                    &spec.task_space(),
+                    50,
+                    &[m],
+                    Candidates::All,
+                )?);
+                per_method[i + 1] += t.elapsed().as_secs_f64();
             }
+            let cells: Vec<String> = res
+                .iter()
+                .map(|r| {
+                    let (m, ci) = r.final_ci();
+                    format!("{m:.4} ± {ci:.4}")
+                })
+                .collect();
+            println!(
+                "{:<34} {:>16} {:>16} {:>16} {:>16} {:>16}",
+                spec.to_string(),
+                cells[0],
+                cells[1],
+                cells[2],
+                cells[3],
+                cells[4]
+            );
         }
         println!(
             "3-D table: {:.1} s wall (generating {:.1} s; Random {:.1} s, GP-MBTL {:.1} s, M-MBTL {:.1} s, M/GP-MBTL {:.1} s, Myopic Oracle {:.1} s)",

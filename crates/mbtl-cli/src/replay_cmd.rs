@@ -73,24 +73,9 @@ pub struct ReplayArgs {
     json: Option<PathBuf>,
 }
 
+/// Numbers in any layout (one row, one column, or a grid), in reading order.
 fn read_vector(path: &Path) -> Result<Vec<f64>> {
-    let text = fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-    text.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|t| !t.is_empty())
-        .enumerate()
-        .map(|(i, t)| {
-            t.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .with_context(|| {
-                    format!(
-                        "{}: value {} is '{t}', not a finite number",
-                        path.display(),
-                        i + 1
-                    )
-                })
-        })
-        .collect()
+    Ok(read_points(path)?.concat())
 }
 
 /// Rows of comma- or space-separated numbers.

@@ -78,6 +78,26 @@ impl Family {
 }
 
 impl SynthSpec {
+    /// The eight 3-D settings of SD-MBTL's tables, in their row order
+    /// (f: Constant, Linear × g: Linear, None × h: Non-distance, L1).
+    pub fn table_3d(noise: f64) -> Vec<SynthSpec> {
+        let mut out = Vec::with_capacity(8);
+        for f in [SourceTerm::Constant, SourceTerm::Linear] {
+            for g in [TargetTerm::Linear, TargetTerm::None] {
+                for h in [GapTerm::NonDistance, GapTerm::L1] {
+                    out.push(SynthSpec {
+                        family: Family::D3,
+                        f,
+                        g,
+                        h,
+                        noise,
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Left slopes `wl` (right slopes are all 3).
     pub fn left_slopes(&self) -> Result<Vec<f64>> {
         let d = self.family.levels().len();

@@ -124,19 +124,13 @@ pub fn run_trials(
     Ok(out)
 }
 
-/// One synthetic setting end to end: trials `0..trials` generated, normalised with one global
-/// min–max, every method run with budget `budget`.
-pub fn synthetic_setting(
-    spec: &SynthSpec,
-    trials: u32,
-    budget: usize,
-    methods: &[Method],
-    candidates: Candidates,
-) -> Result<Vec<MethodResult>> {
+/// The trial matrices of one synthetic setting as SD-MBTL evaluates them: trials `0..trials`
+/// generated (in parallel) and normalised with one global min–max over all of them.
+pub fn synthetic_trials(spec: &SynthSpec, trials: u32) -> Result<Vec<TransferMatrix>> {
     let mut matrices: Vec<TransferMatrix> = (0..trials)
         .into_par_iter()
         .map(|t| spec.generate(t))
         .collect::<Result<_>>()?;
     TransferMatrix::normalize_minmax_global(&mut matrices)?;
-    run_trials(&matrices, &spec.task_space(), budget, methods, candidates)
+    Ok(matrices)
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::read_table;
 use mbtl_select::synth::{Family, GapTerm, SourceTerm, SynthSpec, TargetTerm};
-use mbtl_select::table::{run_trials, Method};
+use mbtl_select::table::{run_trials, synthetic_trials, Method};
 use mbtl_select::{metrics, run_selection, Candidates, GpMbtl, TransferMatrix};
 
 fn spec(f: &str, g: &str, h: &str) -> SynthSpec {
@@ -48,8 +48,7 @@ fn three_d_noise0_table_within_half_a_thousandth() {
     let mut report = Vec::new();
     for (f, g, h) in &settings {
         let spec = spec(f, g, h);
-        let mut trials: Vec<TransferMatrix> = (0..100).map(|t| spec.generate(t).unwrap()).collect();
-        TransferMatrix::normalize_minmax_global(&mut trials).unwrap();
+        let trials = synthetic_trials(&spec, 100).unwrap();
         let results = run_trials(
             &trials,
             &spec.task_space(),
@@ -125,8 +124,7 @@ fn per_step_selections_match_the_reference_checks() {
         ("Linear", "None", "L1 norm"),
     ] {
         let spec = spec(f, g, h);
-        let mut m = vec![spec.generate(0).unwrap()];
-        TransferMatrix::normalize_minmax_global(&mut m).unwrap();
+        let m = synthetic_trials(&spec, 1).unwrap();
         let results = run_trials(
             &m,
             &spec.task_space(),
@@ -206,8 +204,7 @@ fn gp_mbtl_tie_order_explains_the_constant_linear_l1_cell() {
     // the reference's 50 tasks exactly and lands on the published value.
     let (f, g, h) = TIE_CELL;
     let spec = spec(f, g, h);
-    let mut m = vec![spec.generate(0).unwrap()];
-    TransferMatrix::normalize_minmax_global(&mut m).unwrap();
+    let m = synthetic_trials(&spec, 1).unwrap();
     let mut s = GpMbtl::new().with_tie_preference(vec![17]);
     let sel = run_selection(&mut s, &mut &m[0], &spec.task_space(), 50).unwrap();
     let want: Vec<usize> = read_table("sdmbtl/synthetic3d_noise0_selections.csv")
