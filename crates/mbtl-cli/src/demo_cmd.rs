@@ -1,7 +1,10 @@
-//! `mbtl demo`: the built-in default experiment. Until online training lands (see the README's
-//! status table) it is an offline MBTL experiment: three noisy trials of an SD-MBTL synthetic
-//! benchmark (8×8×8 contexts, non-distance gap, so M/GP-MBTL has to switch from clustering to
-//! the GP), every strategy with K = 20, a table, CSV and PNG/SVG curves.
+//! `mbtl demo`: the built-in default experiment, `examples/cartpole-pole-length.toml` (compiled
+//! in): online MBTL on 20 CartPole pole lengths with PPO, K = 5, against Random, Equidistant,
+//! Independent and Multi-task, ending in an HTML report.
+//!
+//! `mbtl demo --synthetic` is the offline alternative that needs no training: three noisy trials
+//! of an SD-MBTL synthetic benchmark (8×8×8 contexts, non-distance gap, so M/GP-MBTL has to
+//! switch from clustering to the GP), every strategy with K = 20.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,14 +15,38 @@ use mbtl_select::synth::{Family, GapTerm, SourceTerm, SynthSpec, TargetTerm};
 
 use crate::Cli;
 
+/// The default experiment, as shipped in `examples/`.
+pub const DEFAULT_EXPERIMENT: &str = include_str!("../../../examples/cartpole-pole-length.toml");
+
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Output folder (matrices, curves.csv, orders.csv, curves.png, curves.svg, results.json).
+    /// Output folder (run store, policies, results.json, report/); running again resumes.
     #[arg(long, default_value = "mbtl-demo")]
     out: PathBuf,
+    /// The offline synthetic demo instead (no training).
+    #[arg(long)]
+    synthetic: bool,
+    #[command(flatten)]
+    exec: crate::run_cmd::ExecArgs,
 }
 
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
+    if args.synthetic {
+        return synthetic(args);
+    }
+    let exp =
+        mbtl_run::Experiment::parse(DEFAULT_EXPERIMENT, "examples/cartpole-pole-length.toml")?;
+    let plan = exp.plan("examples/cartpole-pole-length.toml")?;
+    println!(
+        "mbtl demo: online MBTL on {} CartPole pole lengths (PPO), K = {} → {}",
+        plan.n_tasks(),
+        plan.options.budget,
+        args.out.display()
+    );
+    crate::run_cmd::run_plan(&plan, &args.out, &args.exec, true)
+}
+
+fn synthetic(args: DemoArgs) -> Result<ExitCode> {
     let spec = SynthSpec {
         family: Family::D3,
         f: SourceTerm::Constant,

@@ -4,9 +4,9 @@ mod bench_cmd;
 mod bench_select;
 mod demo_cmd;
 mod env_cmd;
-mod plot;
 mod replay_cmd;
 mod rl_cmd;
+mod run_cmd;
 mod synth_cmd;
 
 use std::process::ExitCode;
@@ -28,13 +28,23 @@ struct Cli {
 // Parsed once per process: the size of the largest variant does not matter.
 #[allow(clippy::large_enum_variant)]
 enum Command {
-    /// The built-in default experiment (a small offline MBTL experiment on synthetic data).
+    /// The built-in default experiment: online MBTL on CartPole pole lengths (20 tasks, K = 5).
     Demo(demo_cmd::DemoArgs),
+    /// Online MBTL from an experiment file: train only the tasks the strategies pick.
+    Run(run_cmd::RunArgs),
+    /// Train every source of an experiment and write its full transfer matrix (MBTL CSV).
+    Matrix(run_cmd::RunArgs),
+    /// Progress of a run folder (tasks chosen, curves, trainings).
+    Status(run_cmd::StatusArgs),
+    /// Write the HTML report of a run folder.
+    Report(run_cmd::ReportArgs),
+    /// Run one job file (a training with its evaluations) and write its result file.
+    Worker(run_cmd::WorkerArgs),
     /// List the environments with their context features, defaults and bounds.
     Envs(env_cmd::EnvsArgs),
     /// Replay selection strategies on transfer matrices (offline MBTL).
     Replay(replay_cmd::ReplayArgs),
-    /// Train one policy on one context (PPO so far).
+    /// Train one policy on one context (PPO or DQN).
     Train(rl_cmd::TrainArgs),
     /// Evaluate a policy zero-shot on target contexts.
     Eval(rl_cmd::EvalArgs),
@@ -67,6 +77,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo_cmd::run(args),
         Command::Envs(args) => env_cmd::envs(&args),
         Command::Replay(args) => replay_cmd::run(args),
+        Command::Run(args) => run_cmd::run(args),
+        Command::Matrix(args) => run_cmd::matrix(args),
+        Command::Status(args) => run_cmd::status_cmd(args),
+        Command::Report(args) => run_cmd::report_cmd(args),
+        Command::Worker(args) => run_cmd::worker(args),
         Command::Synth(args) => synth_cmd::run(args),
         Command::Train(args) => rl_cmd::train_cmd(args),
         Command::Eval(args) => rl_cmd::eval_cmd(args),

@@ -13,7 +13,7 @@ use mbtl_select::{
     metrics, Acquisition, Candidates, GapModel, NanPolicy, TaskSpace, TransferMatrix,
 };
 
-use crate::plot::{self, Series};
+use mbtl_run::plot::{self, Series};
 
 #[derive(Args)]
 pub struct ReplayArgs {

@@ -10,7 +10,7 @@ use crate::env::{Action, ContextObs, Env};
 use crate::envs::Act;
 use crate::error::{EnvError, Result};
 use crate::kind::{ActionSpace, EnvKind};
-use crate::rng::derive_seed;
+use crate::rng::{derive_seed, EnvRng};
 
 /// Actions for a whole batch, one per instance (continuous: `action_dim` values per instance).
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +55,8 @@ pub struct BatchEnv {
     action_space: ActionSpace,
     returns: Vec<f64>,
     acts: Vec<Act>,
+    /// Contexts drawn from at every reset (multi-task training), with the generator drawing them.
+    pool: Option<(Vec<Context>, EnvRng)>,
 }
 
 impl BatchEnv {
@@ -105,10 +107,38 @@ impl BatchEnv {
             action_space: kind.action_space(),
             returns: vec![0.0; envs.len()],
             acts: Vec::with_capacity(envs.len()),
+            pool: None,
             envs,
             kind,
             obs_dim,
         })
+    }
+
+    /// Draws every episode's context uniformly from `pool` (from `seed`) instead of keeping each
+    /// instance's own: one policy trained over a distribution of contexts (MBTL's multi-task
+    /// baseline). Resets every instance into a drawn context.
+    pub fn with_context_pool(mut self, pool: Vec<Context>, seed: u64) -> Result<BatchEnv> {
+        if pool.is_empty() {
+            return Err(EnvError::BadBatch("an empty context pool".into()));
+        }
+        let mut rng = EnvRng::seed_from(seed);
+        for env in &mut self.envs {
+            let c = pool[(rng.next_u64() % pool.len() as u64) as usize].clone();
+            env.set_context(c)?;
+        }
+        self.pool = Some((pool, rng));
+        Ok(self)
+    }
+
+    fn restart(env: &mut Env, pool: &mut Option<(Vec<Context>, EnvRng)>) {
+        match pool {
+            Some((contexts, rng)) => {
+                let c = contexts[(rng.next_u64() % contexts.len() as u64) as usize].clone();
+                // Every pool member was checked against this instance when the pool was set.
+                env.set_context(c).expect("pool contexts match the batch");
+            }
+            None => env.reset(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -151,7 +181,7 @@ impl BatchEnv {
     /// Resets every instance and writes the first observations into `out.obs`.
     pub fn reset(&mut self, out: &mut BatchOutput) {
         for (i, env) in self.envs.iter_mut().enumerate() {
-            env.reset();
+            Self::restart(env, &mut self.pool);
             env.observe(&mut out.obs[i * self.obs_dim..(i + 1) * self.obs_dim]);
         }
         self.returns.fill(0.0);
@@ -213,7 +243,7 @@ impl BatchEnv {
                     truncated: !tr.terminated,
                 });
                 self.returns[i] = 0.0;
-                env.reset();
+                Self::restart(env, &mut self.pool);
             }
             env.observe(&mut out.obs[row]);
         }
@@ -285,6 +315,45 @@ mod tests {
             .is_err());
         assert!(batch
             .step(BatchActions::Continuous(&[0.0; 4]), &mut out)
+            .is_err());
+    }
+
+    #[test]
+    fn a_context_pool_draws_every_episode_context_from_the_pool() {
+        let pool = contexts();
+        let base = vec![pool[0].clone(); 3];
+        let obs = ContextObs::Appended(vec!["length".into()]);
+        let mut batch = BatchEnv::new(&base, 1, &obs)
+            .unwrap()
+            .with_context_pool(pool.clone(), 5)
+            .unwrap();
+        let mut out = batch.output();
+        batch.reset(&mut out);
+        let d = batch.obs_dim();
+        let mut seen = std::collections::BTreeSet::new();
+        for t in 0..3000u32 {
+            let actions = [t % 2, (t / 2) % 2, 1];
+            batch
+                .step(BatchActions::Discrete(&actions), &mut out)
+                .unwrap();
+            for i in 0..3 {
+                let length = out.obs[i * d + d - 1];
+                assert_eq!(
+                    length as f64,
+                    batch.envs()[i].context().get("length").unwrap() as f32 as f64
+                );
+                seen.insert(length.to_bits());
+            }
+        }
+        assert_eq!(seen.len(), pool.len(), "every pool context is drawn");
+        let other = Context::default_for(EnvKind::Pendulum, Semantics::Physical);
+        assert!(BatchEnv::new(&base, 1, &obs)
+            .unwrap()
+            .with_context_pool(vec![other], 0)
+            .is_err());
+        assert!(BatchEnv::new(&base, 1, &obs)
+            .unwrap()
+            .with_context_pool(vec![], 0)
             .is_err());
     }
 }

@@ -98,6 +98,30 @@ impl Env {
         Ok(self)
     }
 
+    /// Switches this instance to another context of the same environment and semantics, and
+    /// starts a new episode in it. Multi-task training draws a context per episode this way
+    /// (CARL's per-episode context sampling); the random stream carries on unchanged.
+    pub fn set_context(&mut self, context: Context) -> Result<()> {
+        if context.kind() != self.kind() || context.semantics() != self.context.semantics() {
+            return Err(EnvError::BadBatch(format!(
+                "cannot switch a {} [{}] instance to a {} [{}] context",
+                self.kind(),
+                self.context.semantics(),
+                context.kind(),
+                context.semantics()
+            )));
+        }
+        let indices = self.context_obs.indices(&context)?;
+        self.context_values = indices
+            .iter()
+            .map(|&i| context.values()[i] as f32)
+            .collect();
+        self.sim = Sim::new(&context);
+        self.context = context;
+        self.reset();
+        Ok(())
+    }
+
     /// Overrides gymnasium's episode limit (0 = no limit).
     pub fn with_max_episode_steps(mut self, steps: u32) -> Env {
         self.max_episode_steps = steps;

@@ -102,8 +102,30 @@ pub fn train(
     context_obs: &ContextObs,
     config: &DqnConfig,
     seed: u64,
+    progress: impl FnMut(&TrainLog),
+) -> Result<Policy> {
+    train_pool(
+        std::slice::from_ref(context),
+        context_obs,
+        config,
+        seed,
+        progress,
+    )
+}
+
+/// Like [`train`], but every episode's context is drawn uniformly from `contexts` (one
+/// policy over a distribution of contexts: the multi-task baseline, usually with the context
+/// visible in the observation).
+pub fn train_pool(
+    contexts: &[Context],
+    context_obs: &ContextObs,
+    config: &DqnConfig,
+    seed: u64,
     mut progress: impl FnMut(&TrainLog),
 ) -> Result<Policy> {
+    let context = contexts
+        .first()
+        .ok_or_else(|| RlError::Config("dqn: no training context".into()))?;
     let kind = context.kind();
     let n_actions = discrete_actions(kind, "dqn")?;
     if config.batch_size == 0 || config.buffer_size < config.batch_size || config.train_freq == 0 {
@@ -112,6 +134,9 @@ pub fn train(
         ));
     }
     let mut env = BatchEnv::new(std::slice::from_ref(context), seed, context_obs)?;
+    if contexts.len() > 1 {
+        env = env.with_context_pool(contexts.to_vec(), mbtl_env::derive_seed(seed, 2_000_004))?;
+    }
     let d = env.obs_dim();
     let mut q = Mlp::new(
         mlp_spec(d, &config.hidden, n_actions, Activation::Relu),
@@ -224,7 +249,7 @@ pub fn train(
         }
     }
     Policy::trained(
-        context,
+        contexts,
         context_obs,
         "dqn",
         config,

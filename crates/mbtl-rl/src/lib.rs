@@ -7,9 +7,11 @@
 //!   rollouts over [`mbtl_env::BatchEnv`]), with rl-baselines3-zoo's tuned defaults.
 //! * [`policy`] — the trained policy: networks, observation layout, safetensors files.
 //! * [`eval`] — deterministic episodes of one policy on many contexts at once.
+//! * [`learner`] — an algorithm with its zoo defaults and user overrides, behind one type.
 
 pub mod dqn;
 pub mod eval;
+pub mod learner;
 pub mod policy;
 pub mod ppo;
 

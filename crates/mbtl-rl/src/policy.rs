@@ -17,8 +17,12 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct PolicyHeader {
     pub format_version: u32,
     pub env: EnvKind,
-    /// The context it was trained on (environment, semantics, every feature).
+    /// The context it was trained on (environment, semantics, every feature); for a policy
+    /// trained over several contexts, the first of them.
     pub context: ContextRecord,
+    /// Every context of a multi-task training (empty for a single-context policy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_pool: Vec<ContextRecord>,
     pub context_obs: ContextObs,
     pub obs_dim: usize,
     pub n_actions: usize,
@@ -40,7 +44,7 @@ impl Policy {
     /// A freshly trained policy with its header (what it is, what it was trained on).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn trained<C: Serialize>(
-        context: &Context,
+        contexts: &[Context],
         context_obs: &ContextObs,
         algo: &str,
         hyperparameters: &C,
@@ -49,12 +53,18 @@ impl Policy {
         actor: Mlp,
         critic: Option<Mlp>,
     ) -> Result<Policy> {
+        let context = &contexts[0];
         let probe = Env::new(context.clone(), 0).with_context_obs(context_obs.clone())?;
         Ok(Policy {
             header: PolicyHeader {
                 format_version: FORMAT_VERSION,
                 env: context.kind(),
                 context: context.record(),
+                context_pool: if contexts.len() > 1 {
+                    contexts.iter().map(Context::record).collect()
+                } else {
+                    Vec::new()
+                },
                 context_obs: context_obs.clone(),
                 obs_dim: probe.obs_dim(),
                 n_actions: actor.output_dim(),

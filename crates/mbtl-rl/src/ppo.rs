@@ -113,12 +113,37 @@ pub fn train(
     context_obs: &ContextObs,
     config: &PpoConfig,
     seed: u64,
+    progress: impl FnMut(&TrainLog),
+) -> Result<Policy> {
+    train_pool(
+        std::slice::from_ref(context),
+        context_obs,
+        config,
+        seed,
+        progress,
+    )
+}
+
+/// Like [`train`], but every episode's context is drawn uniformly from `contexts` (one
+/// policy over a distribution of contexts: the multi-task baseline, usually with the context
+/// visible in the observation).
+pub fn train_pool(
+    contexts: &[Context],
+    context_obs: &ContextObs,
+    config: &PpoConfig,
+    seed: u64,
     mut progress: impl FnMut(&TrainLog),
 ) -> Result<Policy> {
     config.validate()?;
+    let context = contexts
+        .first()
+        .ok_or_else(|| RlError::Config("ppo: no training context".into()))?;
     let kind = context.kind();
     let n_actions = discrete_actions(kind, "ppo")?;
     let mut envs = BatchEnv::new(&vec![context.clone(); config.n_envs], seed, context_obs)?;
+    if contexts.len() > 1 {
+        envs = envs.with_context_pool(contexts.to_vec(), mbtl_env::derive_seed(seed, 1_000_004))?;
+    }
     let obs_dim = envs.obs_dim();
     let spec = |out: usize| mlp_spec(obs_dim, &config.hidden, out, Activation::Tanh);
     let mut actor = Mlp::new(
@@ -300,7 +325,7 @@ pub fn train(
         progress(&log);
     }
     Policy::trained(
-        context,
+        contexts,
         context_obs,
         "ppo",
         config,

@@ -27,7 +27,7 @@ pub use error::{Result, SelectError};
 pub use matrix::{NanPolicy, TransferMatrix};
 pub use space::TaskSpace;
 pub use strategy::{
-    curve_of, run_selection, Acquisition, Candidates, Equidistant, Evaluator, FnEvaluator,
-    GapModel, GpMbtl, History, MMbtl, MbtlGp, MbtlGpOptions, MgpMbtl, Pseudogreedy, Random,
-    Selection, SequentialOracle, Strategy,
+    curve_of, run_selection, run_selection_observed, Acquisition, Candidates, Equidistant,
+    Evaluator, FnEvaluator, GapModel, GpMbtl, History, MMbtl, MbtlGp, MbtlGpOptions, MgpMbtl,
+    Pseudogreedy, Random, Selection, SequentialOracle, Step, Strategy,
 };

@@ -174,6 +174,22 @@ fn constant(name: StrategyName, m: &TransferMatrix, opts: &ReplayOptions) -> Res
     })
 }
 
+/// Builds a sequential strategy that needs no oracle knowledge (everything but the constants
+/// and the sequential oracle, which `None` stands for), seeded for `trial` and `repeat` as
+/// [`replay`] seeds it. Online runs build their strategies here too, so that a replay of their
+/// matrix makes the same choices.
+pub fn build_strategy(
+    name: StrategyName,
+    trial: usize,
+    repeat: usize,
+    opts: &ReplayOptions,
+) -> Option<Box<dyn Strategy>> {
+    if name.is_constant() || name == StrategyName::SequentialOracle {
+        return None;
+    }
+    Some(build(name, trial, repeat, opts))
+}
+
 fn build(
     name: StrategyName,
     trial: usize,

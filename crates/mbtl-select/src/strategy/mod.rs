@@ -110,12 +110,35 @@ pub struct Selection {
     pub modes: Vec<String>,
 }
 
+/// One step of a selection run, as it happens.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step<'a> {
+    /// 1-based: the `k`-th task chosen.
+    pub k: usize,
+    pub task: usize,
+    /// `V_k` after this step.
+    pub value: f64,
+    pub mode: Option<&'a str>,
+}
+
 /// Runs `strategy` for `budget` steps. A task chosen twice is not evaluated again.
 pub fn run_selection(
     strategy: &mut dyn Strategy,
     evaluator: &mut dyn Evaluator,
     space: &TaskSpace,
     budget: usize,
+) -> Result<Selection> {
+    run_selection_observed(strategy, evaluator, space, budget, &mut |_| Ok(()))
+}
+
+/// [`run_selection`], calling `on_step` after every step (an online run records each step
+/// as it is made; an error from `on_step` stops the run).
+pub fn run_selection_observed(
+    strategy: &mut dyn Strategy,
+    evaluator: &mut dyn Evaluator,
+    space: &TaskSpace,
+    budget: usize,
+    on_step: &mut dyn FnMut(&Step<'_>) -> Result<()>,
 ) -> Result<Selection> {
     let n = evaluator.n_tasks();
     space.check_len(n)?;
@@ -157,12 +180,20 @@ pub fn run_selection(
         for (b, v) in best.iter_mut().zip(&row) {
             *b = b.max(*v);
         }
-        curve.push(best.iter().sum::<f64>() / n as f64);
+        let value = best.iter().sum::<f64>() / n as f64;
+        curve.push(value);
         chosen.push(task);
         rows.push(row);
-        if let Some(m) = strategy.mode() {
+        let mode = strategy.mode();
+        if let Some(m) = mode {
             modes.push(m.to_string());
         }
+        on_step(&Step {
+            k: chosen.len(),
+            task,
+            value,
+            mode,
+        })?;
     }
     Ok(Selection {
         strategy: strategy.name(),

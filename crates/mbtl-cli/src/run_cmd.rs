@@ -1,0 +1,224 @@
+//! `mbtl run`, `mbtl matrix`, `mbtl status`, `mbtl report` and `mbtl worker`: experiments from
+//! TOML files, kept in a run folder (SQLite store, policies, results, report).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use mbtl_run::{coordinator, report, status, Event, Executor, Experiment, Plan};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Experiment file (see examples/*.toml).
+    pub experiment: PathBuf,
+    /// Run folder; default: runs/<experiment name>. Running again resumes it.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    /// Do not write the HTML report at the end.
+    #[arg(long)]
+    pub no_report: bool,
+}
+
+#[derive(Args)]
+pub struct ExecArgs {
+    /// Worker threads (default: every core). Results do not depend on it.
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Run every job as a separate `mbtl worker` process instead of a thread.
+    #[arg(long)]
+    pub processes: bool,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// Run folder.
+    pub dir: PathBuf,
+    /// Print the status as JSON (per strategy and trial: tasks chosen so far and the curve).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Run folder.
+    pub dir: PathBuf,
+}
+
+#[derive(Args)]
+pub struct WorkerArgs {
+    /// Job file written by the coordinator.
+    pub job: PathBuf,
+    /// The run folder (policies are saved under it).
+    #[arg(long)]
+    pub run_dir: PathBuf,
+    /// Result file to write (atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn load(path: &Path) -> Result<(Plan, String)> {
+    let origin = path.display().to_string();
+    let exp = Experiment::read(path)?;
+    Ok((exp.plan(&origin)?, exp.name))
+}
+
+fn progress(quiet: bool) -> impl Fn(&Event) + Sync {
+    let start = Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    move |e: &Event| {
+        if quiet {
+            return;
+        }
+        let t = start.elapsed().as_secs_f64();
+        match e {
+            Event::JobStarted { id } if tty => eprintln!("[{t:7.1} s] start  {id}"),
+            Event::JobStarted { .. } => {}
+            Event::JobFinished { id, seconds, done } => {
+                eprintln!("[{t:7.1} s] done   {id} in {seconds:.1} s ({done} trainings stored)")
+            }
+            Event::Ingested { id } => eprintln!("[{t:7.1} s] ingested worker result {id}"),
+        }
+    }
+}
+
+fn executor(args: &ExecArgs) -> Result<Executor> {
+    Ok(if args.processes {
+        Executor::Process {
+            program: std::env::current_exe().context("locating the mbtl executable")?,
+        }
+    } else {
+        Executor::InProcess
+    })
+}
+
+fn workers(args: &ExecArgs) -> usize {
+    args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    })
+}
+
+fn out_dir(out: &Option<PathBuf>, name: &str) -> PathBuf {
+    out.clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(name))
+}
+
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let (plan, name) = load(&args.experiment)?;
+    let dir = out_dir(&args.out, &name);
+    run_plan(&plan, &dir, &args.exec, !args.no_report)
+}
+
+/// Runs a resolved experiment into `dir` and prints its table (shared with `mbtl demo`).
+pub fn run_plan(plan: &Plan, dir: &Path, exec: &ExecArgs, with_report: bool) -> Result<ExitCode> {
+    let start = Instant::now();
+    let coord = coordinator(plan, dir, executor(exec)?, progress(exec.quiet))?;
+    let outcome = mbtl_run::run_online(&coord, workers(exec))?;
+    println!(
+        "{}: {} tasks, K = {}, {} trial(s); {} trainings in {:.1} s → {}",
+        outcome.experiment,
+        outcome.n_tasks,
+        outcome.budget,
+        outcome.trials,
+        outcome.trainings,
+        start.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    println!(
+        "{:<18} {:>8} {:>8}  tasks (trial 0)",
+        "strategy", "V_K", "Average"
+    );
+    for s in &outcome.strategies {
+        let order = &s.trials[0].order;
+        let tasks = if order.is_empty() || order.len() == outcome.n_tasks {
+            "-".to_string()
+        } else {
+            format!("{order:?}")
+        };
+        println!(
+            "{:<18} {:>8.4} {:>8.4}  {tasks}",
+            s.strategy,
+            s.curve.last().copied().unwrap_or(f64::NAN),
+            s.average
+        );
+    }
+    if with_report {
+        let page = report::write_report(dir)?;
+        println!("report: {}", page.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn matrix(args: RunArgs) -> Result<ExitCode> {
+    let (plan, name) = load(&args.experiment)?;
+    let dir = out_dir(&args.out, &name);
+    let start = Instant::now();
+    let coord = coordinator(
+        &plan,
+        &dir,
+        executor(&args.exec)?,
+        progress(args.exec.quiet),
+    )?;
+    let files = mbtl_run::run_matrix(&coord, workers(&args.exec))?;
+    println!(
+        "{}: {} × {} transfer matrix, {} trial(s), in {:.1} s",
+        name,
+        plan.n_tasks(),
+        plan.n_tasks(),
+        plan.experiment.trials,
+        start.elapsed().as_secs_f64()
+    );
+    for f in &files {
+        println!("wrote {}", f.display());
+    }
+    println!(
+        "compare strategies on it: mbtl replay {} --normalize {},{} --strategy mbtl-gp,random,independent,oracle --budget {}",
+        files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" "),
+        plan.bounds[0],
+        plan.bounds[1],
+        plan.options.budget
+    );
+    if !args.no_report {
+        let page = report::write_report(&dir)?;
+        println!("report: {}", page.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn status_cmd(args: StatusArgs) -> Result<ExitCode> {
+    let s = status::status(&args.dir)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        print!("{}", s.render());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn report_cmd(args: ReportArgs) -> Result<ExitCode> {
+    let page = report::write_report(&args.dir)?;
+    println!("{}", page.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
+    let r = mbtl_run::coordinator::run_worker_job(&args.job, &args.run_dir, &args.out)?;
+    eprintln!(
+        "job trial {} {}: trained in {:.1} s, evaluated in {:.1} s → {}",
+        r.trial,
+        r.source,
+        r.train_seconds,
+        r.eval_seconds,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

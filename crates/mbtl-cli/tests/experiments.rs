@@ -1,0 +1,366 @@
+//! `mbtl run`, `status`, `matrix`, `report` and `worker` end to end: SIGKILL at several
+//! moments and resume, worker processes, the report in headless Chromium, bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn mbtl() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mbtl"))
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("mbtl-exp-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Eight pole lengths, every task trained (Independent), so a run takes a few seconds on one
+/// thread: long enough to be killed in the middle.
+const EXPERIMENT: &str = r#"
+name = "kill-test"
+seed = 11
+
+[env]
+name = "cartpole"
+
+[[space.axes]]
+feature = "length"
+spacing = "linear"
+lo = 0.2
+hi = 1.6
+n = 8
+
+[learner]
+algo = "ppo"
+hyperparameters = { total_timesteps = 12000, n_epochs = 5 }
+
+[eval]
+episodes = 5
+
+[select]
+strategies = ["mbtl-gp", "random", "independent", "multitask"]
+budget = 3
+slope = 0.03
+"#;
+
+fn write_experiment(s: &Scratch, text: &str) -> PathBuf {
+    let p = s.path("exp.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn status_json(dir: &Path) -> serde_json::Value {
+    let out = mbtl()
+        .arg("status")
+        .arg(dir)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn run_to_end(exp: &Path, dir: &Path, extra: &[&str]) {
+    let out = mbtl()
+        .arg("run")
+        .arg(exp)
+        .arg("--out")
+        .arg(dir)
+        .args(["--workers", "1", "--no-report", "-q"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The parts of a results file that must not depend on how the run got there.
+fn results(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Starts `mbtl run` and SIGKILLs it once `ready` says so (or after `deadline`).
+fn kill_when(exp: &Path, dir: &Path, ready: impl Fn() -> bool, deadline: Duration) {
+    let mut child = mbtl()
+        .arg("run")
+        .arg(exp)
+        .arg("--out")
+        .arg(dir)
+        .args(["--workers", "1", "--no-report", "-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !ready() && start.elapsed() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Child::kill sends SIGKILL on Unix.
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn trainings(dir: &Path) -> u64 {
+    if !dir.join("run.sqlite").exists() {
+        return 0;
+    }
+    let out = mbtl()
+        .arg("status")
+        .arg(dir)
+        .arg("--json")
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return 0;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v["trainings"].as_u64().unwrap_or(0) + v["multitask_trainings"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn sigkill_at_any_moment_then_resume_equals_an_uninterrupted_run() {
+    let s = Scratch::new("kill");
+    let exp = write_experiment(&s, EXPERIMENT);
+    let reference = s.path("reference");
+    run_to_end(&exp, &reference, &[]);
+    let want = results(&reference);
+    assert_eq!(want["trainings"], 9);
+
+    let dir = s.path("killed");
+    // Killed almost at once (while creating the store), after the first commit, and in the
+    // middle of the run.
+    kill_when(&exp, &dir, || false, Duration::from_millis(30));
+    kill_when(&exp, &dir, || trainings(&dir) >= 1, Duration::from_secs(60));
+    let mid = trainings(&dir);
+    kill_when(
+        &exp,
+        &dir,
+        || trainings(&dir) >= mid + 3,
+        Duration::from_secs(60),
+    );
+    let before_resume = trainings(&dir);
+    assert!(
+        (1..9).contains(&before_resume),
+        "the kills landed mid-run ({before_resume} trainings stored)"
+    );
+    run_to_end(&exp, &dir, &[]);
+    assert_eq!(
+        results(&dir),
+        want,
+        "resumed run differs from an uninterrupted one"
+    );
+    let st = status_json(&dir);
+    assert_eq!(st["complete"], true);
+    // Nothing finished was retrained: one finished attempt per stored training.
+    assert_eq!(st["attempts"]["finished"], 9, "{st}");
+    assert!(st["attempts"]["interrupted"].as_u64().unwrap() >= 1, "{st}");
+    // Per strategy, the tasks chosen and the curve are in the status too.
+    let mbtl_gp = st["strategies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["strategy"] == "mbtl-gp")
+        .unwrap();
+    assert_eq!(mbtl_gp["trials"][0]["tasks"].as_array().unwrap().len(), 3);
+    assert_eq!(mbtl_gp["trials"][0]["curve"].as_array().unwrap().len(), 3);
+
+    // A changed configuration is refused with the change, and exits non-zero.
+    let changed = write_experiment(&s, &EXPERIMENT.replace("seed = 11", "seed = 12"));
+    let out = mbtl()
+        .arg("run")
+        .arg(&changed)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("seed: 11 → 12"), "{err}");
+}
+
+#[test]
+fn worker_processes_give_the_same_results_as_threads() {
+    let s = Scratch::new("procs");
+    let text = EXPERIMENT
+        .replace("total_timesteps = 12000", "total_timesteps = 3000")
+        .replace("n = 8", "n = 5");
+    let exp = write_experiment(&s, &text);
+    run_to_end(&exp, &s.path("threads"), &[]);
+    run_to_end(&exp, &s.path("procs"), &["--processes"]);
+    assert_eq!(results(&s.path("threads")), results(&s.path("procs")));
+    // The job folder is left empty: every result was ingested.
+    let left: Vec<_> = std::fs::read_dir(s.path("procs/jobs")).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_worker_result_left_by_a_dead_coordinator_is_ingested() {
+    let s = Scratch::new("orphan");
+    let text = EXPERIMENT
+        .replace("total_timesteps = 12000", "total_timesteps = 3000")
+        .replace("n = 8", "n = 4")
+        .replace(
+            r#"strategies = ["mbtl-gp", "random", "independent", "multitask"]"#,
+            r#"strategies = ["independent"]"#,
+        );
+    let exp = write_experiment(&s, &text);
+    let dir = s.path("run");
+    // A job file as the coordinator writes it, run by a worker on its own (as on a cluster).
+    let experiment: toml::Value = toml::from_str(&text).unwrap();
+    let job = serde_json::json!({"trial": 0, "source": {"task": 2}, "experiment": experiment});
+    std::fs::create_dir_all(dir.join("jobs")).unwrap();
+    let job_file = dir.join("jobs/t0-s2.job.json");
+    std::fs::write(&job_file, job.to_string()).unwrap();
+    let out = mbtl()
+        .arg("worker")
+        .arg(&job_file)
+        .arg("--run-dir")
+        .arg(&dir)
+        .arg("--out")
+        .arg(dir.join("jobs/t0-s2.result.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run_to_end(&exp, &dir, &[]);
+    let st = status_json(&dir);
+    assert_eq!(st["trainings"], 4);
+    // Three trained by the run, one ingested from the worker's file.
+    assert_eq!(st["attempts"]["finished"], 4);
+    let reference = s.path("reference");
+    run_to_end(&exp, &reference, &[]);
+    assert_eq!(results(&dir), results(&reference));
+}
+
+#[test]
+fn bad_experiment_files_fail_with_the_file_and_field() {
+    let s = Scratch::new("bad");
+    let exp = write_experiment(&s, &EXPERIMENT.replace("budget = 3", "budget = 0"));
+    let out = mbtl()
+        .arg("run")
+        .arg(&exp)
+        .arg("--out")
+        .arg(s.path("r"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("exp.toml") && err.contains("select.budget"),
+        "{err}"
+    );
+    assert!(!s.path("r").exists(), "nothing is written for a bad file");
+    let exp = write_experiment(&s, "name = \"x\"\n[env]\nname = 3\n");
+    let out = mbtl().arg("run").arg(&exp).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exp.toml"));
+    let out = mbtl()
+        .arg("status")
+        .arg(s.path("nowhere"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no run store"));
+}
+
+/// Chromium, as `.ci/run` installs it (Debian's `chromium` package).
+fn chromium() -> PathBuf {
+    for p in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
+        if Path::new(p).exists() {
+            return PathBuf::from(p);
+        }
+    }
+    panic!(
+        "this test renders the report in headless Chromium: install Debian's `chromium` package \
+         (`apt-get install chromium`, as .ci/run does)"
+    );
+}
+
+#[test]
+fn the_report_renders_with_its_figures_in_headless_chromium() {
+    let s = Scratch::new("report");
+    let text = EXPERIMENT
+        .replace("total_timesteps = 12000", "total_timesteps = 3000")
+        .replace("n = 8", "n = 6");
+    let exp = write_experiment(&s, &text);
+    let dir = s.path("run");
+    run_to_end(&exp, &dir, &[]);
+    let out = mbtl().arg("report").arg(&dir).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["curves", "matrix", "posterior"] {
+        for ext in ["png", "svg"] {
+            let p = dir.join(format!("report/{f}.{ext}"));
+            assert!(
+                std::fs::metadata(&p).unwrap().len() > 1000,
+                "{}",
+                p.display()
+            );
+        }
+    }
+    let page = dir.join("report/index.html");
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--allow-file-access-from-files",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", s.path("chromium").display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains(r#"data-figures="3""#) && dom.contains(r#"data-figures-loaded="3""#),
+        "the page's three figures did not all load:\n{}\n{}",
+        &dom[..dom.len().min(600)],
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for strategy in ["mbtl-gp", "random", "independent", "multitask"] {
+        assert!(
+            dom.contains(&format!("<td>{strategy}</td>")),
+            "{strategy} in the table"
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! One name for "an algorithm with its hyper-parameters": the tuned zoo defaults of an
+//! environment with the user's overrides on top, so experiments, the command line and policy
+//! headers all speak of learners the same way.
+
+use mbtl_env::{Context, ContextObs, EnvKind};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::dqn::{self, DqnConfig};
+use crate::policy::Policy;
+use crate::ppo::{self, PpoConfig, TrainLog};
+use crate::{Result, RlError};
+
+/// Algorithms by their command-line names.
+pub const ALGORITHMS: [&str; 2] = ["ppo", "dqn"];
+
+/// A learner with every hyper-parameter set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "algo", rename_all = "lowercase")]
+pub enum Learner {
+    Ppo(PpoConfig),
+    Dqn(DqnConfig),
+}
+
+impl Learner {
+    /// The zoo's tuned settings of `algo` for `kind`.
+    pub fn zoo(algo: &str, kind: EnvKind) -> Result<Learner> {
+        match algo {
+            "ppo" => Ok(Learner::Ppo(PpoConfig::zoo(kind))),
+            "dqn" => Ok(Learner::Dqn(DqnConfig::zoo(kind))),
+            _ => Err(RlError::Config(format!(
+                "unknown algorithm '{algo}'; implemented: {} (sac is planned)",
+                ALGORITHMS.join(", ")
+            ))),
+        }
+    }
+
+    pub fn algo(&self) -> &'static str {
+        match self {
+            Learner::Ppo(_) => "ppo",
+            Learner::Dqn(_) => "dqn",
+        }
+    }
+
+    /// The hyper-parameters as a JSON object (names as in Stable-Baselines3).
+    pub fn hyperparameters(&self) -> Value {
+        let v = match self {
+            Learner::Ppo(c) => serde_json::to_value(c),
+            Learner::Dqn(c) => serde_json::to_value(c),
+        };
+        v.expect("hyper-parameter structs serialise to JSON")
+    }
+
+    /// Replaces the named hyper-parameters. An unknown name or a value of the wrong type is an
+    /// error naming both.
+    pub fn with_overrides(&self, overrides: &Map<String, Value>) -> Result<Learner> {
+        let mut hp = match self.hyperparameters() {
+            Value::Object(m) => m,
+            _ => unreachable!("hyper-parameters are a JSON object"),
+        };
+        for (name, value) in overrides {
+            let Some(slot) = hp.get_mut(name) else {
+                let known: Vec<&str> = hp.keys().map(String::as_str).collect();
+                return Err(RlError::Config(format!(
+                    "{}: unknown hyper-parameter '{name}'; known: {}",
+                    self.algo(),
+                    known.join(", ")
+                )));
+            };
+            *slot = value.clone();
+            let probe = Value::Object(hp.clone());
+            let check = match self {
+                Learner::Ppo(_) => serde_json::from_value::<PpoConfig>(probe).map(|_| ()),
+                Learner::Dqn(_) => serde_json::from_value::<DqnConfig>(probe).map(|_| ()),
+            };
+            check.map_err(|e| {
+                RlError::Config(format!(
+                    "{}: hyper-parameter '{name}' = {value}: {e}",
+                    self.algo()
+                ))
+            })?;
+        }
+        let all = Value::Object(hp);
+        Ok(match self {
+            Learner::Ppo(_) => Learner::Ppo(serde_json::from_value(all).expect("checked above")),
+            Learner::Dqn(_) => Learner::Dqn(serde_json::from_value(all).expect("checked above")),
+        })
+    }
+
+    /// Parses `name=value` pairs from the command line (values as JSON, so `hidden=[128,128]`
+    /// and `learning_rate=3e-4` both work; a bare word is a string).
+    pub fn parse_overrides(pairs: &[String]) -> Result<Map<String, Value>> {
+        let mut map = Map::new();
+        for pair in pairs {
+            let (name, value) = pair.split_once('=').ok_or_else(|| {
+                RlError::Config(format!(
+                    "hyper-parameter '{pair}': expected name=value, e.g. n_epochs=10"
+                ))
+            })?;
+            let value = serde_json::from_str(value.trim())
+                .unwrap_or_else(|_| Value::String(value.trim().into()));
+            map.insert(name.trim().into(), value);
+        }
+        Ok(map)
+    }
+
+    /// Environment steps the learner trains for.
+    pub fn total_timesteps(&self) -> u64 {
+        match self {
+            Learner::Ppo(c) => c.total_timesteps,
+            Learner::Dqn(c) => c.total_timesteps,
+        }
+    }
+
+    /// Trains a policy on `contexts` (one context, or a pool drawn from per episode).
+    pub fn train(
+        &self,
+        contexts: &[Context],
+        context_obs: &ContextObs,
+        seed: u64,
+        progress: impl FnMut(&TrainLog),
+    ) -> Result<Policy> {
+        match self {
+            Learner::Ppo(c) => ppo::train_pool(contexts, context_obs, c, seed, progress),
+            Learner::Dqn(c) => dqn::train_pool(contexts, context_obs, c, seed, progress),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mbtl_env::Semantics;
+
+    #[test]
+    fn overrides_replace_named_values_and_reject_unknown_or_mistyped_ones() {
+        let zoo = Learner::zoo("ppo", EnvKind::CartPole).unwrap();
+        let o = Learner::parse_overrides(&[
+            "n_epochs=3".into(),
+            "hidden=[32, 32]".into(),
+            "learning_rate=3e-4".into(),
+        ])
+        .unwrap();
+        let Learner::Ppo(c) = zoo.with_overrides(&o).unwrap() else {
+            panic!("still ppo")
+        };
+        assert_eq!((c.n_epochs, c.hidden.clone()), (3, vec![32, 32]));
+        assert_eq!(c.learning_rate, 3e-4);
+        assert_eq!(c.n_steps, 32, "others keep the zoo value");
+
+        let e = zoo
+            .with_overrides(&Learner::parse_overrides(&["n_epoch=3".into()]).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown hyper-parameter 'n_epoch'") && e.contains("n_epochs"));
+        let e = zoo
+            .with_overrides(&Learner::parse_overrides(&["n_epochs=many".into()]).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'n_epochs' = \"many\""), "{e}");
+        assert!(Learner::parse_overrides(&["n_epochs".into()]).is_err());
+        assert!(Learner::zoo("sac", EnvKind::Pendulum).is_err());
+    }
+
+    #[test]
+    fn a_pool_policy_records_its_contexts() {
+        let base = Context::default_for(EnvKind::CartPole, Semantics::Physical);
+        let pool = vec![
+            base.with("length", 0.25).unwrap(),
+            base.with("length", 1.0).unwrap(),
+        ];
+        let learner = Learner::zoo("ppo", EnvKind::CartPole)
+            .unwrap()
+            .with_overrides(&Learner::parse_overrides(&["total_timesteps=512".into()]).unwrap())
+            .unwrap();
+        let policy = learner
+            .train(&pool, &ContextObs::all(&base), 3, |_| {})
+            .unwrap();
+        assert_eq!(policy.header.context_pool.len(), 2);
+        assert_eq!(policy.header.context_pool[1], pool[1].record());
+        assert_eq!(policy.header.obs_dim, 4 + base.values().len());
+    }
+}

@@ -1,0 +1,479 @@
+//! Experiments as TOML files, and their resolution into everything a run needs (contexts,
+//! learner, strategies), with errors that name the file, the field and the value.
+//!
+//! ```toml
+//! name = "cartpole-pole-length"
+//! seed = 0
+//! trials = 1
+//!
+//! [env]
+//! name = "cartpole"
+//! semantics = "physical"          # or "carl"
+//! context = { masspole = 0.1 }    # fixed features (optional)
+//!
+//! [[space.axes]]                  # one per varied feature; several make a row-major grid
+//! feature = "length"
+//! spacing = "linear"              # linear {lo, hi, n} | log {lo, hi, n} | scaled {base?, n} | values {values}
+//! lo = 0.1
+//! hi = 2.0
+//! n = 20
+//!
+//! [learner]
+//! algo = "ppo"
+//! hyperparameters = { total_timesteps = 50000 }   # on top of the zoo's tuned values
+//!
+//! [eval]
+//! episodes = 100
+//!
+//! [select]
+//! strategies = ["mbtl-gp", "random", "independent", "multitask"]
+//! budget = 5
+//! bounds = [0.0, 500.0]           # normalisation (raw − lo)/(hi − lo); default per environment
+//! slope = 0.005                   # MBTL-GP's gap θ per task index
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use mbtl_env::{Context, ContextObs, ContextSpace, EnvKind, Semantics, Spacing};
+use mbtl_rl::learner::Learner;
+use mbtl_select::replay::{ReplayOptions, StrategyName};
+use mbtl_select::{Acquisition, GapModel, TaskSpace};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Result, RunError};
+
+/// An experiment file as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    pub name: String,
+    /// Seeds every training, evaluation and random strategy of the experiment.
+    #[serde(default)]
+    pub seed: u64,
+    /// Independent repetitions (each trains its own policies: MBTL's "trials").
+    #[serde(default = "one")]
+    pub trials: usize,
+    pub env: EnvSection,
+    pub space: SpaceSection,
+    pub learner: LearnerSection,
+    #[serde(default)]
+    pub eval: EvalSection,
+    pub select: SelectSection,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSection {
+    pub name: String,
+    #[serde(default)]
+    pub semantics: Semantics,
+    /// Features fixed for every task.
+    #[serde(default)]
+    pub context: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpaceSection {
+    pub axes: Vec<AxisSection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AxisSection {
+    pub feature: String,
+    #[serde(flatten)]
+    pub spacing: Spacing,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearnerSection {
+    pub algo: String,
+    /// Overrides of the zoo's tuned hyper-parameters, by Stable-Baselines3's names.
+    #[serde(default)]
+    pub hyperparameters: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalSection {
+    /// Deterministic evaluation episodes per (policy, target) pair.
+    #[serde(default = "hundred")]
+    pub episodes: usize,
+}
+
+impl Default for EvalSection {
+    fn default() -> Self {
+        EvalSection { episodes: 100 }
+    }
+}
+
+fn hundred() -> usize {
+    100
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectSection {
+    pub strategies: Vec<String>,
+    /// K: tasks each sequential strategy trains.
+    pub budget: usize,
+    /// Normalisation bounds `[lo, hi]` of the raw returns (MBTL §4.3); default per environment.
+    #[serde(default)]
+    pub bounds: Option<[f64; 2]>,
+    /// MBTL-GP's generalization-gap slope θ per task index (MBTL eq. 5, fixed gap).
+    #[serde(default = "default_slope")]
+    pub slope: f64,
+    /// MBTL-GP's exploration schedule: zero, one, inverse-k, sqrt-log, sampled.
+    #[serde(default = "default_acquisition")]
+    pub acquisition: String,
+}
+
+fn default_slope() -> f64 {
+    0.005
+}
+
+fn default_acquisition() -> String {
+    "sqrt-log".into()
+}
+
+/// MBTL's per-benchmark normalisation bounds (spec §4.3) where the paper gives them; other
+/// environments need `select.bounds`.
+pub fn default_bounds(kind: EnvKind) -> Option<[f64; 2]> {
+    match kind {
+        EnvKind::CartPole => Some([0.0, 500.0]),
+        EnvKind::Pendulum => Some([-2200.0, -500.0]),
+        _ => None,
+    }
+}
+
+/// An experiment resolved against the environments, learners and strategies.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub experiment: Experiment,
+    pub kind: EnvKind,
+    pub space: ContextSpace,
+    pub contexts: Vec<Context>,
+    /// Coordinates the strategies see: task indices per axis (MBTL's convention, so θ is "per
+    /// index" as in the paper).
+    pub task_space: TaskSpace,
+    pub learner: Learner,
+    pub strategies: Vec<StrategyName>,
+    pub bounds: [f64; 2],
+    pub options: ReplayOptions,
+}
+
+impl Plan {
+    pub fn n_tasks(&self) -> usize {
+        self.contexts.len()
+    }
+
+    pub fn eval_episodes(&self) -> usize {
+        self.experiment.eval.episodes
+    }
+
+    /// The multi-task policy sees the varied features appended to its observation.
+    pub fn multitask_obs(&self) -> ContextObs {
+        ContextObs::Appended(
+            self.experiment
+                .space
+                .axes
+                .iter()
+                .map(|a| a.feature.clone())
+                .collect(),
+        )
+    }
+
+    /// `(raw − lo)/(hi − lo)`.
+    pub fn normalize(&self, raw: f64) -> f64 {
+        (raw - self.bounds[0]) / (self.bounds[1] - self.bounds[0])
+    }
+}
+
+impl Experiment {
+    /// Reads and checks an experiment file.
+    pub fn read(path: &Path) -> Result<Experiment> {
+        let text = std::fs::read_to_string(path).map_err(|e| RunError::io(path, e))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Experiment> {
+        toml::from_str(text).map_err(|e| RunError::Config {
+            file: origin.into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The canonical text of the settings that determine results (what resuming compares).
+    pub fn canonical(&self) -> String {
+        toml::to_string(self).expect("an experiment serialises to TOML")
+    }
+
+    /// Resolves names, grids and options; `origin` names the file in errors.
+    pub fn plan(&self, origin: &str) -> Result<Plan> {
+        let bad = |field: &str, message: String| RunError::Config {
+            file: origin.into(),
+            message: format!("{field}: {message}"),
+        };
+        if self.trials == 0 {
+            return Err(bad("trials", "must be at least 1, got 0".into()));
+        }
+        let kind: EnvKind = self
+            .env
+            .name
+            .parse()
+            .map_err(|e| bad("env.name", format!("'{}': {e}", self.env.name)))?;
+        let fixed: Vec<(String, f64)> = self
+            .env
+            .context
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        let base = Context::new(kind, self.env.semantics, &fixed)
+            .map_err(|e| bad("env.context", e.to_string()))?;
+        if self.space.axes.is_empty() {
+            return Err(bad(
+                "space.axes",
+                "at least one varied feature is needed".into(),
+            ));
+        }
+        let mut axes = Vec::new();
+        for (i, a) in self.space.axes.iter().enumerate() {
+            let field = format!("space.axes[{i}]");
+            let default = base
+                .get(&a.feature)
+                .map_err(|e| bad(&format!("{field}.feature"), e.to_string()))?;
+            let values = a
+                .spacing
+                .values(default)
+                .map_err(|e| bad(&field, e.to_string()))?;
+            axes.push(mbtl_env::Axis {
+                feature: a.feature.clone(),
+                values,
+            });
+        }
+        let levels: Vec<usize> = axes.iter().map(|a| a.values.len()).collect();
+        let space = ContextSpace::grid(base, axes).map_err(|e| bad("space", e.to_string()))?;
+        let contexts = space.contexts().map_err(|e| bad("space", e.to_string()))?;
+        let n = contexts.len();
+        let task_space = if levels.len() == 1 {
+            TaskSpace::indices(n)
+        } else {
+            TaskSpace::grid(&levels).map_err(|e| bad("space", e.to_string()))?
+        };
+
+        let learner = Learner::zoo(&self.learner.algo, kind)
+            .and_then(|l| l.with_overrides(&self.learner.hyperparameters))
+            .map_err(|e| bad("learner", e.to_string()))?;
+
+        let s = &self.select;
+        if s.strategies.is_empty() {
+            return Err(bad(
+                "select.strategies",
+                "name at least one strategy".into(),
+            ));
+        }
+        let mut strategies = Vec::new();
+        for name in &s.strategies {
+            let parsed: StrategyName = name
+                .parse()
+                .map_err(|e| bad("select.strategies", format!("{e}")))?;
+            if strategies.contains(&parsed) {
+                return Err(bad(
+                    "select.strategies",
+                    format!("'{name}' is listed twice"),
+                ));
+            }
+            strategies.push(parsed);
+        }
+        if s.budget == 0 || s.budget > n {
+            return Err(bad(
+                "select.budget",
+                format!(
+                    "K = {} must be between 1 and the number of tasks ({n})",
+                    s.budget
+                ),
+            ));
+        }
+        let bounds = match s.bounds.or(default_bounds(kind)) {
+            Some(b) if b[0].is_finite() && b[1].is_finite() && b[1] > b[0] => b,
+            Some(b) => {
+                return Err(bad(
+                    "select.bounds",
+                    format!("[{}, {}]: need finite lo < hi", b[0], b[1]),
+                ))
+            }
+            None => {
+                return Err(bad(
+                    "select.bounds",
+                    format!("{kind} has no default normalisation bounds; give [lo, hi]"),
+                ))
+            }
+        };
+        if !(s.slope.is_finite() && s.slope >= 0.0) {
+            return Err(bad("select.slope", format!("{}: need θ ≥ 0", s.slope)));
+        }
+        let acquisition: Acquisition = s
+            .acquisition
+            .parse()
+            .map_err(|e| bad("select.acquisition", format!("{e}")))?;
+        if self.eval.episodes == 0 {
+            return Err(bad("eval.episodes", "must be at least 1, got 0".into()));
+        }
+        let options = ReplayOptions {
+            budget: s.budget,
+            gap: GapModel::Fixed(s.slope),
+            acquisition,
+            // Strategies draw from 32-bit NumPy-style seeds; fold the experiment seed in.
+            seed: (self.seed ^ (self.seed >> 32)) as u32,
+            ..Default::default()
+        };
+        Ok(Plan {
+            experiment: self.clone(),
+            kind,
+            space,
+            contexts,
+            task_space,
+            learner,
+            strategies,
+            bounds,
+            options,
+        })
+    }
+}
+
+/// The settings that differ between two experiments, as `field: old → new` lines.
+pub fn differences(old: &Experiment, new: &Experiment) -> Vec<String> {
+    let (a, b) = (
+        serde_json::to_value(old).expect("serialisable"),
+        serde_json::to_value(new).expect("serialisable"),
+    );
+    let mut out = Vec::new();
+    diff("", &a, &b, &mut out);
+    out
+}
+
+fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff(
+                    &p,
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        _ if a == b => {}
+        _ => out.push(format!("{path}: {a} → {b}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = r#"
+name = "t"
+seed = 3
+[env]
+name = "cartpole"
+[[space.axes]]
+feature = "length"
+spacing = "linear"
+lo = 0.25
+hi = 1.0
+n = 4
+[learner]
+algo = "ppo"
+hyperparameters = { total_timesteps = 2048, n_epochs = 2 }
+[select]
+strategies = ["mbtl-gp", "random"]
+budget = 2
+"#;
+
+    #[test]
+    fn a_small_experiment_resolves() {
+        let e = Experiment::parse(SMALL, "small.toml").unwrap();
+        let p = e.plan("small.toml").unwrap();
+        assert_eq!(p.n_tasks(), 4);
+        assert_eq!(p.contexts[3].get("length").unwrap(), 1.0);
+        assert_eq!(p.bounds, [0.0, 500.0]);
+        assert_eq!(p.learner.total_timesteps(), 2048);
+        assert_eq!(p.eval_episodes(), 100);
+        // The canonical text parses back to the same experiment.
+        assert_eq!(Experiment::parse(&e.canonical(), "x").unwrap(), e);
+    }
+
+    fn err(text: &str) -> String {
+        match Experiment::parse(text, "bad.toml").and_then(|e| e.plan("bad.toml")) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn bad_fields_are_named_with_their_values() {
+        let e = err(&SMALL.replace("budget = 2", "budget = 9"));
+        assert!(
+            e.contains("bad.toml") && e.contains("select.budget") && e.contains("K = 9"),
+            "{e}"
+        );
+        let e = err(&SMALL.replace("\"random\"", "\"randum\""));
+        assert!(
+            e.contains("select.strategies") && e.contains("randum"),
+            "{e}"
+        );
+        let e = err(&SMALL.replace("feature = \"length\"", "feature = \"lenght\""));
+        assert!(
+            e.contains("space.axes[0].feature") && e.contains("lenght"),
+            "{e}"
+        );
+        let e = err(&SMALL.replace("n_epochs = 2", "n_epoch = 2"));
+        assert!(e.contains("learner") && e.contains("n_epoch"), "{e}");
+        let e = err(&SMALL.replace("name = \"cartpole\"", "name = \"cartpol\""));
+        assert!(e.contains("env.name") && e.contains("cartpol"), "{e}");
+        let e = err(&SMALL.replace("lo = 0.25", "lo = -1.0"));
+        assert!(e.contains("space") && e.contains("-1"), "{e}");
+        let e = err(&SMALL.replace("seed = 3", "seed = 3\nsed = 4"));
+        assert!(e.contains("sed"), "{e}");
+        let e = err(&SMALL
+            .replace("name = \"cartpole\"", "name = \"acrobot\"")
+            .replace("feature = \"length\"", "feature = \"LINK_LENGTH_1\"")
+            .replace("lo = 0.25", "lo = 0.5"));
+        assert!(e.contains("select.bounds"), "{e}");
+    }
+
+    #[test]
+    fn differences_name_each_changed_field() {
+        let a = Experiment::parse(SMALL, "a").unwrap();
+        let mut b = a.clone();
+        b.select.budget = 3;
+        b.learner
+            .hyperparameters
+            .insert("n_epochs".into(), 4.into());
+        let d = differences(&a, &b);
+        assert_eq!(
+            d,
+            vec![
+                "learner.hyperparameters.n_epochs: 2 → 4".to_string(),
+                "select.budget: 2 → 3".to_string()
+            ]
+        );
+        assert!(differences(&a, &a).is_empty());
+    }
+}

@@ -1,0 +1,275 @@
+//! The coordinator: hands out jobs, runs each at most once, and commits its result.
+//!
+//! Any number of threads may ask for the row of `(trial, source)`; the first one to ask runs
+//! the job (in its own thread, or as a `mbtl worker` process), the others wait for it, and
+//! every later caller reads the stored row. Jobs are pure functions of their description, so
+//! the results do not depend on the number of threads or on who ran what.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Condvar, Mutex};
+
+use crate::config::Plan;
+use crate::error::{Result, RunError};
+use crate::job::{Job, JobResult, Source};
+use crate::store::RunStore;
+
+/// Where jobs run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Executor {
+    /// In the calling thread.
+    InProcess,
+    /// As `PROGRAM worker JOB.json --out RESULT.json`, one process per job (the boundary a
+    /// cluster scheduler uses).
+    Process { program: PathBuf },
+}
+
+/// Something that happened, for progress output.
+#[derive(Debug, Clone)]
+pub enum Event {
+    JobStarted {
+        id: String,
+    },
+    JobFinished {
+        id: String,
+        seconds: f64,
+        done: usize,
+    },
+    Ingested {
+        id: String,
+    },
+}
+
+enum Slot {
+    Running,
+    Done(Arc<Vec<f64>>),
+    Failed(String),
+}
+
+/// Folder of job and result files of worker processes.
+pub const JOBS_DIR: &str = "jobs";
+
+pub struct Coordinator<'a> {
+    plan: &'a Plan,
+    dir: PathBuf,
+    store: Mutex<RunStore>,
+    slots: Mutex<HashMap<(usize, Source), Slot>>,
+    ready: Condvar,
+    executor: Executor,
+    on_event: Box<dyn Fn(&Event) + Sync + 'a>,
+}
+
+impl<'a> Coordinator<'a> {
+    /// Loads every finished row from `store`, and ingests results that worker processes wrote
+    /// but a killed coordinator never committed.
+    pub fn new(
+        plan: &'a Plan,
+        dir: &Path,
+        store: RunStore,
+        executor: Executor,
+        on_event: impl Fn(&Event) + Sync + 'a,
+    ) -> Result<Coordinator<'a>> {
+        let c = Coordinator {
+            plan,
+            dir: dir.to_path_buf(),
+            store: Mutex::new(store),
+            slots: Mutex::new(HashMap::new()),
+            ready: Condvar::new(),
+            executor,
+            on_event: Box::new(on_event),
+        };
+        c.ingest_orphans()?;
+        Ok(c)
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, RunStore> {
+        // A panic while holding the store lock cannot leave SQLite inconsistent (transactions
+        // roll back), so a poisoned lock is still usable.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn plan(&self) -> &Plan {
+        self.plan
+    }
+
+    /// Runs `f` with the store (for recording selection steps).
+    pub fn with_store<T>(&self, f: impl FnOnce(&RunStore) -> Result<T>) -> Result<T> {
+        f(&self.store())
+    }
+
+    fn ingest_orphans(&self) -> Result<()> {
+        let jobs = self.dir.join(JOBS_DIR);
+        let Ok(entries) = std::fs::read_dir(&jobs) else {
+            return Ok(());
+        };
+        let mut results: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with(".result.json"))
+            .collect();
+        results.sort();
+        for path in results {
+            let r = JobResult::read(&path)?;
+            let store = self.store();
+            if store.evaluations(r.trial, r.source)?.is_none() {
+                self.check_result(&r, &path.display().to_string())?;
+                store.commit(&r, None)?;
+                (self.on_event)(&Event::Ingested {
+                    id: path.display().to_string(),
+                });
+            }
+            drop(store);
+            let _ = std::fs::remove_file(&path);
+        }
+        Ok(())
+    }
+
+    fn check_result(&self, r: &JobResult, origin: &str) -> Result<()> {
+        let n = self.plan.n_tasks();
+        if r.targets.len() != n || r.targets.iter().any(|t| !t.mean.is_finite()) {
+            return Err(RunError::Job {
+                job: origin.into(),
+                message: format!(
+                    "expected {n} finite target returns, got {}",
+                    r.targets.len()
+                ),
+            });
+        }
+        if !self.dir.join(&r.policy).is_file() {
+            return Err(RunError::Job {
+                job: origin.into(),
+                message: format!("its policy file {} is missing", r.policy),
+            });
+        }
+        Ok(())
+    }
+
+    /// The raw mean returns of `source`'s policy on every target, training it if nobody has.
+    pub fn row(&self, trial: usize, source: Source) -> Result<Arc<Vec<f64>>> {
+        let key = (trial, source);
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match slots.get(&key) {
+                Some(Slot::Done(row)) => return Ok(row.clone()),
+                Some(Slot::Failed(m)) => {
+                    return Err(RunError::Job {
+                        job: format!("trial {trial}, {source}"),
+                        message: m.clone(),
+                    })
+                }
+                Some(Slot::Running) => {
+                    slots = self.ready.wait(slots).unwrap_or_else(|p| p.into_inner());
+                }
+                None => break,
+            }
+        }
+        if let Some(stored) = self.store().evaluations(trial, source)? {
+            let row = Arc::new(stored.iter().map(|t| t.mean).collect::<Vec<_>>());
+            slots.insert(key, Slot::Done(row.clone()));
+            return Ok(row);
+        }
+        slots.insert(key, Slot::Running);
+        drop(slots);
+
+        let outcome = self.run_job(trial, source);
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let result = match outcome {
+            Ok(row) => {
+                slots.insert(key, Slot::Done(row.clone()));
+                Ok(row)
+            }
+            Err(e) => {
+                slots.insert(key, Slot::Failed(e.to_string()));
+                Err(e)
+            }
+        };
+        self.ready.notify_all();
+        result
+    }
+
+    fn run_job(&self, trial: usize, source: Source) -> Result<Arc<Vec<f64>>> {
+        let job = Job {
+            trial,
+            source,
+            experiment: self.plan.experiment.clone(),
+        };
+        let id = job.id();
+        let attempt = self.store().begin_attempt(trial, source)?;
+        (self.on_event)(&Event::JobStarted { id: id.clone() });
+        let start = std::time::Instant::now();
+        let result = match &self.executor {
+            Executor::InProcess => job.execute(self.plan, &self.dir),
+            Executor::Process { program } => self.run_worker(&job, program),
+        };
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.store().fail_attempt(attempt, &e.to_string())?;
+                return Err(e);
+            }
+        };
+        self.check_result(&result, &id)?;
+        let store = self.store();
+        store.commit(&result, Some(attempt))?;
+        let done = store.trainings()?.len();
+        drop(store);
+        if let Executor::Process { .. } = self.executor {
+            let jobs = self.dir.join(JOBS_DIR);
+            let _ = std::fs::remove_file(jobs.join(format!("{id}.job.json")));
+            let _ = std::fs::remove_file(jobs.join(format!("{id}.result.json")));
+        }
+        (self.on_event)(&Event::JobFinished {
+            id,
+            seconds: start.elapsed().as_secs_f64(),
+            done,
+        });
+        Ok(Arc::new(result.means()))
+    }
+
+    fn run_worker(&self, job: &Job, program: &Path) -> Result<JobResult> {
+        let jobs = self.dir.join(JOBS_DIR);
+        std::fs::create_dir_all(&jobs).map_err(|e| RunError::io(&jobs, e))?;
+        let id = job.id();
+        let job_file = jobs.join(format!("{id}.job.json"));
+        let result_file = jobs.join(format!("{id}.result.json"));
+        crate::fsutil::write_atomic(
+            &job_file,
+            serde_json::to_string_pretty(job)
+                .expect("jobs serialise")
+                .as_bytes(),
+        )?;
+        let output = Command::new(program)
+            .arg("worker")
+            .arg(&job_file)
+            .arg("--run-dir")
+            .arg(&self.dir)
+            .arg("--out")
+            .arg(&result_file)
+            .output()
+            .map_err(|e| RunError::io(program, e))?;
+        if !output.status.success() {
+            return Err(RunError::Job {
+                job: id,
+                message: format!(
+                    "worker exited with {}: {}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+            });
+        }
+        JobResult::read(&result_file)
+    }
+}
+
+/// What `mbtl worker` does: runs one job file and writes its result file.
+pub fn run_worker_job(job_file: &Path, run_dir: &Path, out: &Path) -> Result<JobResult> {
+    let job = Job::read(job_file)?;
+    let plan = job.experiment.plan(&job_file.display().to_string())?;
+    let result = job.execute(&plan, run_dir)?;
+    result.write(out)?;
+    Ok(result)
+}

@@ -1,0 +1,39 @@
+//! Errors of experiments, with the file (and, for configs, the field) they concern.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Config { file: String, message: String },
+    #[error("run store {}: {message}", path.display())]
+    Store { path: PathBuf, message: String },
+    #[error("{} was made by a different experiment; resuming it with this one is refused. Changed:\n  {}\n(run into a new --out folder, or restore the old settings)", path.display(), changes.join("\n  "))]
+    ConfigChanged { path: PathBuf, changes: Vec<String> },
+    #[error("job {job}: {message}")]
+    Job { job: String, message: String },
+    #[error(transparent)]
+    Env(#[from] mbtl_env::EnvError),
+    #[error(transparent)]
+    Rl(#[from] mbtl_rl::RlError),
+    #[error(transparent)]
+    Select(#[from] mbtl_select::SelectError),
+    #[error("report: {0}")]
+    Report(String),
+}
+
+impl RunError {
+    pub fn io(path: &Path, source: std::io::Error) -> RunError {
+        RunError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = RunError> = std::result::Result<T, E>;

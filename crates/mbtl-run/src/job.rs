@@ -1,0 +1,192 @@
+//! The unit of work: train one source (a task, or the multi-task pool) with its seed, save the
+//! policy, and evaluate it on every target. A [`Job`] is plain data holding its whole
+//! experiment, so the same unit runs in a thread, in a `mbtl worker` process or in a cluster
+//! array task, and its [`JobResult`] is a file or a row the coordinator ingests.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use mbtl_env::{derive_seed, ContextObs};
+use mbtl_rl::eval::evaluate;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Experiment, Plan};
+use crate::error::{Result, RunError};
+use crate::fsutil::write_atomic;
+
+/// What a training job trains on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// One source task, by index.
+    Task(usize),
+    /// One context-aware policy over every task (the multi-task baseline).
+    Multitask,
+}
+
+impl Source {
+    /// The store's integer key: the task index, or −1 for the multi-task policy.
+    pub fn key(self) -> i64 {
+        match self {
+            Source::Task(i) => i as i64,
+            Source::Multitask => -1,
+        }
+    }
+
+    pub fn from_key(key: i64) -> Source {
+        if key < 0 {
+            Source::Multitask
+        } else {
+            Source::Task(key as usize)
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Task(i) => write!(f, "task {i}"),
+            Source::Multitask => f.write_str("multi-task"),
+        }
+    }
+}
+
+/// One training with its evaluations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub trial: usize,
+    pub source: Source,
+    pub experiment: Experiment,
+}
+
+/// Per-target returns of one policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetReturn {
+    pub mean: f64,
+    pub std: f64,
+    pub episodes: usize,
+}
+
+/// What a job produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobResult {
+    pub trial: usize,
+    pub source: Source,
+    pub seed: u64,
+    /// The policy file, relative to the run folder.
+    pub policy: String,
+    pub env_steps: u64,
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+    /// One per target task, in task order.
+    pub targets: Vec<TargetReturn>,
+}
+
+impl Job {
+    /// A short name for logs and file names: `t0-s12`, `t1-multi`.
+    pub fn id(&self) -> String {
+        match self.source {
+            Source::Task(i) => format!("t{}-s{i}", self.trial),
+            Source::Multitask => format!("t{}-multi", self.trial),
+        }
+    }
+
+    /// The training seed: a pure function of (experiment seed, trial, source), so results do
+    /// not depend on which worker runs the job or in what order.
+    pub fn seed(&self) -> u64 {
+        let source = match self.source {
+            Source::Task(i) => i as u64,
+            Source::Multitask => 1 << 40,
+        };
+        derive_seed(derive_seed(self.experiment.seed, self.trial as u64), source)
+    }
+
+    /// The policy file, relative to the run folder.
+    pub fn policy_file(&self) -> String {
+        match self.source {
+            Source::Task(i) => format!("policies/trial{}/task{i:04}.safetensors", self.trial),
+            Source::Multitask => format!("policies/trial{}/multitask.safetensors", self.trial),
+        }
+    }
+
+    /// Trains, saves the policy under `run_dir`, and evaluates it on every target.
+    pub fn execute(&self, plan: &Plan, run_dir: &Path) -> Result<JobResult> {
+        let fail = |m: String| RunError::Job {
+            job: self.id(),
+            message: m,
+        };
+        let seed = self.seed();
+        let (pool, obs) = match self.source {
+            Source::Task(i) => {
+                let ctx = plan.contexts.get(i).ok_or_else(|| {
+                    fail(format!("there are {} tasks, no task {i}", plan.n_tasks()))
+                })?;
+                (vec![ctx.clone()], ContextObs::Hidden)
+            }
+            Source::Multitask => (plan.contexts.clone(), plan.multitask_obs()),
+        };
+        let start = Instant::now();
+        let policy = plan.learner.train(&pool, &obs, seed, |_| {})?;
+        let train_seconds = start.elapsed().as_secs_f64();
+        let file = self.policy_file();
+        let path: PathBuf = run_dir.join(&file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| RunError::io(parent, e))?;
+        }
+        policy.save(&path)?;
+        let start = Instant::now();
+        let stats = evaluate(
+            &policy,
+            &plan.contexts,
+            plan.eval_episodes(),
+            derive_seed(seed, 0xE7A1),
+        )?;
+        Ok(JobResult {
+            trial: self.trial,
+            source: self.source,
+            seed,
+            policy: file,
+            env_steps: policy.header.env_steps,
+            train_seconds,
+            eval_seconds: start.elapsed().as_secs_f64(),
+            targets: stats
+                .into_iter()
+                .map(|s| TargetReturn {
+                    mean: s.mean,
+                    std: s.std,
+                    episodes: s.episodes,
+                })
+                .collect(),
+        })
+    }
+
+    pub fn read(path: &Path) -> Result<Job> {
+        read_json(path)
+    }
+}
+
+impl JobResult {
+    pub fn read(path: &Path) -> Result<JobResult> {
+        read_json(path)
+    }
+
+    /// Writes the result atomically (a half-written result is never seen).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("results serialise");
+        write_atomic(path, text.as_bytes())
+    }
+
+    /// The raw mean return on each target.
+    pub fn means(&self) -> Vec<f64> {
+        self.targets.iter().map(|t| t.mean).collect()
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| RunError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| RunError::Config {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    })
+}

@@ -1,0 +1,44 @@
+//! # mbtl-run
+//!
+//! Experiments end to end: a TOML file ([`config`]) says which environment, context space,
+//! learner and strategies; [`online`] runs MBTL online (training only the tasks strategies
+//! pick) or trains a full transfer matrix; the [`coordinator`] runs each unit of work
+//! ([`job`]) once, in a thread or a `mbtl worker` process, and commits it to the SQLite run
+//! [`store`]; [`status`] and [`report`] read the store back.
+//!
+//! Nothing here decides *which* task to train (that is `mbtl-select`) or *how* to train it
+//! (`mbtl-rl`); this crate wires them together and makes the result durable.
+
+pub mod config;
+pub mod coordinator;
+pub mod error;
+pub mod fsutil;
+pub mod job;
+pub mod online;
+pub mod plot;
+pub mod report;
+pub mod status;
+pub mod store;
+
+pub use config::{Experiment, Plan};
+pub use coordinator::{Coordinator, Event, Executor};
+pub use error::{Result, RunError};
+pub use job::{Job, JobResult, Source};
+pub use online::{run_matrix, run_online, Outcome};
+pub use store::RunStore;
+
+/// Opens (or creates) the run store of `plan` in `dir` and a coordinator over it.
+pub fn coordinator<'a>(
+    plan: &'a Plan,
+    dir: &std::path::Path,
+    executor: Executor,
+    on_event: impl Fn(&Event) + Sync + 'a,
+) -> Result<Coordinator<'a>> {
+    let contexts: Vec<String> = plan
+        .contexts
+        .iter()
+        .map(|c| serde_json::to_string(&c.record()).expect("contexts serialise"))
+        .collect();
+    let store = RunStore::open(dir, &plan.experiment, &contexts)?;
+    Coordinator::new(plan, dir, store, executor, on_event)
+}

@@ -1,0 +1,425 @@
+//! Figures as PNG and SVG (plotters, no system font libraries: text uses the bundled DejaVu Sans).
+//! Each figure draws on any plotters backend ([`Figure`]); [`save`] writes both files.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::{Result, RunError};
+
+/// A drawing error, with plotters' message.
+macro_rules! draw_err {
+    ($($t:tt)*) => { RunError::Report(format!($($t)*)) };
+}
+
+static FONT: Once = Once::new();
+
+fn register_font() {
+    FONT.call_once(|| {
+        // The bundled font is valid TrueType; registration cannot fail on it.
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            include_bytes!("../assets/DejaVuSans.ttf"),
+        );
+    });
+}
+
+/// One line of a curve figure: `values[k-1]` at `k`, optionally with a ± band.
+pub struct Series<'a> {
+    pub name: &'a str,
+    pub values: &'a [f64],
+    pub band: Option<&'a [f64]>,
+}
+
+const COLORS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn draw_curves<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series<'_>],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let k_max = series
+        .iter()
+        .map(|s| s.values.len())
+        .max()
+        .unwrap_or(1)
+        .max(2);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for s in series {
+        for (i, v) in s.values.iter().enumerate() {
+            let b = s.band.map_or(0.0, |b| b[i]);
+            lo = lo.min(v - b);
+            hi = hi.max(v + b);
+        }
+    }
+    if !(lo.is_finite() && hi.is_finite()) {
+        return Err(draw_err!("nothing to plot"));
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-3);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(14)
+        .x_label_area_size(42)
+        .y_label_area_size(62)
+        .build_cartesian_2d(1f64..k_max as f64, (lo - pad)..(hi + pad))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .x_labels(k_max.min(25))
+        // k is an integer: label whole numbers only.
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-9 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
+        .y_desc(y_label)
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    for (i, s) in series.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        if let Some(band) = s.band {
+            let upper = s
+                .values
+                .iter()
+                .zip(band)
+                .enumerate()
+                .map(|(k, (v, b))| ((k + 1) as f64, v + b));
+            let lower = s
+                .values
+                .iter()
+                .zip(band)
+                .enumerate()
+                .rev()
+                .map(|(k, (v, b))| ((k + 1) as f64, v - b));
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    upper.chain(lower).collect::<Vec<_>>(),
+                    color.mix(0.15),
+                )))
+                .map_err(err)?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                s.values
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| ((k + 1) as f64, *v)),
+                color.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(s.name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// Something drawable on any plotters backend.
+pub trait Figure {
+    /// Pixel size of the PNG (and SVG canvas).
+    fn size(&self) -> (u32, u32) {
+        (900, 560)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Writes `figure` to `stem.png` and `stem.svg`, each drawn beside its final name and renamed,
+/// so a crash never leaves half a figure.
+pub fn save(stem: &Path, figure: &impl Figure) -> Result<()> {
+    register_font();
+    let tmp_png = stem.with_extension("tmp.png");
+    let tmp_svg = stem.with_extension("tmp.svg");
+    figure.draw(BitMapBackend::new(&tmp_png, figure.size()).into_drawing_area())?;
+    figure.draw(SVGBackend::new(&tmp_svg, figure.size()).into_drawing_area())?;
+    for (tmp, ext) in [(&tmp_png, "png"), (&tmp_svg, "svg")] {
+        let path = stem.with_extension(ext);
+        std::fs::rename(tmp, &path).map_err(|e| RunError::io(&path, e))?;
+    }
+    Ok(())
+}
+
+/// Generalization curves `V_k` against the number of trained tasks.
+pub struct Curves<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    pub series: &'a [Series<'a>],
+}
+
+impl Figure for Curves<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw_curves(root, self.title, self.x_label, self.y_label, self.series)
+    }
+}
+
+/// Writes the curves to `stem.png` and `stem.svg`.
+pub fn curves(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series<'_>],
+) -> Result<()> {
+    save(
+        stem,
+        &Curves {
+            title,
+            x_label,
+            y_label,
+            series,
+        },
+    )
+}
+
+/// Viridis, sampled at five stops and interpolated linearly (`t` in `[0, 1]`).
+fn viridis(t: f64) -> RGBColor {
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    } * 4.0;
+    let i = (t.floor() as usize).min(3);
+    let f = t - i as f64;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    let mix = |x: f64, y: f64| (x + (y - x) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// A transfer matrix as a heatmap: row = source, column = target; rows never trained are grey.
+pub struct Heatmap<'a> {
+    pub title: &'a str,
+    /// Per source, its normalised row if trained.
+    pub rows: &'a [Option<Vec<f64>>],
+}
+
+impl Figure for Heatmap<'_> {
+    fn size(&self) -> (u32, u32) {
+        (760, 680)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e:?}");
+        let n = self.rows.len();
+        if n == 0 {
+            return Err(draw_err!("an empty matrix"));
+        }
+        root.fill(&WHITE).map_err(err)?;
+        let (main, legend) = root.split_horizontally(680);
+        let mut chart = ChartBuilder::on(&main)
+            .caption(self.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0f64..n as f64, n as f64..0f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("target task")
+            .y_desc("source task")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(err)?;
+        let cells = self.rows.iter().enumerate().flat_map(|(s, row)| {
+            (0..n).map(move |t| {
+                let color = match row {
+                    Some(r) => viridis(r[t]),
+                    None => RGBColor(225, 225, 225),
+                };
+                Rectangle::new(
+                    [(t as f64, s as f64), ((t + 1) as f64, (s + 1) as f64)],
+                    color.filled(),
+                )
+            })
+        });
+        chart.draw_series(cells).map_err(err)?;
+        // Colour bar: 0 at the bottom, 1 at the top.
+        let (_, h) = legend.dim_in_pixel();
+        let (top, bottom) = (60i32, h as i32 - 60);
+        for y in top..bottom {
+            let t = 1.0 - (y - top) as f64 / (bottom - top) as f64;
+            legend
+                .draw(&Rectangle::new([(20, y), (44, y + 1)], viridis(t).filled()))
+                .map_err(err)?;
+        }
+        for (label, y) in [("1", top), ("0", bottom - 12)] {
+            legend
+                .draw(&Text::new(label, (50, y), ("sans-serif", 14)))
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+        Ok(())
+    }
+}
+
+/// The GP posterior of the set point over the context axis, with the trained tasks.
+pub struct Posterior<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    /// Context value of every task.
+    pub x: &'a [f64],
+    pub mean: &'a [f64],
+    pub std: &'a [f64],
+    /// `(context value, observed J(x, x), order)` of each trained task.
+    pub chosen: &'a [(f64, f64, usize)],
+}
+
+impl Figure for Posterior<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e:?}");
+        root.fill(&WHITE).map_err(err)?;
+        let (x0, x1) = self
+            .x
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let lo = self
+            .mean
+            .iter()
+            .zip(self.std)
+            .map(|(m, s)| m - 2.0 * s)
+            .chain(self.chosen.iter().map(|c| c.1))
+            .fold(f64::INFINITY, f64::min);
+        let hi = self
+            .mean
+            .iter()
+            .zip(self.std)
+            .map(|(m, s)| m + 2.0 * s)
+            .chain(self.chosen.iter().map(|c| c.1))
+            .fold(f64::NEG_INFINITY, f64::max);
+        if !(x0.is_finite() && x1 > x0 && lo.is_finite() && hi.is_finite()) {
+            return Err(draw_err!("nothing to plot"));
+        }
+        let pad = ((hi - lo) * 0.05).max(1e-3);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(self.title, ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(42)
+            .y_label_area_size(62)
+            .build_cartesian_2d(x0..x1, (lo - pad)..(hi + pad))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label)
+            .y_desc("normalised return (set point)")
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(err)?;
+        let blue = COLORS[0];
+        let upper = self
+            .x
+            .iter()
+            .zip(self.mean.iter().zip(self.std))
+            .map(|(&x, (m, s))| (x, m + 2.0 * s));
+        let lower = self
+            .x
+            .iter()
+            .zip(self.mean.iter().zip(self.std))
+            .rev()
+            .map(|(&x, (m, s))| (x, m - 2.0 * s));
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                upper.chain(lower).collect::<Vec<_>>(),
+                blue.mix(0.18),
+            )))
+            .map_err(err)?
+            .label("posterior ± 2σ")
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 18, y + 5)], blue.mix(0.18).filled())
+            });
+        chart
+            .draw_series(LineSeries::new(
+                self.x.iter().copied().zip(self.mean.iter().copied()),
+                blue.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label("posterior mean")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], blue.stroke_width(2))
+            });
+        let red = COLORS[3];
+        chart
+            .draw_series(
+                self.chosen
+                    .iter()
+                    .map(|&(x, y, _)| Circle::new((x, y), 6, red.filled())),
+            )
+            .map_err(err)?
+            .label("trained tasks (observed)")
+            .legend(move |(x, y)| Circle::new((x + 9, y), 5, red.filled()));
+        chart
+            .draw_series(
+                self.chosen
+                    .iter()
+                    .map(|&(x, y, k)| Text::new(format!("{k}"), (x, y + pad), ("sans-serif", 14))),
+            )
+            .map_err(err)?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+        Ok(())
+    }
+}

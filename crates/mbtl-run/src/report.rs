@@ -1,0 +1,255 @@
+//! `mbtl report`: one self-contained HTML page per run folder, with its figures as PNG (shown)
+//! and SVG (linked) beside it — the generalization curves of every strategy, the transfer
+//! matrix as far as it was trained, the GP posterior of the set point over the context axis
+//! with the chosen tasks, and a summary table (Average, `N/k*`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use mbtl_select::gp::sklearn::SklearnGp;
+use mbtl_select::metrics;
+use mbtl_select::numpy_rng::RandomState;
+
+use crate::config::Plan;
+use crate::error::Result;
+use crate::fsutil::write_atomic;
+use crate::job::Source;
+use crate::plot::{self, Series};
+use crate::store::{RunStore, StepRecord};
+
+/// Folder (inside the run folder) the report is written to.
+pub const REPORT_DIR: &str = "report";
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// One row of the summary table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    pub strategy: String,
+    /// Trials with all K steps.
+    pub trials: usize,
+    pub final_value: f64,
+    pub average: f64,
+    /// `(k*, N/k*)` against the better of Independent and Multi-task, when both are known
+    /// and the curve reaches it.
+    pub efficiency: Option<(usize, f64)>,
+}
+
+/// Mean curve over the trials of each strategy that recorded all K steps.
+fn mean_curves(plan: &Plan, steps: &[StepRecord]) -> Vec<(String, usize, Vec<f64>)> {
+    let k = plan.options.budget;
+    let mut out = Vec::new();
+    for name in &plan.strategies {
+        let mut per_trial: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+        for s in steps.iter().filter(|s| s.strategy == name.name()) {
+            per_trial.entry(s.trial).or_default().push(s.value);
+        }
+        let full: Vec<&Vec<f64>> = per_trial.values().filter(|c| c.len() == k).collect();
+        if full.is_empty() {
+            continue;
+        }
+        let curve = (0..k)
+            .map(|i| full.iter().map(|c| c[i]).sum::<f64>() / full.len() as f64)
+            .collect();
+        out.push((name.name().to_string(), full.len(), curve));
+    }
+    out
+}
+
+/// The summary table from the mean curves.
+pub fn summary(plan: &Plan, curves: &[(String, usize, Vec<f64>)]) -> Vec<SummaryRow> {
+    let level = |name: &str| curves.iter().find(|c| c.0 == name).map(|c| c.2[0]);
+    let reference = match (level("independent"), level("multitask")) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    curves
+        .iter()
+        .map(|(name, trials, curve)| SummaryRow {
+            strategy: name.clone(),
+            trials: *trials,
+            final_value: *curve.last().expect("K ≥ 1"),
+            average: metrics::average(curve),
+            efficiency: match (name.as_str(), reference) {
+                ("independent" | "multitask" | "oracle", _) | (_, None) => None,
+                (_, Some(r)) => metrics::sample_efficiency(curve, plan.n_tasks(), r),
+            },
+        })
+        .collect()
+}
+
+/// Writes `report/index.html` and its figures for the run in `dir`; returns the page's path.
+pub fn write_report(dir: &Path) -> Result<PathBuf> {
+    let (store, exp) = RunStore::open_existing(dir)?;
+    let plan = exp.plan(&store.path().display().to_string())?;
+    let out = dir.join(REPORT_DIR);
+    std::fs::create_dir_all(&out).map_err(|e| crate::error::RunError::io(&out, e))?;
+    let n = plan.n_tasks();
+    let steps = store.steps()?;
+    let curves = mean_curves(&plan, &steps);
+    let mut figures: Vec<(&str, &str)> = Vec::new();
+
+    if !curves.is_empty() {
+        let series: Vec<Series<'_>> = curves
+            .iter()
+            .map(|(name, _, c)| Series {
+                name,
+                values: c,
+                band: None,
+            })
+            .collect();
+        plot::curves(
+            &out.join("curves"),
+            &format!("{}: generalization vs trained tasks", exp.name),
+            "number of trained tasks k",
+            "V_k (normalised, mean over trials)",
+            &series,
+        )?;
+        figures.push(("curves", "Generalized performance V_k against the number of trained source tasks, per strategy (mean over trials)."));
+    }
+
+    // Trial 0's transfer matrix, as far as it was trained.
+    let rows: Vec<Option<Vec<f64>>> = (0..n)
+        .map(|s| {
+            store
+                .evaluations(0, Source::Task(s))
+                .map(|r| r.map(|r| r.iter().map(|t| plan.normalize(t.mean)).collect()))
+        })
+        .collect::<Result<_>>()?;
+    let trained = rows.iter().filter(|r| r.is_some()).count();
+    if trained > 0 {
+        plot::save(
+            &out.join("matrix"),
+            &plot::Heatmap {
+                title: &format!("transfer matrix, trial 0 ({trained} of {n} sources trained)"),
+                rows: &rows,
+            },
+        )?;
+        figures.push(("matrix", "Normalised zero-shot return of the policy trained on each source (row) on each target (column); grey rows were never trained."));
+    }
+
+    // The GP posterior of the set point given the tasks the first model-based strategy chose.
+    let lane = ["mbtl-gp", "gp-mbtl", "mgp-mbtl", "m-mbtl"]
+        .iter()
+        .find_map(|name| {
+            let chosen: Vec<usize> = steps
+                .iter()
+                .filter(|s| s.strategy == *name && s.trial == 0)
+                .filter_map(|s| s.task)
+                .collect();
+            (!chosen.is_empty()).then_some((*name, chosen))
+        });
+    if let Some((name, chosen)) = lane {
+        let mut unique = Vec::new();
+        for t in chosen {
+            if !unique.contains(&t) {
+                unique.push(t);
+            }
+        }
+        let dim = plan.task_space.dim();
+        let xs: Vec<f64> = unique
+            .iter()
+            .flat_map(|&t| plan.task_space.coord(t).to_vec())
+            .collect();
+        let ys: Vec<f64> = unique
+            .iter()
+            .map(|&t| rows[t].as_ref().map_or(f64::NAN, |r| r[t]))
+            .collect();
+        if ys.iter().all(|y| y.is_finite()) {
+            let gp = SklearnGp::default().fit(
+                &xs,
+                dim,
+                &ys,
+                &mut RandomState::new(plan.options.seed),
+            )?;
+            let (mean, std) = gp.predict(plan.task_space.coords(), false);
+            let (axis_x, x_label): (Vec<f64>, String) = if dim == 1 {
+                let feature = &exp.space.axes[0].feature;
+                (
+                    plan.contexts
+                        .iter()
+                        .map(|c| c.get(feature))
+                        .collect::<std::result::Result<_, _>>()?,
+                    format!("context: {feature}"),
+                )
+            } else {
+                (
+                    (0..n).map(|i| i as f64).collect(),
+                    "task index (row-major grid)".into(),
+                )
+            };
+            let marks: Vec<(f64, f64, usize)> = unique
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| (axis_x[t], ys[i], i + 1))
+                .collect();
+            plot::save(
+                &out.join("posterior"),
+                &plot::Posterior {
+                    title: &format!(
+                        "{name}, trial 0: GP posterior of the set point after {} tasks",
+                        unique.len()
+                    ),
+                    x_label: &x_label,
+                    x: &axis_x,
+                    mean: &mean,
+                    std: &std,
+                    chosen: &marks,
+                },
+            )?;
+            figures.push(("posterior", "Gaussian-process posterior (mean ± 2σ) of the training performance over the context axis, fitted to the tasks the strategy trained (numbered in the order chosen)."));
+        }
+    }
+
+    let table = summary(&plan, &curves);
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mbtl report: {name}</title>\n<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:4px 10px;text-align:right}}th:first-child,td:first-child{{text-align:left}}img{{max-width:100%;border:1px solid #ddd}}figure{{margin:1.5em 0}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}</style></head>\n<body>\n<h1>{name}</h1>\n<p>{kind}, {n} tasks, {trials} trial(s), K = {k}, learner {algo}, {episodes} evaluation episodes per pair; returns normalised with bounds [{lo}, {hi}]. {trainings} trainings in the store.</p>\n",
+        name = escape(&exp.name),
+        kind = plan.kind,
+        trials = exp.trials,
+        k = plan.options.budget,
+        algo = plan.learner.algo(),
+        episodes = plan.eval_episodes(),
+        lo = plan.bounds[0],
+        hi = plan.bounds[1],
+        trainings = store.trainings()?.len(),
+    );
+    html.push_str("<h2>Summary</h2>\n<table id=\"summary\"><tr><th>strategy</th><th>trials</th><th>V<sub>K</sub></th><th>Average</th><th>k*</th><th>N/k*</th></tr>\n");
+    for r in &table {
+        let (ks, eff) = match r.efficiency {
+            Some((k, e)) => (k.to_string(), format!("{e:.1}×")),
+            None => ("–".into(), "–".into()),
+        };
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{ks}</td><td>{eff}</td></tr>",
+            escape(&r.strategy),
+            r.trials,
+            r.final_value,
+            r.average
+        );
+    }
+    html.push_str("</table>\n<p>k*: first k at which the strategy reaches the better of Independent and Multi-task (when run); N/k*: MBTL's sample efficiency.</p>\n");
+    for (stem, caption) in &figures {
+        let _ = writeln!(
+            html,
+            "<figure><img class=\"figure\" src=\"{stem}.png\" alt=\"{stem}\"><figcaption>{caption} (<a href=\"{stem}.svg\">SVG</a>)</figcaption></figure>"
+        );
+    }
+    let _ = write!(
+        html,
+        "<h2>Experiment</h2>\n<pre>{}</pre>\n<script>\nwindow.addEventListener('load', function () {{\n  var imgs = document.querySelectorAll('img.figure'), ok = 0;\n  imgs.forEach(function (i) {{ if (i.complete && i.naturalWidth > 0) ok++; }});\n  document.body.setAttribute('data-figures', imgs.length);\n  document.body.setAttribute('data-figures-loaded', ok);\n}});\n</script>\n</body></html>\n",
+        escape(&exp.canonical())
+    );
+    let page = out.join("index.html");
+    write_atomic(&page, html.as_bytes())?;
+    Ok(page)
+}

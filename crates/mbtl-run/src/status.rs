@@ -1,0 +1,144 @@
+//! `mbtl status`: what a run folder holds, read from its store (safe while the run goes on).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::job::Source;
+use crate::store::{AttemptCounts, RunStore};
+
+/// One strategy in one trial.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrialStatus {
+    pub trial: usize,
+    /// Tasks chosen so far, in order (empty for constant levels).
+    pub tasks: Vec<usize>,
+    /// Normalised `V_k` so far.
+    pub curve: Vec<f64>,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StrategyStatus {
+    pub strategy: String,
+    pub trials: Vec<TrialStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Status {
+    pub experiment: String,
+    pub n_tasks: usize,
+    pub trials: usize,
+    pub budget: usize,
+    /// Finished trainings (each with its evaluations on every target).
+    pub trainings: usize,
+    pub multitask_trainings: usize,
+    pub attempts: AttemptCounts,
+    /// Summed over finished jobs (single-thread seconds; wall time is lower with workers).
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+    pub strategies: Vec<StrategyStatus>,
+    /// Every strategy of every trial has all K steps.
+    pub complete: bool,
+}
+
+/// Reads the status of the run in `dir`.
+pub fn status(dir: &Path) -> Result<Status> {
+    let (store, exp) = RunStore::open_existing(dir)?;
+    let plan = exp.plan(&store.path().display().to_string())?;
+    let k = plan.options.budget;
+    let trainings = store.trainings()?;
+    let records = store.training_records()?;
+    let steps = store.steps()?;
+    let mut strategies = Vec::new();
+    for name in &plan.strategies {
+        let mut trials = Vec::new();
+        for t in 0..exp.trials {
+            let mine: Vec<_> = steps
+                .iter()
+                .filter(|s| s.strategy == name.name() && s.trial == t)
+                .collect();
+            trials.push(TrialStatus {
+                trial: t,
+                tasks: mine.iter().filter_map(|s| s.task).collect(),
+                curve: mine.iter().map(|s| s.value).collect(),
+                complete: mine.len() == k,
+            });
+        }
+        strategies.push(StrategyStatus {
+            strategy: name.name().into(),
+            trials,
+        });
+    }
+    Ok(Status {
+        experiment: exp.name.clone(),
+        n_tasks: plan.n_tasks(),
+        trials: exp.trials,
+        budget: k,
+        trainings: trainings
+            .iter()
+            .filter(|(_, s)| matches!(s, Source::Task(_)))
+            .count(),
+        multitask_trainings: trainings
+            .iter()
+            .filter(|(_, s)| *s == Source::Multitask)
+            .count(),
+        attempts: store.attempt_counts()?,
+        train_seconds: records.iter().map(|r| r.train_seconds).sum(),
+        eval_seconds: records.iter().map(|r| r.eval_seconds).sum(),
+        complete: strategies
+            .iter()
+            .all(|s| s.trials.iter().all(|t| t.complete)),
+        strategies,
+    })
+}
+
+impl Status {
+    /// A human-readable summary.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "experiment {}: {} tasks, {} trial(s), K = {}{}",
+            self.experiment,
+            self.n_tasks,
+            self.trials,
+            self.budget,
+            if self.complete { " — complete" } else { "" }
+        );
+        let _ = writeln!(
+            out,
+            "trainings finished: {} of {} possible ({} multi-task; {:.1} s training, {:.1} s evaluating); attempts: {} finished, {} running, {} interrupted, {} failed",
+            self.trainings,
+            self.n_tasks * self.trials,
+            self.multitask_trainings,
+            self.train_seconds,
+            self.eval_seconds,
+            self.attempts.finished,
+            self.attempts.running,
+            self.attempts.interrupted,
+            self.attempts.failed
+        );
+        for s in &self.strategies {
+            for t in &s.trials {
+                let last = t.curve.last().map_or("-".into(), |v| format!("{v:.4}"));
+                let _ = writeln!(
+                    out,
+                    "  {:<18} trial {}: {}/{} steps, V = {last}{}",
+                    s.strategy,
+                    t.trial,
+                    t.curve.len(),
+                    self.budget,
+                    if t.tasks.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", tasks {:?}", t.tasks)
+                    }
+                );
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,421 @@
+//! The run store: one SQLite file per experiment (`run.sqlite` in the run folder) holding the
+//! experiment, its tasks, every training attempt, every evaluation and every selection step.
+//! Policies live as safetensors files beside it.
+//!
+//! Each finished job is committed in one transaction (training row, all its evaluations, and
+//! its attempt marked finished), after its policy file is in place; each selection step in its
+//! own. A kill at any moment therefore loses at most the jobs that were running, and the same
+//! command picks up from the last commit.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::config::{differences, Experiment};
+use crate::error::{Result, RunError};
+use crate::job::{JobResult, Source, TargetReturn};
+
+/// File name of the store inside a run folder.
+pub const STORE_FILE: &str = "run.sqlite";
+/// Version of the schema below.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (
+    task INTEGER PRIMARY KEY,
+    context TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    trial INTEGER NOT NULL,
+    source INTEGER NOT NULL,
+    started REAL NOT NULL,
+    finished REAL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS trainings (
+    trial INTEGER NOT NULL,
+    source INTEGER NOT NULL,
+    seed TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    env_steps INTEGER NOT NULL,
+    train_seconds REAL NOT NULL,
+    eval_seconds REAL NOT NULL,
+    attempt INTEGER NOT NULL REFERENCES attempts(id),
+    PRIMARY KEY (trial, source)
+);
+CREATE TABLE IF NOT EXISTS evaluations (
+    trial INTEGER NOT NULL,
+    source INTEGER NOT NULL,
+    target INTEGER NOT NULL,
+    mean REAL NOT NULL,
+    std REAL NOT NULL,
+    episodes INTEGER NOT NULL,
+    PRIMARY KEY (trial, source, target)
+);
+CREATE TABLE IF NOT EXISTS steps (
+    strategy TEXT NOT NULL,
+    trial INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    task INTEGER,
+    value REAL NOT NULL,
+    mode TEXT,
+    PRIMARY KEY (strategy, trial, step)
+);
+";
+
+/// One recorded selection step (`task` is `None` for constant levels such as Independent).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRecord {
+    pub strategy: String,
+    pub trial: usize,
+    pub step: usize,
+    pub task: Option<usize>,
+    pub value: f64,
+    pub mode: Option<String>,
+}
+
+/// A finished training.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainingRecord {
+    pub trial: usize,
+    pub source: Source,
+    /// Policy file, relative to the run folder.
+    pub policy: String,
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+}
+
+/// Counts of attempts by status.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AttemptCounts {
+    pub finished: usize,
+    pub running: usize,
+    pub failed: usize,
+    pub interrupted: usize,
+}
+
+/// An open run store.
+pub struct RunStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl RunStore {
+    fn err(&self, e: impl std::fmt::Display) -> RunError {
+        RunError::Store {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    fn connect(path: &Path) -> Result<RunStore> {
+        let store_err = |e: rusqlite::Error| RunError::Store {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let conn = Connection::open(path).map_err(store_err)?;
+        // WAL keeps readers (`mbtl status`) off the writer's back; FULL sync makes every
+        // commit durable before the next job starts.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(store_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(store_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(store_err)?;
+        Ok(RunStore {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Creates the store for `experiment` in `dir`, or reopens it. Reopening with an
+    /// experiment whose settings differ is refused with the list of changed fields.
+    /// `contexts` are the tasks' contexts as JSON, recorded once.
+    pub fn open(dir: &Path, experiment: &Experiment, contexts: &[String]) -> Result<RunStore> {
+        std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
+        let path = dir.join(STORE_FILE);
+        let store = Self::connect(&path)?;
+        store.conn.execute_batch(SCHEMA).map_err(|e| store.err(e))?;
+        let canonical = experiment.canonical();
+        match store.meta("experiment")? {
+            Some(old_text) => {
+                let old = Experiment::parse(&old_text, &path.display().to_string())?;
+                let changes = differences(&old, experiment);
+                if !changes.is_empty() {
+                    return Err(RunError::ConfigChanged { path, changes });
+                }
+            }
+            None => {
+                let tx = store
+                    .conn
+                    .unchecked_transaction()
+                    .map_err(|e| store.err(e))?;
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('experiment', ?1), ('schema_version', ?2), ('created', ?3), ('mbtl_version', ?4)",
+                    params![canonical, SCHEMA_VERSION.to_string(), now().to_string(), env!("CARGO_PKG_VERSION")],
+                )
+                .map_err(|e| store.err(e))?;
+                for (i, c) in contexts.iter().enumerate() {
+                    tx.execute(
+                        "INSERT INTO tasks (task, context) VALUES (?1, ?2)",
+                        params![i as i64, c],
+                    )
+                    .map_err(|e| store.err(e))?;
+                }
+                tx.commit().map_err(|e| store.err(e))?;
+            }
+        }
+        // Attempts left running by a killed process will never finish.
+        store
+            .conn
+            .execute(
+                "UPDATE attempts SET status = 'interrupted' WHERE status = 'running'",
+                [],
+            )
+            .map_err(|e| store.err(e))?;
+        Ok(store)
+    }
+
+    /// Opens an existing store read-mostly (status, report), returning its experiment.
+    pub fn open_existing(dir: &Path) -> Result<(RunStore, Experiment)> {
+        let path = dir.join(STORE_FILE);
+        if !path.is_file() {
+            return Err(RunError::Store {
+                path,
+                message:
+                    "no run store here (expected a folder written by `mbtl run` or `mbtl matrix`)"
+                        .into(),
+            });
+        }
+        let store = Self::connect(&path)?;
+        let text = store.meta("experiment")?.ok_or_else(|| RunError::Store {
+            path: path.clone(),
+            message: "the store holds no experiment".into(),
+        })?;
+        let exp = Experiment::parse(&text, &path.display().to_string())?;
+        Ok((store, exp))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        // A store being created has no meta table yet when opened read-only elsewhere.
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records that a job starts; returns the attempt id.
+    pub fn begin_attempt(&self, trial: usize, source: Source) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO attempts (trial, source, started, status) VALUES (?1, ?2, ?3, 'running')",
+                params![trial as i64, source.key(), now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn fail_attempt(&self, attempt: i64, error: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE attempts SET status = 'failed', finished = ?2, error = ?3 WHERE id = ?1",
+                params![attempt, now(), error],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Commits a finished job: its training, every evaluation, and its attempt, in one
+    /// transaction. `attempt` is `None` for results ingested from a worker's file.
+    pub fn commit(&self, result: &JobResult, attempt: Option<i64>) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let attempt = match attempt {
+            Some(a) => {
+                tx.execute(
+                    "UPDATE attempts SET status = 'finished', finished = ?2 WHERE id = ?1",
+                    params![a, now()],
+                )
+                .map_err(|e| self.err(e))?;
+                a
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO attempts (trial, source, started, finished, status) VALUES (?1, ?2, ?3, ?3, 'finished')",
+                    params![result.trial as i64, result.source.key(), now()],
+                )
+                .map_err(|e| self.err(e))?;
+                tx.last_insert_rowid()
+            }
+        };
+        tx.execute(
+            "INSERT INTO trainings (trial, source, seed, policy, env_steps, train_seconds, eval_seconds, attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                result.trial as i64,
+                result.source.key(),
+                result.seed.to_string(),
+                result.policy,
+                result.env_steps as i64,
+                result.train_seconds,
+                result.eval_seconds,
+                attempt
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        {
+            let mut ins = tx
+                .prepare_cached("INSERT INTO evaluations (trial, source, target, mean, std, episodes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(|e| self.err(e))?;
+            for (t, r) in result.targets.iter().enumerate() {
+                ins.execute(params![
+                    result.trial as i64,
+                    result.source.key(),
+                    t as i64,
+                    r.mean,
+                    r.std,
+                    r.episodes as i64
+                ])
+                .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The per-target returns of a finished training, if any.
+    pub fn evaluations(&self, trial: usize, source: Source) -> Result<Option<Vec<TargetReturn>>> {
+        let mut q = self
+            .conn
+            .prepare_cached(
+                "SELECT mean, std, episodes FROM evaluations WHERE trial = ?1 AND source = ?2 ORDER BY target",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<TargetReturn> = q
+            .query_map(params![trial as i64, source.key()], |r| {
+                Ok(TargetReturn {
+                    mean: r.get(0)?,
+                    std: r.get(1)?,
+                    episodes: r.get::<_, i64>(2)? as usize,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        Ok(if rows.is_empty() { None } else { Some(rows) })
+    }
+
+    /// Every finished training as `(trial, source)`.
+    pub fn trainings(&self) -> Result<Vec<(usize, Source)>> {
+        let mut q = self
+            .conn
+            .prepare("SELECT trial, source FROM trainings ORDER BY trial, source")
+            .map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)? as usize, Source::from_key(r.get(1)?)))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Every finished training with its policy file and timings.
+    pub fn training_records(&self) -> Result<Vec<TrainingRecord>> {
+        let mut q = self
+            .conn
+            .prepare("SELECT trial, source, policy, train_seconds, eval_seconds FROM trainings ORDER BY trial, source")
+            .map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map([], |r| {
+                Ok(TrainingRecord {
+                    trial: r.get::<_, i64>(0)? as usize,
+                    source: Source::from_key(r.get(1)?),
+                    policy: r.get(2)?,
+                    train_seconds: r.get(3)?,
+                    eval_seconds: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    pub fn attempt_counts(&self) -> Result<AttemptCounts> {
+        let mut c = AttemptCounts::default();
+        let mut q = self
+            .conn
+            .prepare("SELECT status, COUNT(*) FROM attempts GROUP BY status")
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<(String, i64)> = q
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        for (status, n) in rows {
+            let n = n as usize;
+            match status.as_str() {
+                "finished" => c.finished = n,
+                "running" => c.running = n,
+                "failed" => c.failed = n,
+                _ => c.interrupted = n,
+            }
+        }
+        Ok(c)
+    }
+
+    /// Records (or re-records, on resume) one selection step in its own transaction.
+    pub fn record_step(&self, s: &StepRecord) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO steps (strategy, trial, step, task, value, mode) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    s.strategy,
+                    s.trial as i64,
+                    s.step as i64,
+                    s.task.map(|t| t as i64),
+                    s.value,
+                    s.mode
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Every recorded step, by strategy, trial and step.
+    pub fn steps(&self) -> Result<Vec<StepRecord>> {
+        let mut q = self
+            .conn
+            .prepare("SELECT strategy, trial, step, task, value, mode FROM steps ORDER BY strategy, trial, step")
+            .map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map([], |r| {
+                Ok(StepRecord {
+                    strategy: r.get(0)?,
+                    trial: r.get::<_, i64>(1)? as usize,
+                    step: r.get::<_, i64>(2)? as usize,
+                    task: r.get::<_, Option<i64>>(3)?.map(|t| t as usize),
+                    value: r.get(4)?,
+                    mode: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+}
