@@ -8,8 +8,8 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use mbtl_env::{parse_overrides, Context, ContextObs, EnvKind, Semantics};
 use mbtl_rl::eval::evaluate;
+use mbtl_rl::learner::Learner;
 use mbtl_rl::policy::Policy;
-use mbtl_rl::ppo::{train, PpoConfig};
 use mbtl_select::matrix::write_atomic;
 
 #[derive(Args)]
@@ -21,7 +21,7 @@ pub struct TrainArgs {
     context: String,
     #[arg(long, default_value = "physical")]
     semantics: Semantics,
-    /// Learner: ppo or dqn (SAC is not implemented yet).
+    /// Learner: ppo, dqn (discrete actions) or sac (continuous).
     #[arg(long, default_value = "ppo")]
     algo: String,
     #[arg(long)]
@@ -35,6 +35,10 @@ pub struct TrainArgs {
     /// Override the tuned number of environment steps.
     #[arg(long)]
     total_timesteps: Option<u64>,
+    /// Override a tuned hyper-parameter by its Stable-Baselines3 name, e.g. `--hp n_epochs=10
+    /// --hp hidden=[128,128]` (repeatable).
+    #[arg(long = "hp")]
+    hyperparameters: Vec<String>,
 }
 
 #[derive(Args)]
@@ -61,13 +65,12 @@ pub struct EvalArgs {
 }
 
 pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
-    if args.algo != "ppo" && args.algo != "dqn" {
-        bail!(
-            "--algo '{}': ppo and dqn are implemented so far (sac is planned)",
-            args.algo
-        );
-    }
     let ctx = Context::new(args.env, args.semantics, &parse_overrides(&args.context)?)?;
+    let mut overrides = Learner::parse_overrides(&args.hyperparameters)?;
+    if let Some(t) = args.total_timesteps {
+        overrides.insert("total_timesteps".into(), t.into());
+    }
+    let learner = Learner::zoo(&args.algo, args.env)?.with_overrides(&overrides)?;
     let obs = if args.context_visible {
         ContextObs::all(&ctx)
     } else {
@@ -75,35 +78,16 @@ pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
     };
     let tty = std::io::stderr().is_terminal();
     let start = std::time::Instant::now();
-    let show = |total: u64| {
-        move |log: &mbtl_rl::ppo::TrainLog| {
-            if tty {
-                eprint!(
-                    "\r{:>9}/{total} steps, recent return {:>8.1}",
-                    log.env_steps, log.recent_return
-                );
-            }
+    let total = learner.total_timesteps();
+    let policy = learner.train(std::slice::from_ref(&ctx), &obs, args.seed, |log| {
+        if tty {
+            eprint!(
+                "\r{:>9}/{total} steps, recent return {:>8.1}",
+                log.env_steps, log.recent_return
+            );
         }
-    };
-    let (policy, config) = if args.algo == "ppo" {
-        let mut config = PpoConfig::zoo(args.env);
-        if let Some(t) = args.total_timesteps {
-            config.total_timesteps = t;
-        }
-        (
-            train(&ctx, &obs, &config, args.seed, show(config.total_timesteps))?,
-            serde_json::to_value(&config)?,
-        )
-    } else {
-        let mut config = mbtl_rl::dqn::DqnConfig::zoo(args.env);
-        if let Some(t) = args.total_timesteps {
-            config.total_timesteps = t;
-        }
-        (
-            mbtl_rl::dqn::train(&ctx, &obs, &config, args.seed, show(config.total_timesteps))?,
-            serde_json::to_value(&config)?,
-        )
-    };
+    })?;
+    let config = learner.hyperparameters();
     if tty {
         eprintln!();
     }

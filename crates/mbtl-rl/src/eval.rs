@@ -37,19 +37,28 @@ pub fn evaluate(
     let mut returns: Vec<Vec<f64>> = vec![Vec::with_capacity(episodes); n];
     let mut cache = Cache::default();
     let mut actions = vec![0u32; n];
+    let mut continuous = vec![0.0f32; policy.header.squash.as_ref().map_or(0, |s| s.low.len()) * n];
     while returns.iter().any(|r| r.len() < episodes) {
-        let logits = policy.actor.forward(&out.obs, n, &mut cache);
-        for (e, act) in actions.iter_mut().enumerate() {
-            let row = &logits[e * a..(e + 1) * a];
-            let mut best = 0;
-            for (i, &l) in row.iter().enumerate() {
-                if l > row[best] {
-                    best = i;
-                }
+        let head = policy.actor.forward(&out.obs, n, &mut cache);
+        match &policy.header.squash {
+            Some(squash) => {
+                squash.deterministic(head, &mut continuous);
+                envs.step(BatchActions::Continuous(&continuous), &mut out)?;
             }
-            *act = best as u32;
+            None => {
+                for (e, act) in actions.iter_mut().enumerate() {
+                    let row = &head[e * a..(e + 1) * a];
+                    let mut best = 0;
+                    for (i, &l) in row.iter().enumerate() {
+                        if l > row[best] {
+                            best = i;
+                        }
+                    }
+                    *act = best as u32;
+                }
+                envs.step(BatchActions::Discrete(&actions), &mut out)?;
+            }
         }
-        envs.step(BatchActions::Discrete(&actions), &mut out)?;
         for ep in &out.episodes {
             if returns[ep.index].len() < episodes {
                 returns[ep.index].push(ep.ret);

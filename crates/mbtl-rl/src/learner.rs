@@ -9,10 +9,11 @@ use serde_json::{Map, Value};
 use crate::dqn::{self, DqnConfig};
 use crate::policy::Policy;
 use crate::ppo::{self, PpoConfig, TrainLog};
+use crate::sac::{self, SacConfig};
 use crate::{Result, RlError};
 
 /// Algorithms by their command-line names.
-pub const ALGORITHMS: [&str; 2] = ["ppo", "dqn"];
+pub const ALGORITHMS: [&str; 3] = ["ppo", "dqn", "sac"];
 
 /// A learner with every hyper-parameter set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +21,7 @@ pub const ALGORITHMS: [&str; 2] = ["ppo", "dqn"];
 pub enum Learner {
     Ppo(PpoConfig),
     Dqn(DqnConfig),
+    Sac(SacConfig),
 }
 
 impl Learner {
@@ -28,8 +30,9 @@ impl Learner {
         match algo {
             "ppo" => Ok(Learner::Ppo(PpoConfig::zoo(kind))),
             "dqn" => Ok(Learner::Dqn(DqnConfig::zoo(kind))),
+            "sac" => Ok(Learner::Sac(SacConfig::zoo(kind))),
             _ => Err(RlError::Config(format!(
-                "unknown algorithm '{algo}'; implemented: {} (sac is planned)",
+                "unknown algorithm '{algo}'; implemented: {}",
                 ALGORITHMS.join(", ")
             ))),
         }
@@ -39,6 +42,7 @@ impl Learner {
         match self {
             Learner::Ppo(_) => "ppo",
             Learner::Dqn(_) => "dqn",
+            Learner::Sac(_) => "sac",
         }
     }
 
@@ -47,6 +51,7 @@ impl Learner {
         let v = match self {
             Learner::Ppo(c) => serde_json::to_value(c),
             Learner::Dqn(c) => serde_json::to_value(c),
+            Learner::Sac(c) => serde_json::to_value(c),
         };
         v.expect("hyper-parameter structs serialise to JSON")
     }
@@ -72,6 +77,7 @@ impl Learner {
             let check = match self {
                 Learner::Ppo(_) => serde_json::from_value::<PpoConfig>(probe).map(|_| ()),
                 Learner::Dqn(_) => serde_json::from_value::<DqnConfig>(probe).map(|_| ()),
+                Learner::Sac(_) => serde_json::from_value::<SacConfig>(probe).map(|_| ()),
             };
             check.map_err(|e| {
                 RlError::Config(format!(
@@ -84,6 +90,7 @@ impl Learner {
         Ok(match self {
             Learner::Ppo(_) => Learner::Ppo(serde_json::from_value(all).expect("checked above")),
             Learner::Dqn(_) => Learner::Dqn(serde_json::from_value(all).expect("checked above")),
+            Learner::Sac(_) => Learner::Sac(serde_json::from_value(all).expect("checked above")),
         })
     }
 
@@ -109,6 +116,7 @@ impl Learner {
         match self {
             Learner::Ppo(c) => c.total_timesteps,
             Learner::Dqn(c) => c.total_timesteps,
+            Learner::Sac(c) => c.total_timesteps,
         }
     }
 
@@ -123,6 +131,7 @@ impl Learner {
         match self {
             Learner::Ppo(c) => ppo::train_pool(contexts, context_obs, c, seed, progress),
             Learner::Dqn(c) => dqn::train_pool(contexts, context_obs, c, seed, progress),
+            Learner::Sac(c) => sac::train_pool(contexts, context_obs, c, seed, progress),
         }
     }
 }
@@ -159,7 +168,7 @@ mod tests {
             .to_string();
         assert!(e.contains("'n_epochs' = \"many\""), "{e}");
         assert!(Learner::parse_overrides(&["n_epochs".into()]).is_err());
-        assert!(Learner::zoo("sac", EnvKind::Pendulum).is_err());
+        assert!(Learner::zoo("a2c", EnvKind::Pendulum).is_err());
     }
 
     #[test]

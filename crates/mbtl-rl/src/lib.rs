@@ -5,6 +5,8 @@
 //!
 //! * [`ppo`] — PPO for discrete actions (GAE, clipping, advantage normalisation, vectorised
 //!   rollouts over [`mbtl_env::BatchEnv`]), with rl-baselines3-zoo's tuned defaults.
+//! * [`dqn`] — DQN (discrete; target network, replay, ε schedule).
+//! * [`sac`] — SAC (continuous; twin critics, automatic entropy coefficient).
 //! * [`policy`] — the trained policy: networks, observation layout, safetensors files.
 //! * [`eval`] — deterministic episodes of one policy on many contexts at once.
 //! * [`learner`] — an algorithm with its zoo defaults and user overrides, behind one type.
@@ -14,6 +16,7 @@ pub mod eval;
 pub mod learner;
 pub mod policy;
 pub mod ppo;
+pub mod sac;
 
 /// Errors of the learners.
 #[derive(Debug, thiserror::Error)]

@@ -25,14 +25,41 @@ pub struct PolicyHeader {
     pub context_pool: Vec<ContextRecord>,
     pub context_obs: ContextObs,
     pub obs_dim: usize,
+    /// Outputs of the actor: one logit per discrete action, or for a squashed-Gaussian
+    /// policy the means then the log-stds of each action component.
     pub n_actions: usize,
+    /// For continuous actions: the actor is a squashed Gaussian whose deterministic action
+    /// `tanh(μ)` is rescaled from `[−1, 1]` to this box.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub squash: Option<Squash>,
     pub algo: String,
     pub hyperparameters: serde_json::Value,
     pub seed: u64,
     pub env_steps: u64,
 }
 
-/// A categorical policy over discrete actions (logits from an MLP).
+/// The action box of a squashed-Gaussian policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Squash {
+    pub low: Vec<f32>,
+    pub high: Vec<f32>,
+}
+
+impl Squash {
+    /// Deterministic actions for a batch of actor outputs (`batch × 2·dim`), written to `out`
+    /// (`batch × dim`, in the environment's units).
+    pub fn deterministic(&self, head: &[f32], out: &mut [f32]) {
+        let dim = self.low.len();
+        for (row, a) in head.chunks_exact(2 * dim).zip(out.chunks_exact_mut(dim)) {
+            for j in 0..dim {
+                a[j] = self.low[j] + 0.5 * (row[j].tanh() + 1.0) * (self.high[j] - self.low[j]);
+            }
+        }
+    }
+}
+
+/// A policy: a categorical one over discrete actions (logits from an MLP), or a squashed
+/// Gaussian over continuous ones (see [`PolicyHeader::squash`]).
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub header: PolicyHeader,
@@ -68,6 +95,7 @@ impl Policy {
                 context_obs: context_obs.clone(),
                 obs_dim: probe.obs_dim(),
                 n_actions: actor.output_dim(),
+                squash: None,
                 algo: algo.into(),
                 hyperparameters: serde_json::to_value(hyperparameters)
                     .map_err(|e| RlError::Config(e.to_string()))?,

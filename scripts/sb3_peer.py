@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Stable-Baselines3 PPO or DQN on CartPole-v1 with rl-baselines3-zoo's tuned settings (the same
-that `mbtl train --env cartpole --algo ALGO` uses), CPU torch, one thread. Prints one JSON line:
+"""Stable-Baselines3 with rl-baselines3-zoo's tuned settings, the same that `mbtl train` uses:
+PPO or DQN on CartPole-v1, SAC on Pendulum-v1; CPU torch, one thread. Prints one JSON line:
 wall time, env steps/s and the mean deterministic return over 100 episodes.
-Usage: sb3_cartpole.py ppo|dqn SEED"""
+Usage: sb3_peer.py ppo|dqn|sac SEED"""
 import json
 import sys
 import time
 
 import gymnasium as gym
 import torch
-from stable_baselines3 import DQN, PPO
+from stable_baselines3 import DQN, PPO, SAC
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
@@ -26,6 +26,11 @@ if algo == "ppo":
     model = PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=8, seed=seed), n_steps=32, batch_size=256,
                 gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0, learning_rate=lin(1e-3),
                 clip_range=lin(0.2), seed=seed, device="cpu")
+elif algo == "sac":
+    steps = 20_000
+    env_id = "Pendulum-v1"
+    model = SAC("MlpPolicy", make_vec_env(env_id, n_envs=1, seed=seed), learning_rate=1e-3, seed=seed,
+                device="cpu")
 else:
     steps = 50_000
     model = DQN("MlpPolicy", make_vec_env("CartPole-v1", n_envs=1, seed=seed), learning_rate=2.3e-3,
@@ -35,7 +40,8 @@ else:
 start = time.perf_counter()
 model.learn(total_timesteps=steps)
 wall = time.perf_counter() - start
-mean, std = evaluate_policy(model, gym.make("CartPole-v1"), n_eval_episodes=100, deterministic=True)
+eval_env = gym.make("Pendulum-v1" if algo == "sac" else "CartPole-v1")
+mean, std = evaluate_policy(model, eval_env, n_eval_episodes=100, deterministic=True)
 print(json.dumps({"peer": "stable-baselines3", "algo": algo, "seed": seed, "wall_s": wall,
                   "env_steps": model.num_timesteps, "steps_per_s": model.num_timesteps / wall,
                   "mean_return": float(mean), "std_return": float(std)}))

@@ -1,0 +1,508 @@
+//! Soft Actor-Critic (Haarnoja et al. 2018) for continuous actions, in Stable-Baselines3's
+//! formulation: a squashed-Gaussian actor (`tanh` of a Gaussian whose log-std is clamped to
+//! [−20, 2]), twin critics with Polyak-averaged targets, the entropy coefficient tuned
+//! automatically towards a target entropy of `−dim(A)`, and, per gradient step, the order SB3
+//! uses: entropy coefficient, critics, then actor against the freshly updated critics.
+//!
+//! Actions are kept in `[−1, 1]` in the replay buffer and at the critics' inputs, and rescaled
+//! to the environment's box only when stepping.
+
+use mbtl_env::{ActionSpace, BatchActions, BatchEnv, Context, ContextObs, EnvKind};
+use mbtl_nn::{mlp_spec, Activation, Adam, Cache, Mlp};
+use rand_core::{RngCore, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{Policy, Squash};
+use crate::ppo::TrainLog;
+use crate::{Result, RlError};
+
+const LOG_STD_MIN: f32 = -20.0;
+const LOG_STD_MAX: f32 = 2.0;
+
+/// SAC hyper-parameters (names as in Stable-Baselines3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SacConfig {
+    pub total_timesteps: u64,
+    pub learning_rate: f32,
+    pub buffer_size: usize,
+    /// Uniformly random actions for this many first steps; training starts after them.
+    pub learning_starts: u64,
+    pub batch_size: usize,
+    /// Polyak coefficient of the target critics.
+    pub tau: f32,
+    pub gamma: f32,
+    /// Environment steps between training phases.
+    pub train_freq: u64,
+    /// Gradient steps per training phase.
+    pub gradient_steps: usize,
+    /// Initial entropy coefficient α (SB3's `"auto"` starts at 1.0).
+    pub ent_coef_init: f32,
+    /// Tune α towards the target entropy (`false`: α stays at `ent_coef_init`).
+    pub auto_entropy: bool,
+    /// Target entropy; `None` means SB3's `−dim(A)`.
+    pub target_entropy: Option<f32>,
+    pub hidden: Vec<usize>,
+}
+
+impl SacConfig {
+    /// rl-baselines3-zoo's tuned SAC settings (`hyperparams/sac.yml`) for Pendulum-v1;
+    /// Stable-Baselines3's defaults elsewhere.
+    pub fn zoo(kind: EnvKind) -> SacConfig {
+        let sb3 = SacConfig {
+            total_timesteps: 1_000_000,
+            learning_rate: 3e-4,
+            buffer_size: 1_000_000,
+            learning_starts: 100,
+            batch_size: 256,
+            tau: 0.005,
+            gamma: 0.99,
+            train_freq: 1,
+            gradient_steps: 1,
+            ent_coef_init: 1.0,
+            auto_entropy: true,
+            target_entropy: None,
+            hidden: vec![256, 256],
+        };
+        match kind {
+            EnvKind::Pendulum => SacConfig {
+                total_timesteps: 20_000,
+                learning_rate: 1e-3,
+                ..sb3
+            },
+            _ => sb3,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 || self.buffer_size < self.batch_size || self.train_freq == 0 {
+            return Err(RlError::Config(
+                "sac: batch_size > 0, buffer_size ≥ batch_size and train_freq > 0 are required"
+                    .into(),
+            ));
+        }
+        if !(self.learning_rate > 0.0 && (0.0..=1.0).contains(&self.tau)) {
+            return Err(RlError::Config(
+                "sac: learning_rate > 0 and tau in [0, 1] are required".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A standard normal draw (Box–Muller on two 24-bit uniforms).
+fn normal(rng: &mut Pcg64Mcg) -> f32 {
+    let u1 = ((rng.next_u32() >> 8) as f32 + 0.5) / (1u32 << 24) as f32;
+    let u2 = (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
+    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+}
+
+/// One reparameterised sample of the squashed Gaussian for a batch: the actions in `[−1, 1]`,
+/// their log-probabilities, and what the backward pass needs.
+struct Sample {
+    action: Vec<f32>,
+    log_prob: Vec<f32>,
+    eps: Vec<f32>,
+    std: Vec<f32>,
+    /// Whether the log-std was inside its clamp (gradient passes) per component.
+    unclamped: Vec<bool>,
+}
+
+fn sample(out: &[f32], batch: usize, dim: usize, rng: &mut Pcg64Mcg) -> Sample {
+    let eps = (0..batch * dim).map(|_| normal(rng)).collect();
+    squash(out, batch, dim, eps)
+}
+
+/// The squashed-Gaussian actions for actor outputs `out` (`batch × 2·dim`) and noise `eps`.
+fn squash(out: &[f32], batch: usize, dim: usize, eps: Vec<f32>) -> Sample {
+    let half_ln_2pi = 0.5 * (std::f32::consts::TAU).ln();
+    let mut s = Sample {
+        action: vec![0.0; batch * dim],
+        log_prob: vec![0.0; batch],
+        eps,
+        std: vec![0.0; batch * dim],
+        unclamped: vec![true; batch * dim],
+    };
+    for k in 0..batch {
+        let row = &out[k * 2 * dim..(k + 1) * 2 * dim];
+        let mut lp = 0.0;
+        for j in 0..dim {
+            let raw = row[dim + j];
+            let log_std = raw.clamp(LOG_STD_MIN, LOG_STD_MAX);
+            let std = log_std.exp();
+            let i = k * dim + j;
+            let e = s.eps[i];
+            let a = (row[j] + std * e).tanh();
+            s.action[i] = a;
+            s.std[i] = std;
+            s.unclamped[i] = (LOG_STD_MIN..=LOG_STD_MAX).contains(&raw);
+            // log N(u; μ, σ) − log(1 − tanh²u + 1e-6), SB3's squash correction.
+            lp += -0.5 * e * e - log_std - half_ln_2pi - (1.0 - a * a + 1e-6).ln();
+        }
+        s.log_prob[k] = lp;
+    }
+    s
+}
+
+/// The critics and their scratch space, for the actor's loss.
+struct Critics<'a> {
+    q1: &'a Mlp,
+    q2: &'a Mlp,
+    c1: &'a mut Cache,
+    c2: &'a mut Cache,
+}
+
+/// The actor loss `mean(α log π(a|s) − min Qᵢ(s, a))` with `a = tanh(μ + σε)` (SAC's
+/// reparameterised policy objective), and its gradient added to `grads`. `ca` must hold the
+/// actor's forward pass on `x` that produced `pi`.
+#[allow(clippy::too_many_arguments)]
+fn actor_loss(
+    actor: &Mlp,
+    ca: &mut Cache,
+    pi: &Sample,
+    x: &[f32],
+    d: usize,
+    alpha: f32,
+    critics: Critics<'_>,
+    grads: &mut [f32],
+) -> f32 {
+    let dim = pi.std.len() / pi.log_prob.len();
+    let b = pi.log_prob.len();
+    let mut xa = Vec::new();
+    concat(x, d, &pi.action, dim, &mut xa);
+    let Critics { q1, q2, c1, c2 } = critics;
+    let v1 = q1.forward(&xa, b, c1).to_vec();
+    let v2 = q2.forward(&xa, b, c2).to_vec();
+    let loss = (0..b)
+        .map(|k| alpha * pi.log_prob[k] - v1[k].min(v2[k]))
+        .sum::<f32>()
+        / b as f32;
+    let mut dq_da = vec![0.0f32; b * dim];
+    let mut g_in = vec![0.0f32; b * (d + dim)];
+    for (first, q, cache) in [(true, q1, c1), (false, q2, c2)] {
+        // torch.min picks the first critic on ties.
+        let sel: Vec<f32> = (0..b)
+            .map(|k| f32::from(u8::from((v1[k] <= v2[k]) == first)))
+            .collect();
+        if sel.iter().all(|&s| s == 0.0) {
+            continue;
+        }
+        let mut unused = vec![0.0f32; q.n_params()];
+        q.backward(cache, &sel, &mut unused, Some(&mut g_in));
+        for k in 0..b {
+            for j in 0..dim {
+                dq_da[k * dim + j] += g_in[k * (d + dim) + d + j];
+            }
+        }
+    }
+    let mut g_head = vec![0.0f32; b * 2 * dim];
+    for k in 0..b {
+        for j in 0..dim {
+            let i = k * dim + j;
+            let a = pi.action[i];
+            let one_minus = 1.0 - a * a;
+            // ∂/∂u of −ln(1 − tanh²u + 1e-6) and of −Q(tanh u).
+            let dlogp_du = 2.0 * a * one_minus / (one_minus + 1e-6);
+            let du = (alpha * dlogp_du - dq_da[i] * one_minus) / b as f32;
+            g_head[k * 2 * dim + j] = du;
+            if pi.unclamped[i] {
+                // u = μ + e^{ln σ} ε, and log π has −ln σ.
+                g_head[k * 2 * dim + dim + j] = du * pi.std[i] * pi.eps[i] - alpha / b as f32;
+            }
+        }
+    }
+    actor.backward(ca, &g_head, grads, None);
+    loss
+}
+
+/// Concatenates observations and actions row by row (the critics' input).
+fn concat(obs: &[f32], d: usize, act: &[f32], dim: usize, out: &mut Vec<f32>) {
+    out.clear();
+    for (o, a) in obs.chunks_exact(d).zip(act.chunks_exact(dim)) {
+        out.extend_from_slice(o);
+        out.extend_from_slice(a);
+    }
+}
+
+fn polyak(target: &mut Mlp, source: &Mlp, tau: f32) {
+    for (t, s) in target.params.iter_mut().zip(&source.params) {
+        *t = (1.0 - tau) * *t + tau * s;
+    }
+}
+
+/// Trains a squashed-Gaussian policy on `context`.
+pub fn train(
+    context: &Context,
+    context_obs: &ContextObs,
+    config: &SacConfig,
+    seed: u64,
+    progress: impl FnMut(&TrainLog),
+) -> Result<Policy> {
+    train_pool(
+        std::slice::from_ref(context),
+        context_obs,
+        config,
+        seed,
+        progress,
+    )
+}
+
+/// Like [`train`], but every episode's context is drawn uniformly from `contexts`.
+pub fn train_pool(
+    contexts: &[Context],
+    context_obs: &ContextObs,
+    config: &SacConfig,
+    seed: u64,
+    mut progress: impl FnMut(&TrainLog),
+) -> Result<Policy> {
+    config.validate()?;
+    let context = contexts
+        .first()
+        .ok_or_else(|| RlError::Config("sac: no training context".into()))?;
+    let kind = context.kind();
+    let ActionSpace::Continuous { low, high } = kind.action_space() else {
+        return Err(RlError::Config(format!(
+            "sac: {kind} has discrete actions; sac needs continuous ones"
+        )));
+    };
+    let dim = low.len();
+    let mut env = BatchEnv::new(std::slice::from_ref(context), seed, context_obs)?;
+    if contexts.len() > 1 {
+        env = env.with_context_pool(contexts.to_vec(), mbtl_env::derive_seed(seed, 3_000_004))?;
+    }
+    let d = env.obs_dim();
+    let mut actor = Mlp::new(
+        mlp_spec(d, &config.hidden, 2 * dim, Activation::Relu),
+        1.0,
+        mbtl_env::derive_seed(seed, 3_000_001),
+    )?;
+    let critic_spec = mlp_spec(d + dim, &config.hidden, 1, Activation::Relu);
+    let mut q1 = Mlp::new(
+        critic_spec.clone(),
+        1.0,
+        mbtl_env::derive_seed(seed, 3_000_002),
+    )?;
+    let mut q2 = Mlp::new(critic_spec, 1.0, mbtl_env::derive_seed(seed, 3_000_003))?;
+    let (mut q1_t, mut q2_t) = (q1.clone(), q2.clone());
+    let mut opt_actor = Adam::new(actor.n_params(), config.learning_rate);
+    let mut opt_q1 = Adam::new(q1.n_params(), config.learning_rate);
+    let mut opt_q2 = Adam::new(q2.n_params(), config.learning_rate);
+    let mut log_alpha = [config.ent_coef_init.ln()];
+    let mut opt_alpha = Adam::new(1, config.learning_rate);
+    let target_entropy = config.target_entropy.unwrap_or(-(dim as f32));
+    let mut rng = Pcg64Mcg::seed_from_u64(mbtl_env::derive_seed(seed, 3_000_005));
+    let unit = |rng: &mut Pcg64Mcg| (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
+
+    let cap = config
+        .buffer_size
+        .min(config.total_timesteps as usize)
+        .max(config.batch_size);
+    let mut obs_b = vec![0.0f32; cap * d];
+    let mut next_b = vec![0.0f32; cap * d];
+    let mut act_b = vec![0.0f32; cap * dim];
+    let mut rew_b = vec![0.0f32; cap];
+    let mut term_b = vec![false; cap];
+    let (mut len, mut pos) = (0usize, 0usize);
+
+    let mut out = env.output();
+    env.reset(&mut out);
+    let mut log = TrainLog::default();
+    let mut recent: Vec<f64> = Vec::new();
+    let mut scratch = Vec::new();
+    let mut head = vec![0.0f32; 2 * dim];
+    let mut a_unit = vec![0.0f32; dim];
+    let mut a_env = vec![0.0f32; dim];
+    let (mut ca, mut cn, mut c1, mut c2, mut ct) = (
+        Cache::default(),
+        Cache::default(),
+        Cache::default(),
+        Cache::default(),
+        Cache::default(),
+    );
+    let mut g_actor = vec![0.0f32; actor.n_params()];
+    let mut g_q1 = vec![0.0f32; q1.n_params()];
+    let mut g_q2 = vec![0.0f32; q2.n_params()];
+    let (mut x, mut xn, mut ab, mut xa) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let b = config.batch_size;
+
+    for step in 1..=config.total_timesteps {
+        let obs = out.obs.clone();
+        if step <= config.learning_starts {
+            for a in a_unit.iter_mut() {
+                *a = 2.0 * unit(&mut rng) - 1.0;
+            }
+        } else {
+            actor.forward_one(&obs, &mut scratch, &mut head);
+            let s = sample(&head, 1, dim, &mut rng);
+            a_unit.copy_from_slice(&s.action);
+        }
+        for j in 0..dim {
+            a_env[j] = low[j] + 0.5 * (a_unit[j] + 1.0) * (high[j] - low[j]);
+        }
+        env.step(BatchActions::Continuous(&a_env), &mut out)?;
+        let next = if out.terminated[0] || out.truncated[0] {
+            &out.final_obs
+        } else {
+            &out.obs
+        };
+        obs_b[pos * d..(pos + 1) * d].copy_from_slice(&obs);
+        next_b[pos * d..(pos + 1) * d].copy_from_slice(&next[..d]);
+        act_b[pos * dim..(pos + 1) * dim].copy_from_slice(&a_unit);
+        rew_b[pos] = out.reward[0] as f32;
+        term_b[pos] = out.terminated[0];
+        pos = (pos + 1) % cap;
+        len = (len + 1).min(cap);
+        recent.extend(out.episodes.iter().map(|e| e.ret));
+
+        if step > config.learning_starts && step % config.train_freq == 0 {
+            for _ in 0..config.gradient_steps {
+                let idx: Vec<usize> = (0..b)
+                    .map(|_| (rng.next_u64() % len as u64) as usize)
+                    .collect();
+                x.clear();
+                xn.clear();
+                ab.clear();
+                for &i in &idx {
+                    x.extend_from_slice(&obs_b[i * d..(i + 1) * d]);
+                    xn.extend_from_slice(&next_b[i * d..(i + 1) * d]);
+                    ab.extend_from_slice(&act_b[i * dim..(i + 1) * dim]);
+                }
+                // Policy sample on the batch (kept for the actor update below).
+                let pi = sample(actor.forward(&x, b, &mut ca), b, dim, &mut rng);
+                let alpha = log_alpha[0].exp();
+                if config.auto_entropy {
+                    // ∂/∂ln α of −ln α · mean(log π + H̄)
+                    let g = -pi
+                        .log_prob
+                        .iter()
+                        .map(|lp| lp + target_entropy)
+                        .sum::<f32>()
+                        / b as f32;
+                    opt_alpha.step(&mut log_alpha, &[g]);
+                }
+
+                // Critic targets: r + γ(1 − done)(min Q̄(s', a') − α log π(a'|s')).
+                let next_pi = sample(actor.forward(&xn, b, &mut cn), b, dim, &mut rng);
+                concat(&xn, d, &next_pi.action, dim, &mut xa);
+                let t1 = q1_t.forward(&xa, b, &mut ct).to_vec();
+                let t2 = q2_t.forward(&xa, b, &mut ct);
+                let y: Vec<f32> = (0..b)
+                    .map(|k| {
+                        let i = idx[k];
+                        let soft = t1[k].min(t2[k]) - alpha * next_pi.log_prob[k];
+                        rew_b[i] + if term_b[i] { 0.0 } else { config.gamma * soft }
+                    })
+                    .collect();
+
+                // Critics: 0.5 Σᵢ mean((Qᵢ(s, a) − y)²).
+                concat(&x, d, &ab, dim, &mut xa);
+                for (q, cache, grads, opt) in [
+                    (&mut q1, &mut c1, &mut g_q1, &mut opt_q1),
+                    (&mut q2, &mut c2, &mut g_q2, &mut opt_q2),
+                ] {
+                    let qv = q.forward(&xa, b, cache);
+                    let g: Vec<f32> = qv.iter().zip(&y).map(|(q, y)| (q - y) / b as f32).collect();
+                    grads.fill(0.0);
+                    q.backward(cache, &g, grads, None);
+                    opt.step(&mut q.params, grads);
+                }
+
+                // Actor, against the freshly updated critics.
+                g_actor.fill(0.0);
+                actor_loss(
+                    &actor,
+                    &mut ca,
+                    &pi,
+                    &x,
+                    d,
+                    alpha,
+                    Critics {
+                        q1: &q1,
+                        q2: &q2,
+                        c1: &mut c1,
+                        c2: &mut c2,
+                    },
+                    &mut g_actor,
+                );
+                opt_actor.step(&mut actor.params, &g_actor);
+
+                polyak(&mut q1_t, &q1, config.tau);
+                polyak(&mut q2_t, &q2, config.tau);
+                log.updates += 1;
+            }
+        }
+        log.env_steps = step;
+        if !out.episodes.is_empty() {
+            let tail = &recent[recent.len().saturating_sub(10)..];
+            log.recent_return = tail.iter().sum::<f64>() / tail.len() as f64;
+            progress(&log);
+        }
+    }
+    let mut policy = Policy::trained(
+        contexts,
+        context_obs,
+        "sac",
+        config,
+        seed,
+        log.env_steps,
+        actor,
+        Some(q1),
+    )?;
+    policy.header.squash = Some(Squash { low, high });
+    Ok(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The actor's gradient (through the squashing, the clamp and the critics' input
+    /// gradients) against central finite differences of the loss, at fixed noise.
+    #[test]
+    #[allow(clippy::needless_range_loop)] // perturbs parameter p in place
+    fn actor_gradient_matches_finite_differences() {
+        let (d, dim, b) = (3, 2, 5);
+        let mut actor = Mlp::new(mlp_spec(d, &[6], 2 * dim, Activation::Relu), 1.0, 1).unwrap();
+        let q1 = Mlp::new(mlp_spec(d + dim, &[7], 1, Activation::Tanh), 1.0, 2).unwrap();
+        let q2 = Mlp::new(mlp_spec(d + dim, &[7], 1, Activation::Tanh), 1.0, 3).unwrap();
+        let x: Vec<f32> = (0..b * d)
+            .map(|i| ((i * 7 % 11) as f32 / 5.0) - 1.0)
+            .collect();
+        let eps: Vec<f32> = (0..b * dim)
+            .map(|i| ((i * 5 % 9) as f32 / 4.0) - 1.0)
+            .collect();
+        let alpha = 0.3;
+        let loss_at = |actor: &Mlp, grads: &mut [f32]| {
+            let mut ca = Cache::default();
+            let pi = squash(actor.forward(&x, b, &mut ca), b, dim, eps.clone());
+            let (mut c1, mut c2) = (Cache::default(), Cache::default());
+            let critics = Critics {
+                q1: &q1,
+                q2: &q2,
+                c1: &mut c1,
+                c2: &mut c2,
+            };
+            f64::from(actor_loss(
+                actor, &mut ca, &pi, &x, d, alpha, critics, grads,
+            ))
+        };
+        let mut grads = vec![0.0f32; actor.n_params()];
+        loss_at(&actor, &mut grads);
+        let h = 1e-2f32;
+        let mut scratch = vec![0.0f32; actor.n_params()];
+        for p in 0..actor.n_params() {
+            let orig = actor.params[p];
+            actor.params[p] = orig + h;
+            let up = loss_at(&actor, &mut scratch);
+            actor.params[p] = orig - h;
+            let down = loss_at(&actor, &mut scratch);
+            actor.params[p] = orig;
+            let fd = (up - down) / (2.0 * f64::from(h));
+            let g = f64::from(grads[p]);
+            assert!(
+                (fd - g).abs() <= 2e-3 + 2e-2 * fd.abs(),
+                "parameter {p}: analytic {g}, finite difference {fd}"
+            );
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Every experiment file under `examples/` parses and resolves (the README points users at them).
+
+use std::path::Path;
+
+use mbtl_run::Experiment;
+
+#[test]
+fn every_example_experiment_resolves() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let exp = Experiment::read(&path).unwrap();
+            let plan = exp
+                .plan(&path.display().to_string())
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(plan.n_tasks() >= plan.options.budget, "{}", path.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 4, "examples found: {seen}");
+}
