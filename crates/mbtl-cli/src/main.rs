@@ -4,6 +4,7 @@ mod bench_cmd;
 mod bench_select;
 mod demo_cmd;
 mod env_cmd;
+mod progress;
 mod replay_cmd;
 mod rl_cmd;
 mod run_cmd;

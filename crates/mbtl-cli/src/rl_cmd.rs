@@ -1,6 +1,5 @@
 //! `mbtl train` and `mbtl eval`: one policy on one context, and its zero-shot returns on many.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -76,21 +75,14 @@ pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
     } else {
         ContextObs::Hidden
     };
-    let tty = std::io::stderr().is_terminal();
     let start = std::time::Instant::now();
-    let total = learner.total_timesteps();
+    let bar = crate::progress::steps(learner.total_timesteps());
     let policy = learner.train(std::slice::from_ref(&ctx), &obs, args.seed, |log| {
-        if tty {
-            eprint!(
-                "\r{:>9}/{total} steps, recent return {:>8.1}",
-                log.env_steps, log.recent_return
-            );
-        }
+        bar.set_position(log.env_steps);
+        bar.set_message(format!("recent return {:.1}", log.recent_return));
     })?;
+    bar.finish_and_clear();
     let config = learner.hyperparameters();
-    if tty {
-        eprintln!();
-    }
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}", args.out.display()))?;
     policy.save(&args.out.join("policy.safetensors"))?;
     let summary = serde_json::json!({

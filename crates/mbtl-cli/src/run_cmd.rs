@@ -1,7 +1,6 @@
 //! `mbtl run`, `mbtl matrix`, `mbtl status`, `mbtl report` and `mbtl worker`: experiments from
 //! TOML files, kept in a run folder (SQLite store, policies, results, report).
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -70,21 +69,26 @@ fn load(path: &Path) -> Result<(Plan, String)> {
     Ok((exp.plan(&origin)?, exp.name))
 }
 
-fn progress(quiet: bool) -> impl Fn(&Event) + Sync {
+/// Progress: a bar on a terminal; otherwise one line per finished job on stderr (none with
+/// `--quiet`).
+fn progress(quiet: bool, total: Option<u64>) -> impl Fn(&Event) + Sync {
     let start = Instant::now();
-    let tty = std::io::stderr().is_terminal();
-    move |e: &Event| {
-        if quiet {
-            return;
-        }
-        let t = start.elapsed().as_secs_f64();
-        match e {
-            Event::JobStarted { id } if tty => eprintln!("[{t:7.1} s] start  {id}"),
-            Event::JobStarted { .. } => {}
-            Event::JobFinished { id, seconds, done } => {
-                eprintln!("[{t:7.1} s] done   {id} in {seconds:.1} s ({done} trainings stored)")
+    let bar = crate::progress::jobs(total, quiet);
+    let lines = !quiet && !crate::progress::on_terminal();
+    move |e: &Event| match e {
+        Event::JobStarted { id } => bar.set_message(format!("training {id}")),
+        Event::JobFinished { id, seconds, done } => {
+            bar.inc(1);
+            if lines {
+                let t = start.elapsed().as_secs_f64();
+                eprintln!("[{t:7.1} s] done {id} in {seconds:.1} s ({done} trainings stored)");
             }
-            Event::Ingested { id } => eprintln!("[{t:7.1} s] ingested worker result {id}"),
+        }
+        Event::Ingested { id } => {
+            bar.inc(1);
+            if lines {
+                eprintln!("ingested worker result {id}");
+            }
         }
     }
 }
@@ -121,7 +125,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 /// Runs a resolved experiment into `dir` and prints its table (shared with `mbtl demo`).
 pub fn run_plan(plan: &Plan, dir: &Path, exec: &ExecArgs, with_report: bool) -> Result<ExitCode> {
     let start = Instant::now();
-    let coord = coordinator(plan, dir, executor(exec)?, progress(exec.quiet))?;
+    let coord = coordinator(plan, dir, executor(exec)?, progress(exec.quiet, None))?;
     let outcome = mbtl_run::run_online(&coord, workers(exec))?;
     println!(
         "{}: {} tasks, K = {}, {} trial(s); {} trainings in {:.1} s → {}",
@@ -162,11 +166,12 @@ pub fn matrix(args: RunArgs) -> Result<ExitCode> {
     let (plan, name) = load(&args.experiment)?;
     let dir = out_dir(&args.out, &name);
     let start = Instant::now();
+    let total = (plan.n_tasks() * plan.experiment.trials) as u64;
     let coord = coordinator(
         &plan,
         &dir,
         executor(&args.exec)?,
-        progress(args.exec.quiet),
+        progress(args.exec.quiet, Some(total)),
     )?;
     let files = mbtl_run::run_matrix(&coord, workers(&args.exec))?;
     println!(

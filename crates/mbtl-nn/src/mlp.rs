@@ -286,10 +286,28 @@ impl Mlp {
         grads: &mut [f32],
         grad_input: Option<&mut [f32]>,
     ) {
+        self.backward_impl(cache, grad_out, Some(grads), grad_input);
+    }
+
+    /// Only `∂L/∂input` of the last [`Mlp::forward`] (no parameter gradients): what an actor
+    /// needs from a critic it differentiates through, at a third less work.
+    pub fn backward_input(&self, cache: &mut Cache, grad_out: &[f32], grad_input: &mut [f32]) {
+        self.backward_impl(cache, grad_out, None, Some(grad_input));
+    }
+
+    fn backward_impl(
+        &self,
+        cache: &mut Cache,
+        grad_out: &[f32],
+        mut grads: Option<&mut [f32]>,
+        grad_input: Option<&mut [f32]>,
+    ) {
         let batch = cache.batch;
         let layers = self.spec.sizes.len() - 1;
         assert_eq!(grad_out.len(), batch * self.output_dim());
-        assert_eq!(grads.len(), self.params.len());
+        if let Some(g) = &grads {
+            assert_eq!(g.len(), self.params.len());
+        }
         let mut delta = std::mem::take(&mut cache.delta);
         let mut delta_next = std::mem::take(&mut cache.delta_next);
         delta.clear();
@@ -302,13 +320,15 @@ impl Mlp {
                     *d *= act.derivative_from_output(y);
                 }
             }
-            let off = self.offsets[l];
-            let (gw, gb) = grads[off..off + i * o + o].split_at_mut(i * o);
-            // ∂W += δᵀ · X  (δᵀ: row stride 1, column stride o)
-            gemm(o, batch, i, &delta, 1, o, &cache.acts[l], i, 1, gw, true);
-            for row in delta.chunks_exact(o) {
-                for (g, d) in gb.iter_mut().zip(row) {
-                    *g += d;
+            if let Some(grads) = grads.as_deref_mut() {
+                let off = self.offsets[l];
+                let (gw, gb) = grads[off..off + i * o + o].split_at_mut(i * o);
+                // ∂W += δᵀ · X  (δᵀ: row stride 1, column stride o)
+                gemm(o, batch, i, &delta, 1, o, &cache.acts[l], i, 1, gw, true);
+                for row in delta.chunks_exact(o) {
+                    for (g, d) in gb.iter_mut().zip(row) {
+                        *g += d;
+                    }
                 }
             }
             if l > 0 || grad_input.is_some() {
@@ -370,6 +390,13 @@ mod tests {
             let mut grads = vec![0.0; m.n_params()];
             let mut gx = vec![0.0; x.len()];
             m.backward(&mut cache, &c, &mut grads, Some(&mut gx));
+            let mut gx_only = vec![0.0; x.len()];
+            m.forward(&x, batch, &mut cache);
+            m.backward_input(&mut cache, &c, &mut gx_only);
+            assert_eq!(
+                gx, gx_only,
+                "input-only backward gives the same input gradient"
+            );
             let h = 1e-2f32;
             for p in 0..m.n_params() {
                 let orig = m.params[p];

@@ -187,8 +187,7 @@ fn actor_loss(
         if sel.iter().all(|&s| s == 0.0) {
             continue;
         }
-        let mut unused = vec![0.0f32; q.n_params()];
-        q.backward(cache, &sel, &mut unused, Some(&mut g_in));
+        q.backward_input(cache, &sel, &mut g_in);
         for k in 0..b {
             for j in 0..dim {
                 dq_da[k * dim + j] += g_in[k * (d + dim) + d + j];
