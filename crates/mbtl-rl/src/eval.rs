@@ -37,12 +37,12 @@ pub fn evaluate(
     let mut returns: Vec<Vec<f64>> = vec![Vec::with_capacity(episodes); n];
     let mut cache = Cache::default();
     let mut actions = vec![0u32; n];
-    let mut continuous = vec![0.0f32; policy.header.squash.as_ref().map_or(0, |s| s.low.len()) * n];
+    let mut continuous = vec![0.0f32; policy.header.continuous.as_ref().map_or(0, |h| h.dim()) * n];
     while returns.iter().any(|r| r.len() < episodes) {
         let head = policy.actor.forward(&out.obs, n, &mut cache);
-        match &policy.header.squash {
-            Some(squash) => {
-                squash.deterministic(head, &mut continuous);
+        match &policy.header.continuous {
+            Some(h) => {
+                h.deterministic(head, &mut continuous);
                 envs.step(BatchActions::Continuous(&continuous), &mut out)?;
             }
             None => {

@@ -3,7 +3,7 @@
 //! Learners that train one policy on one context, and batched zero-shot evaluation of a policy
 //! on many target contexts: the unit of work MBTL schedules.
 //!
-//! * [`ppo`] — PPO for discrete actions (GAE, clipping, advantage normalisation, vectorised
+//! * [`ppo`] — PPO for discrete and continuous actions (GAE, clipping, advantage normalisation, vectorised
 //!   rollouts over [`mbtl_env::BatchEnv`]), with rl-baselines3-zoo's tuned defaults.
 //! * [`dqn`] — DQN (discrete; target network, replay, ε schedule).
 //! * [`sac`] — SAC (continuous; twin critics, automatic entropy coefficient).
@@ -32,3 +32,11 @@ pub enum RlError {
 }
 
 pub type Result<T, E = RlError> = std::result::Result<T, E>;
+
+/// A standard normal draw (Box–Muller on two 24-bit uniforms), for the Gaussian policies.
+pub(crate) fn normal(rng: &mut rand_pcg::Pcg64Mcg) -> f32 {
+    use rand_core::RngCore;
+    let u1 = ((rng.next_u32() >> 8) as f32 + 0.5) / (1u32 << 24) as f32;
+    let u2 = (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
+    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+}

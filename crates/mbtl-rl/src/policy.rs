@@ -25,41 +25,62 @@ pub struct PolicyHeader {
     pub context_pool: Vec<ContextRecord>,
     pub context_obs: ContextObs,
     pub obs_dim: usize,
-    /// Outputs of the actor: one logit per discrete action, or for a squashed-Gaussian
-    /// policy the means then the log-stds of each action component.
+    /// Outputs of the actor: one logit per discrete action, or per action component a mean
+    /// (and, for a squashed Gaussian, then a log-std).
     pub n_actions: usize,
-    /// For continuous actions: the actor is a squashed Gaussian whose deterministic action
-    /// `tanh(μ)` is rescaled from `[−1, 1]` to this box.
+    /// For continuous actions: how the actor's outputs become actions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub squash: Option<Squash>,
+    pub continuous: Option<ContinuousHead>,
     pub algo: String,
     pub hyperparameters: serde_json::Value,
     pub seed: u64,
     pub env_steps: u64,
 }
 
-/// The action box of a squashed-Gaussian policy.
+/// How a continuous policy's actor outputs become deterministic actions in the box
+/// `[low, high]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Squash {
-    pub low: Vec<f32>,
-    pub high: Vec<f32>,
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ContinuousHead {
+    /// SAC: outputs are means then log-stds; the action is `tanh(μ)` rescaled to the box.
+    Squashed { low: Vec<f32>, high: Vec<f32> },
+    /// PPO: outputs are means; the action is `μ` clipped to the box.
+    Clipped { low: Vec<f32>, high: Vec<f32> },
 }
 
-impl Squash {
-    /// Deterministic actions for a batch of actor outputs (`batch × 2·dim`), written to `out`
-    /// (`batch × dim`, in the environment's units).
+impl ContinuousHead {
+    /// Action components.
+    pub fn dim(&self) -> usize {
+        match self {
+            ContinuousHead::Squashed { low, .. } | ContinuousHead::Clipped { low, .. } => low.len(),
+        }
+    }
+
+    /// Deterministic actions for a batch of actor outputs, written to `out` (`batch × dim`, in
+    /// the environment's units).
     pub fn deterministic(&self, head: &[f32], out: &mut [f32]) {
-        let dim = self.low.len();
-        for (row, a) in head.chunks_exact(2 * dim).zip(out.chunks_exact_mut(dim)) {
-            for j in 0..dim {
-                a[j] = self.low[j] + 0.5 * (row[j].tanh() + 1.0) * (self.high[j] - self.low[j]);
+        let dim = self.dim();
+        match self {
+            ContinuousHead::Squashed { low, high } => {
+                for (row, a) in head.chunks_exact(2 * dim).zip(out.chunks_exact_mut(dim)) {
+                    for j in 0..dim {
+                        a[j] = low[j] + 0.5 * (row[j].tanh() + 1.0) * (high[j] - low[j]);
+                    }
+                }
+            }
+            ContinuousHead::Clipped { low, high } => {
+                for (row, a) in head.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
+                    for j in 0..dim {
+                        a[j] = row[j].clamp(low[j], high[j]);
+                    }
+                }
             }
         }
     }
 }
 
-/// A policy: a categorical one over discrete actions (logits from an MLP), or a squashed
-/// Gaussian over continuous ones (see [`PolicyHeader::squash`]).
+/// A policy: a categorical one over discrete actions (logits from an MLP), or a Gaussian over
+/// continuous ones (see [`PolicyHeader::continuous`]).
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub header: PolicyHeader,
@@ -95,7 +116,7 @@ impl Policy {
                 context_obs: context_obs.clone(),
                 obs_dim: probe.obs_dim(),
                 n_actions: actor.output_dim(),
-                squash: None,
+                continuous: None,
                 algo: algo.into(),
                 hyperparameters: serde_json::to_value(hyperparameters)
                     .map_err(|e| RlError::Config(e.to_string()))?,

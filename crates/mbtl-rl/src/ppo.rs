@@ -1,17 +1,18 @@
-//! Proximal Policy Optimization (Schulman et al. 2017) for discrete actions, in
-//! Stable-Baselines3's formulation: vectorised rollouts, GAE(λ), per-minibatch advantage
+//! Proximal Policy Optimization (Schulman et al. 2017) for discrete actions (categorical) and
+//! continuous ones (diagonal Gaussian with a state-independent log-std, actions clipped to the
+//! box when stepping), in Stable-Baselines3's formulation: vectorised rollouts, GAE(λ), per-minibatch advantage
 //! normalisation, clipped surrogate, MSE value loss, one Adam over actor and critic with global
 //! gradient-norm clipping, linear learning-rate and clip-range schedules, and time-limit
 //! truncations bootstrapped with the critic's value of the final observation.
 
-use mbtl_env::{BatchActions, BatchEnv, Context, ContextObs};
+use mbtl_env::{ActionSpace, BatchActions, BatchEnv, Context, ContextObs};
 use mbtl_nn::mlp_spec;
 use mbtl_nn::{Activation, Adam, Cache, Mlp};
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{discrete_actions, Policy};
+use crate::policy::{ContinuousHead, Policy};
 use crate::{Result, RlError};
 
 /// PPO hyper-parameters (names as in Stable-Baselines3).
@@ -32,11 +33,15 @@ pub struct PpoConfig {
     pub vf_coef: f32,
     pub max_grad_norm: f32,
     pub hidden: Vec<usize>,
+    /// Initial log-std of the Gaussian policy (continuous actions only).
+    #[serde(default)]
+    pub log_std_init: f32,
 }
 
 impl PpoConfig {
-    /// rl-baselines3-zoo's tuned PPO settings for CartPole-v1 (`hyperparams/ppo.yml`); other
-    /// environments get Stable-Baselines3's defaults until tuned tables are added.
+    /// rl-baselines3-zoo's tuned PPO settings (`hyperparams/ppo.yml`) for CartPole-v1 and, without
+    /// their generalized state-dependent exploration (not implemented), Pendulum-v1; other
+    /// environments get Stable-Baselines3's defaults.
     pub fn zoo(kind: mbtl_env::EnvKind) -> PpoConfig {
         match kind {
             mbtl_env::EnvKind::CartPole => PpoConfig {
@@ -54,6 +59,24 @@ impl PpoConfig {
                 vf_coef: 0.5,
                 max_grad_norm: 0.5,
                 hidden: vec![64, 64],
+                log_std_init: 0.0,
+            },
+            mbtl_env::EnvKind::Pendulum => PpoConfig {
+                total_timesteps: 100_000,
+                n_envs: 4,
+                n_steps: 1024,
+                batch_size: 64,
+                n_epochs: 10,
+                gamma: 0.9,
+                gae_lambda: 0.95,
+                learning_rate: 1e-3,
+                clip_range: 0.2,
+                linear_schedule: false,
+                ent_coef: 0.0,
+                vf_coef: 0.5,
+                max_grad_norm: 0.5,
+                hidden: vec![64, 64],
+                log_std_init: 0.0,
             },
             _ => PpoConfig {
                 total_timesteps: 1_000_000,
@@ -70,6 +93,7 @@ impl PpoConfig {
                 vf_coef: 0.5,
                 max_grad_norm: 0.5,
                 hidden: vec![64, 64],
+                log_std_init: 0.0,
             },
         }
     }
@@ -106,8 +130,55 @@ fn log_softmax(logits: &[f32], out: &mut [f32]) {
     }
 }
 
-/// Trains a categorical policy on `context` with `config`, from `seed`; `progress` is called
-/// after every update.
+/// The policy's action distribution.
+enum Head {
+    /// Logits over `n` actions.
+    Categorical { n: usize },
+    /// `N(μ(s), diag(σ²))`, `ln σ` a free parameter vector; actions clipped to `[low, high]`
+    /// when stepping (the buffer keeps the unclipped sample, as SB3 does).
+    Gaussian {
+        low: Vec<f32>,
+        high: Vec<f32>,
+        log_std: Vec<f32>,
+        grads: Vec<f32>,
+        opt: Adam,
+    },
+}
+
+const HALF_LN_2PI: f32 = 0.918_938_5;
+
+impl Head {
+    /// Actor outputs per observation.
+    fn outputs(&self) -> usize {
+        match self {
+            Head::Categorical { n } => *n,
+            Head::Gaussian { low, .. } => low.len(),
+        }
+    }
+
+    /// Values stored per action in the buffer.
+    fn action_len(&self) -> usize {
+        match self {
+            Head::Categorical { .. } => 1,
+            Head::Gaussian { low, .. } => low.len(),
+        }
+    }
+
+    /// `log π(a|s)` of a Gaussian action.
+    fn gaussian_log_prob(mu: &[f32], log_std: &[f32], a: &[f32]) -> f32 {
+        mu.iter()
+            .zip(log_std)
+            .zip(a)
+            .map(|((m, ls), a)| {
+                let z = (a - m) / ls.exp();
+                -0.5 * z * z - ls - HALF_LN_2PI
+            })
+            .sum()
+    }
+}
+
+/// Trains a policy on `context` with `config`, from `seed`; `progress` is called after every
+/// update.
 pub fn train(
     context: &Context,
     context_obs: &ContextObs,
@@ -139,7 +210,25 @@ pub fn train_pool(
         .first()
         .ok_or_else(|| RlError::Config("ppo: no training context".into()))?;
     let kind = context.kind();
-    let n_actions = discrete_actions(kind, "ppo")?;
+    let mut head = match kind.action_space() {
+        ActionSpace::Discrete { n } => Head::Categorical { n: n as usize },
+        ActionSpace::Continuous { low, high } => {
+            let dim = low.len();
+            Head::Gaussian {
+                log_std: vec![config.log_std_init; dim],
+                grads: vec![0.0; dim],
+                opt: {
+                    let mut o = Adam::new(dim, config.learning_rate);
+                    o.eps = 1e-5;
+                    o
+                },
+                low,
+                high,
+            }
+        }
+    };
+    let n_actions = head.outputs();
+    let adim = head.action_len();
     let mut envs = BatchEnv::new(&vec![context.clone(); config.n_envs], seed, context_obs)?;
     if contexts.len() > 1 {
         envs = envs.with_context_pool(contexts.to_vec(), mbtl_env::derive_seed(seed, 1_000_004))?;
@@ -162,7 +251,7 @@ pub fn train_pool(
     let (ne, ns) = (config.n_envs, config.n_steps);
     let total = ne * ns;
     let mut obs_buf = vec![0.0f32; total * obs_dim];
-    let mut act_buf = vec![0u32; total];
+    let mut act_buf = vec![0.0f32; total * adim];
     let mut logp_buf = vec![0.0f32; total];
     let mut val_buf = vec![0.0f32; total];
     let mut rew_buf = vec![0.0f32; total];
@@ -173,6 +262,7 @@ pub fn train_pool(
     envs.reset(&mut out);
     let (mut ca, mut cc) = (Cache::default(), Cache::default());
     let mut actions = vec![0u32; ne];
+    let mut env_actions = vec![0.0f32; ne * adim];
     let mut lsm = vec![0.0f32; n_actions];
     let mut log = TrainLog::default();
     let mut finished: Vec<f64> = Vec::new();
@@ -187,25 +277,44 @@ pub fn train_pool(
             let logits = actor.forward(&obs, ne, &mut ca).to_vec();
             let values = critic.forward(&obs, ne, &mut cc).to_vec();
             for e in 0..ne {
-                log_softmax(&logits[e * n_actions..(e + 1) * n_actions], &mut lsm);
-                let u = uniform(&mut rng);
-                let mut acc = 0.0;
-                let mut a = n_actions - 1;
-                for (i, l) in lsm.iter().enumerate() {
-                    acc += l.exp();
-                    if u < acc {
-                        a = i;
-                        break;
+                let k = t * ne + e;
+                let row = &logits[e * n_actions..(e + 1) * n_actions];
+                match &head {
+                    Head::Categorical { .. } => {
+                        log_softmax(row, &mut lsm);
+                        let u = uniform(&mut rng);
+                        let mut acc = 0.0;
+                        let mut a = n_actions - 1;
+                        for (i, l) in lsm.iter().enumerate() {
+                            acc += l.exp();
+                            if u < acc {
+                                a = i;
+                                break;
+                            }
+                        }
+                        actions[e] = a as u32;
+                        act_buf[k] = a as f32;
+                        logp_buf[k] = lsm[a];
+                    }
+                    Head::Gaussian {
+                        low, high, log_std, ..
+                    } => {
+                        let a = &mut act_buf[k * adim..(k + 1) * adim];
+                        for j in 0..adim {
+                            a[j] = row[j] + log_std[j].exp() * crate::normal(&mut rng);
+                            env_actions[e * adim + j] = a[j].clamp(low[j], high[j]);
+                        }
+                        logp_buf[k] = Head::gaussian_log_prob(row, log_std, a);
                     }
                 }
-                actions[e] = a as u32;
-                let k = t * ne + e;
-                act_buf[k] = a as u32;
-                logp_buf[k] = lsm[a];
                 val_buf[k] = values[e];
             }
             obs_buf[t * ne * obs_dim..(t + 1) * ne * obs_dim].copy_from_slice(&obs);
-            envs.step(BatchActions::Discrete(&actions), &mut out)?;
+            let step_actions = match head {
+                Head::Categorical { .. } => BatchActions::Discrete(&actions),
+                Head::Gaussian { .. } => BatchActions::Continuous(&env_actions),
+            };
+            envs.step(step_actions, &mut out)?;
             for e in 0..ne {
                 let k = t * ne + e;
                 rew_buf[k] = out.reward[e] as f32;
@@ -247,6 +356,9 @@ pub fn train_pool(
         };
         opt_a.lr = config.learning_rate * frac;
         opt_c.lr = config.learning_rate * frac;
+        if let Head::Gaussian { opt, .. } = &mut head {
+            opt.lr = config.learning_rate * frac;
+        }
         let clip = config.clip_range * frac;
         for _ in 0..config.n_epochs {
             // Fisher–Yates shuffle of the sample indices.
@@ -272,28 +384,54 @@ pub fn train_pool(
                 let values = critic.forward(&x, b, &mut cc).to_vec();
                 let mut g_logits = vec![0.0f32; b * n_actions];
                 let mut g_values = vec![0.0f32; b];
+                if let Head::Gaussian { grads, .. } = &mut head {
+                    grads.fill(0.0);
+                }
                 for (i, &k) in mb.iter().enumerate() {
                     let lg = &logits[i * n_actions..(i + 1) * n_actions];
-                    log_softmax(lg, &mut lsm);
-                    let a = act_buf[k] as usize;
+                    let new_logp = match &head {
+                        Head::Categorical { .. } => {
+                            log_softmax(lg, &mut lsm);
+                            lsm[act_buf[k] as usize]
+                        }
+                        Head::Gaussian { log_std, .. } => {
+                            Head::gaussian_log_prob(lg, log_std, &act_buf[k * adim..(k + 1) * adim])
+                        }
+                    };
                     let norm_adv = if b > 1 {
                         (adv[k] - mean) / (std + 1e-8)
                     } else {
                         adv[k]
                     };
-                    let ratio = (lsm[a] - logp_buf[k]).exp();
+                    let ratio = (new_logp - logp_buf[k]).exp();
                     let unclipped = ratio * norm_adv;
                     let clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * norm_adv;
                     let active = unclipped <= clipped || (1.0 - clip..=1.0 + clip).contains(&ratio);
                     // ∂(−surrogate)/∂log π(a) for this sample, averaged over the batch.
                     let g_logp = if active { -unclipped / b as f32 } else { 0.0 };
-                    let entropy: f32 = -lsm.iter().map(|l| l.exp() * l).sum::<f32>();
                     let g = &mut g_logits[i * n_actions..(i + 1) * n_actions];
-                    for (j, (gj, &l)) in g.iter_mut().zip(lsm.iter()).enumerate() {
-                        let p = l.exp();
-                        let onehot = if j == a { 1.0 } else { 0.0 };
-                        *gj =
-                            g_logp * (onehot - p) + config.ent_coef / b as f32 * p * (l + entropy);
+                    match &mut head {
+                        Head::Categorical { .. } => {
+                            let a = act_buf[k] as usize;
+                            let entropy: f32 = -lsm.iter().map(|l| l.exp() * l).sum::<f32>();
+                            for (j, (gj, &l)) in g.iter_mut().zip(lsm.iter()).enumerate() {
+                                let p = l.exp();
+                                let onehot = if j == a { 1.0 } else { 0.0 };
+                                *gj = g_logp * (onehot - p)
+                                    + config.ent_coef / b as f32 * p * (l + entropy);
+                            }
+                        }
+                        Head::Gaussian { log_std, grads, .. } => {
+                            let a = &act_buf[k * adim..(k + 1) * adim];
+                            for j in 0..adim {
+                                let sigma = log_std[j].exp();
+                                let z = (a[j] - lg[j]) / sigma;
+                                // ∂log π/∂μ = z/σ, ∂log π/∂ln σ = z² − 1; the entropy
+                                // Σ(ln σ + ½ ln 2πe) adds −ent_coef to ∂/∂ln σ.
+                                g[j] = g_logp * z / sigma;
+                                grads[j] += g_logp * (z * z - 1.0) - config.ent_coef / b as f32;
+                            }
+                        }
                     }
                     g_values[i] = config.vf_coef * 2.0 * (values[i] - ret[k]) / b as f32;
                 }
@@ -301,9 +439,15 @@ pub fn train_pool(
                 grads_c.fill(0.0);
                 actor.backward(&mut ca, &g_logits, &mut grads_a, None);
                 critic.backward(&mut cc, &g_values, &mut grads_c, None);
+                let mut no_head_grads = Vec::new();
+                let head_grads = match &mut head {
+                    Head::Gaussian { grads, .. } => grads,
+                    Head::Categorical { .. } => &mut no_head_grads,
+                };
                 let norm = grads_a
                     .iter()
                     .chain(&grads_c)
+                    .chain(head_grads.iter())
                     .map(|g| g * g)
                     .sum::<f32>()
                     .sqrt();
@@ -312,10 +456,20 @@ pub fn train_pool(
                     grads_a
                         .iter_mut()
                         .chain(grads_c.iter_mut())
+                        .chain(head_grads.iter_mut())
                         .for_each(|g| *g *= s);
                 }
                 opt_a.step(&mut actor.params, &grads_a);
                 opt_c.step(&mut critic.params, &grads_c);
+                if let Head::Gaussian {
+                    log_std,
+                    grads,
+                    opt,
+                    ..
+                } = &mut head
+                {
+                    opt.step(log_std, grads);
+                }
             }
         }
         log.updates += 1;
@@ -324,7 +478,7 @@ pub fn train_pool(
         }
         progress(&log);
     }
-    Policy::trained(
+    let mut policy = Policy::trained(
         contexts,
         context_obs,
         "ppo",
@@ -333,5 +487,41 @@ pub fn train_pool(
         log.env_steps,
         actor,
         Some(critic),
-    )
+    )?;
+    if let Head::Gaussian { low, high, .. } = head {
+        policy.header.continuous = Some(ContinuousHead::Clipped { low, high });
+    }
+    Ok(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Gaussian head's derivatives (∂log π/∂μ = z/σ, ∂log π/∂ln σ = z² − 1) against
+    /// central finite differences of its log-density.
+    #[test]
+    fn gaussian_log_prob_gradients_match_finite_differences() {
+        let mu = [0.3f32, -1.2];
+        let log_std = [-0.4f32, 0.7];
+        let a = [1.1f32, -0.5];
+        let h = 1e-3f32;
+        for j in 0..2 {
+            let z = (a[j] - mu[j]) / log_std[j].exp();
+            let (mut up, mut down) = (mu, mu);
+            up[j] += h;
+            down[j] -= h;
+            let fd = (Head::gaussian_log_prob(&up, &log_std, &a)
+                - Head::gaussian_log_prob(&down, &log_std, &a))
+                / (2.0 * h);
+            assert!((fd - z / log_std[j].exp()).abs() < 1e-2, "∂/∂μ{j}: {fd}");
+            let (mut up, mut down) = (log_std, log_std);
+            up[j] += h;
+            down[j] -= h;
+            let fd = (Head::gaussian_log_prob(&mu, &up, &a)
+                - Head::gaussian_log_prob(&mu, &down, &a))
+                / (2.0 * h);
+            assert!((fd - (z * z - 1.0)).abs() < 1e-2, "∂/∂ln σ{j}: {fd}");
+        }
+    }
 }

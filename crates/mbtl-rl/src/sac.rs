@@ -13,7 +13,8 @@ use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{Policy, Squash};
+use crate::normal;
+use crate::policy::{ContinuousHead, Policy};
 use crate::ppo::TrainLog;
 use crate::{Result, RlError};
 
@@ -46,8 +47,8 @@ pub struct SacConfig {
 }
 
 impl SacConfig {
-    /// rl-baselines3-zoo's tuned SAC settings (`hyperparams/sac.yml`) for Pendulum-v1;
-    /// Stable-Baselines3's defaults elsewhere.
+    /// rl-baselines3-zoo's tuned SAC settings (`hyperparams/sac.yml`) for Pendulum-v1 and
+    /// MountainCarContinuous-v0; Stable-Baselines3's defaults elsewhere.
     pub fn zoo(kind: EnvKind) -> SacConfig {
         let sb3 = SacConfig {
             total_timesteps: 1_000_000,
@@ -70,6 +71,23 @@ impl SacConfig {
                 learning_rate: 1e-3,
                 ..sb3
             },
+            // The zoo's settings without its generalized state-dependent exploration (not
+            // implemented): a fixed, large entropy coefficient explores instead.
+            EnvKind::MountainCarContinuous => SacConfig {
+                total_timesteps: 50_000,
+                learning_rate: 3e-4,
+                buffer_size: 50_000,
+                batch_size: 512,
+                ent_coef_init: 0.1,
+                auto_entropy: false,
+                train_freq: 32,
+                gradient_steps: 32,
+                gamma: 0.9999,
+                tau: 0.01,
+                learning_starts: 0,
+                hidden: vec![64, 64],
+                ..sb3
+            },
             _ => sb3,
         }
     }
@@ -88,13 +106,6 @@ impl SacConfig {
         }
         Ok(())
     }
-}
-
-/// A standard normal draw (Box–Muller on two 24-bit uniforms).
-fn normal(rng: &mut Pcg64Mcg) -> f32 {
-    let u1 = ((rng.next_u32() >> 8) as f32 + 0.5) / (1u32 << 24) as f32;
-    let u2 = (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
-    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
 }
 
 /// One reparameterised sample of the squashed Gaussian for a batch: the actions in `[−1, 1]`,
@@ -447,7 +458,7 @@ pub fn train_pool(
         actor,
         Some(q1),
     )?;
-    policy.header.squash = Some(Squash { low, high });
+    policy.header.continuous = Some(ContinuousHead::Squashed { low, high });
     Ok(policy)
 }
 

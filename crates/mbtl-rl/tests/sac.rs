@@ -32,10 +32,12 @@ fn sac_swings_up_default_pendulum() {
     let _ = std::fs::remove_dir_all(&dir);
     let back = back.unwrap();
     assert_eq!(back.header, policy.header);
-    let squash = back.header.squash.as_ref().expect("a continuous policy");
     assert_eq!(
-        (squash.low.clone(), squash.high.clone()),
-        (vec![-2.0], vec![2.0])
+        back.header.continuous,
+        Some(mbtl_rl::policy::ContinuousHead::Squashed {
+            low: vec![-2.0],
+            high: vec![2.0]
+        })
     );
     assert_eq!(
         evaluate(&back, std::slice::from_ref(&ctx), 10, 5).unwrap(),

@@ -1,5 +1,6 @@
-//! PPO learns CartPole: mean return ≥ 475 over 100 deterministic episodes with the zoo's
-//! settings and a fixed seed; the same seed gives the same weights bit for bit.
+//! PPO learns CartPole (mean return ≥ 475 over 100 deterministic episodes with the zoo's
+//! settings and a fixed seed) and, with a Gaussian policy, Pendulum; the same seed gives the
+//! same weights bit for bit.
 
 use mbtl_env::{Context, ContextObs, EnvKind, Semantics};
 use mbtl_rl::eval::evaluate;
@@ -34,4 +35,19 @@ fn same_seed_same_weights() {
     let c = train(&ctx, &ContextObs::Hidden, &config, 4, |_| {}).unwrap();
     assert_eq!(a.actor.params, b.actor.params);
     assert_ne!(a.actor.params, c.actor.params);
+}
+
+#[test]
+fn ppo_with_a_gaussian_policy_learns_default_pendulum() {
+    // The zoo's Pendulum settings without its state-dependent exploration; seeds 0–3 give
+    // −202, −185, −189, −189 (100 episodes). Random actions give about −1200.
+    let ctx = mbtl_env::Context::default_for(mbtl_env::EnvKind::Pendulum, Semantics::Physical);
+    let config = PpoConfig::zoo(mbtl_env::EnvKind::Pendulum);
+    let policy = train(&ctx, &ContextObs::Hidden, &config, 1, |_| {}).unwrap();
+    assert!(matches!(
+        policy.header.continuous,
+        Some(mbtl_rl::policy::ContinuousHead::Clipped { .. })
+    ));
+    let stats = evaluate(&policy, &[ctx], 100, 5).unwrap();
+    assert!(stats[0].mean >= -250.0, "mean return {}", stats[0].mean);
 }
