@@ -33,7 +33,7 @@ pub struct Chol {
 impl Chol {
     /// Factorises the symmetric `n × n` row-major matrix `a`; `None` if it is not positive
     /// definite.
-    #[inline]
+    #[inline(always)]
     pub fn new(n: usize, a: &[f64]) -> Option<Chol> {
         let mut l = vec![0.0; n * n];
         for i in 0..n {
@@ -62,7 +62,7 @@ impl Chol {
     }
 
     /// Solves `L·x = b` in place.
-    #[inline]
+    #[inline(always)]
     pub fn forward(&self, b: &mut [f64]) {
         let n = self.n;
         for i in 0..n {
@@ -72,7 +72,7 @@ impl Chol {
     }
 
     /// Solves `Lᵀ·x = b` in place.
-    #[inline]
+    #[inline(always)]
     pub fn backward(&self, b: &mut [f64]) {
         let n = self.n;
         for i in (0..n).rev() {
@@ -85,7 +85,7 @@ impl Chol {
     }
 
     /// Solves `K·x = b`.
-    #[inline]
+    #[inline(always)]
     pub fn solve(&self, b: &[f64]) -> Vec<f64> {
         let mut x = b.to_vec();
         self.forward(&mut x);
@@ -94,7 +94,7 @@ impl Chol {
     }
 
     /// `K⁻¹` (row-major, symmetric) as `L⁻ᵀ·L⁻¹`.
-    #[inline]
+    #[inline(always)]
     pub fn inverse(&self) -> Vec<f64> {
         let n = self.n;
         // Row j of `wt` is column j of W = L⁻¹ (non-zero from index j on), so that both the

@@ -87,17 +87,25 @@ impl GpytorchGp {
         let fit: f64 = r.iter().zip(&a).map(|(r, a)| r * a).sum();
         let nll = 0.5 * fit + chol.half_log_det() + 0.5 * nf * (2.0 * std::f64::consts::PI).ln();
         let kinv = chol.inverse();
-        // d nll / dθ = 0.5 tr((K⁻¹ − a aᵀ) dK/dθ)
-        let (mut g_s, mut g_l, mut g_n) = (0.0, 0.0, 0.0);
-        let l3 = h.length_scale.powi(3);
+        // d nll / dθ = 0.5 tr((K⁻¹ − a aᵀ) dK/dθ), with dK/ds = Kf/s and dK/dℓ = Kf∘D²/ℓ³:
+        // the element sums first (four lanes, vectorised), one division each at the end.
+        let (mut s_acc, mut l_acc) = ([0.0f64; 4], [0.0f64; 4]);
+        let mut g_n = 0.0;
         for i in 0..n {
+            let (krow, kfrow, drow) = (
+                &kinv[i * n..(i + 1) * n],
+                &kf[i * n..(i + 1) * n],
+                &d2[i * n..(i + 1) * n],
+            );
             for j in 0..n {
-                let w = kinv[i * n + j] - a[i] * a[j];
-                g_s += w * kf[i * n + j] / h.signal;
-                g_l += w * kf[i * n + j] * d2[i * n + j] / l3;
+                let wk = (krow[j] - a[i] * a[j]) * kfrow[j];
+                s_acc[j % 4] += wk;
+                l_acc[j % 4] += wk * drow[j];
             }
             g_n += kinv[i * n + i] - a[i] * a[i];
         }
+        let g_s = ((s_acc[0] + s_acc[1]) + (s_acc[2] + s_acc[3])) / h.signal;
+        let g_l = ((l_acc[0] + l_acc[1]) + (l_acc[2] + l_acc[3])) / h.length_scale.powi(3);
         let g_mean = -a.iter().sum::<f64>();
         let grad = [
             g_mean / nf,

@@ -133,7 +133,16 @@ impl Strategy for Equidistant {
 pub struct SequentialOracle {
     matrices: Vec<TransferMatrix>,
     best: Vec<Vec<f64>>,
+    /// Per candidate: its total `Σ_m Σ_t max(M_m[i, t], best_m[t])` when last computed, and
+    /// `Σ_m Σ_t best_m[t]` at that time (the lazy greedy's bound, see [`Self::next`]).
+    last: Vec<Option<(f64, f64)>>,
+    /// Candidates whose rows are at or below `best` everywhere: their total is `Σ best`
+    /// summed in the same order, whatever the row (and stays so, as `best` only grows).
+    dominated: Vec<bool>,
 }
+
+/// Candidates evaluated together (in parallel) between two checks of the lazy greedy's bound.
+const LAZY_CHUNK: usize = 16;
 
 impl SequentialOracle {
     pub fn new(matrices: Vec<TransferMatrix>) -> Result<SequentialOracle> {
@@ -146,6 +155,8 @@ impl SequentialOracle {
         }
         Ok(SequentialOracle {
             best: vec![vec![f64::NEG_INFINITY; n]; matrices.len()],
+            last: vec![None; n],
+            dominated: vec![false; n],
             matrices,
         })
     }
@@ -160,23 +171,81 @@ impl SequentialOracle {
         chosen
     }
 
+    /// Candidate `i`'s total, and whether its rows are dominated by `best`.
+    fn total(&self, i: usize) -> (f64, bool) {
+        let total = self
+            .matrices
+            .iter()
+            .zip(&self.best)
+            .map(|(m, b)| fast_fold_sum(m.row(i), b, Fold::Max))
+            .sum::<f64>();
+        let dominated = self
+            .matrices
+            .iter()
+            .zip(&self.best)
+            .all(|(m, b)| m.row(i).iter().zip(b).all(|(r, b)| r <= b));
+        (total, dominated)
+    }
+
+    /// The greedy step: the task with the largest total (ties within [`TIE_TOL`] → lowest
+    /// index), found lazily (Minoux's accelerated greedy). A candidate's marginal gain
+    /// `Σ max(M − best, 0)` can only shrink as `best` grows, so its total now is at most its
+    /// total when last computed plus the growth of `Σ best` since then. Candidates are computed
+    /// in decreasing order of that bound until no uncomputed one can come within the tie
+    /// tolerance of the best computed total; the rest cannot be chosen. A dominated candidate's
+    /// total is the same sum for all of them (computed once). Every total that decides is
+    /// computed exactly as the plain greedy computes it, so the choice is identical.
     fn next(&mut self, chosen: &[usize]) -> usize {
         let n = self.matrices[0].n();
-        let (matrices, best) = (&self.matrices, &self.best);
-        let gains: Vec<f64> = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                if chosen.contains(&i) {
-                    return f64::NAN;
+        let sum_best: f64 = self.best.iter().flatten().sum();
+        let bound = |i: usize| -> f64 {
+            match self.last[i] {
+                Some((total, then)) if then.is_finite() && sum_best.is_finite() => {
+                    // Rounding slack far above the summation error of these sums.
+                    let slack = 1e-11 * (total.abs() + then.abs() + sum_best.abs() + 1.0);
+                    total - then + sum_best + slack
                 }
-                matrices
-                    .iter()
-                    .zip(best)
-                    .map(|(m, b)| fast_fold_sum(m.row(i), b, Fold::Max))
-                    .sum::<f64>()
-            })
+                _ => f64::INFINITY,
+            }
+        };
+        let mut values = vec![f64::NAN; n];
+        let mut max = f64::NEG_INFINITY;
+        if self.dominated.iter().any(|&d| d) {
+            let floor: f64 = self
+                .best
+                .iter()
+                .map(|b| fast_fold_sum(b, b, Fold::Max))
+                .sum();
+            for i in (0..n).filter(|&i| self.dominated[i] && !chosen.contains(&i)) {
+                values[i] = floor;
+                max = floor;
+            }
+        }
+        let mut order: Vec<(usize, f64)> = (0..n)
+            .filter(|&i| !chosen.contains(&i) && !self.dominated[i])
+            .map(|i| (i, bound(i)))
             .collect();
-        let t = argmax_tol(&gains, |i| !chosen.contains(&i), TIE_TOL).unwrap_or(0);
+        order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut at = 0;
+        while at < order.len() {
+            if max.is_finite() && order[at].1 < max - TIE_TOL * max.abs() {
+                break;
+            }
+            let end = (at + LAZY_CHUNK).min(order.len());
+            let this: &Self = self;
+            let totals: Vec<(usize, (f64, bool))> = order[at..end]
+                .par_iter()
+                .map(|&(i, _)| (i, this.total(i)))
+                .collect();
+            for (i, (v, dominated)) in totals {
+                values[i] = v;
+                max = max.max(v);
+                self.last[i] = Some((v, sum_best));
+                self.dominated[i] = dominated;
+            }
+            at = end;
+        }
+        let t = argmax_tol(&values, |i| !chosen.contains(&i), TIE_TOL).unwrap_or(0);
         for (m, b) in self.matrices.iter().zip(&mut self.best) {
             for (bv, v) in b.iter_mut().zip(m.row(t)) {
                 *bv = bv.max(*v);
@@ -196,6 +265,8 @@ impl Strategy for SequentialOracle {
             for b in &mut self.best {
                 b.fill(f64::NEG_INFINITY);
             }
+            self.last.fill(None);
+            self.dominated.fill(false);
         }
         if h.k() >= h.n() {
             return Err(SelectError::Strategy {
@@ -204,5 +275,67 @@ impl Strategy for SequentialOracle {
             });
         }
         Ok(self.next(h.chosen))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain greedy: every candidate's total at every step.
+    fn plain_greedy(matrices: &[TransferMatrix], budget: usize) -> Vec<usize> {
+        let n = matrices[0].n();
+        let mut best = vec![vec![f64::NEG_INFINITY; n]; matrices.len()];
+        let mut chosen = Vec::new();
+        for _ in 0..budget {
+            let totals: Vec<f64> = (0..n)
+                .map(|i| {
+                    if chosen.contains(&i) {
+                        return f64::NAN;
+                    }
+                    matrices
+                        .iter()
+                        .zip(&best)
+                        .map(|(m, b)| fast_fold_sum(m.row(i), b, Fold::Max))
+                        .sum()
+                })
+                .collect();
+            let t = argmax_tol(&totals, |i| !chosen.contains(&i), TIE_TOL).unwrap();
+            for (m, b) in matrices.iter().zip(&mut best) {
+                for (bv, v) in b.iter_mut().zip(m.row(t)) {
+                    *bv = bv.max(*v);
+                }
+            }
+            chosen.push(t);
+        }
+        chosen
+    }
+
+    #[test]
+    fn the_lazy_greedy_chooses_what_the_plain_greedy_chooses() {
+        let mut rng = RandomState::new(11);
+        for case in 0..24 {
+            let n = 20 + case;
+            let trials = 1 + case % 3;
+            // Coarse integer values make exact ties and dominated rows common; smooth ones
+            // make near-ties.
+            let coarse = case % 2 == 0;
+            let matrices: Vec<TransferMatrix> = (0..trials)
+                .map(|_| {
+                    TransferMatrix::from_fn(n, |s, t| {
+                        let base = 1.0 - 0.04 * (s as f64 - t as f64).abs();
+                        let noise = rng.uniform(0.0, 1.0);
+                        if coarse {
+                            (base * 4.0 + noise).floor()
+                        } else {
+                            base + 0.01 * noise
+                        }
+                    })
+                    .unwrap()
+                })
+                .collect();
+            let lazy = SequentialOracle::new(matrices.clone()).unwrap().order(n);
+            assert_eq!(lazy, plain_greedy(&matrices, n), "case {case}");
+        }
     }
 }
