@@ -100,6 +100,16 @@ impl Cache {
     pub fn output(&self) -> &[f32] {
         self.acts.last().map_or(&[], Vec::as_slice)
     }
+
+    /// The input of the last layer in the last forward pass (`batch × width`): the features
+    /// a state-dependent exploration noise is built on.
+    pub fn last_hidden(&self) -> &[f32] {
+        let n = self.acts.len();
+        if n < 2 {
+            return &[];
+        }
+        &self.acts[n - 2]
+    }
 }
 
 /// `C = A·B (+ C when accumulate)` for row-major `A` (`m × k`, row stride `ars`, column stride

@@ -17,6 +17,7 @@ pub mod learner;
 pub mod policy;
 pub mod ppo;
 pub mod sac;
+mod sde;
 
 /// Errors of the learners.
 #[derive(Debug, thiserror::Error)]

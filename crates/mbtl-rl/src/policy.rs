@@ -44,6 +44,13 @@ pub struct PolicyHeader {
 pub enum ContinuousHead {
     /// SAC: outputs are means then log-stds; the action is `tanh(μ)` rescaled to the box.
     Squashed { low: Vec<f32>, high: Vec<f32> },
+    /// SAC with state-dependent exploration: outputs are means, clipped to `±clip_mean`; the
+    /// action is `tanh` of that, rescaled to the box.
+    SquashedMean {
+        low: Vec<f32>,
+        high: Vec<f32>,
+        clip_mean: f32,
+    },
     /// PPO: outputs are means; the action is `μ` clipped to the box.
     Clipped { low: Vec<f32>, high: Vec<f32> },
 }
@@ -52,7 +59,9 @@ impl ContinuousHead {
     /// Action components.
     pub fn dim(&self) -> usize {
         match self {
-            ContinuousHead::Squashed { low, .. } | ContinuousHead::Clipped { low, .. } => low.len(),
+            ContinuousHead::Squashed { low, .. }
+            | ContinuousHead::SquashedMean { low, .. }
+            | ContinuousHead::Clipped { low, .. } => low.len(),
         }
     }
 
@@ -65,6 +74,18 @@ impl ContinuousHead {
                 for (row, a) in head.chunks_exact(2 * dim).zip(out.chunks_exact_mut(dim)) {
                     for j in 0..dim {
                         a[j] = low[j] + 0.5 * (row[j].tanh() + 1.0) * (high[j] - low[j]);
+                    }
+                }
+            }
+            ContinuousHead::SquashedMean {
+                low,
+                high,
+                clip_mean,
+            } => {
+                for (row, a) in head.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
+                    for j in 0..dim {
+                        let m = row[j].clamp(-clip_mean, *clip_mean);
+                        a[j] = low[j] + 0.5 * (m.tanh() + 1.0) * (high[j] - low[j]);
                     }
                 }
             }

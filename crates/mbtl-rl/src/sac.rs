@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::normal;
 use crate::policy::{ContinuousHead, Policy};
 use crate::ppo::TrainLog;
+use crate::sde::{Sde, SdeDraw};
 use crate::{Result, RlError};
 
 const LOG_STD_MIN: f32 = -20.0;
@@ -44,7 +45,20 @@ pub struct SacConfig {
     /// Target entropy; `None` means SB3's `−dim(A)`.
     pub target_entropy: Option<f32>,
     pub hidden: Vec<usize>,
+    /// Generalized state-dependent exploration instead of independent Gaussian noise.
+    #[serde(default)]
+    pub use_sde: bool,
+    /// Initial `ln σ` of the gSDE noise matrix.
+    #[serde(default = "default_log_std_init")]
+    pub log_std_init: f32,
 }
+
+fn default_log_std_init() -> f32 {
+    -3.0
+}
+
+/// SB3 clips gSDE means to ±2 before the noise.
+const SDE_CLIP_MEAN: f32 = 2.0;
 
 impl SacConfig {
     /// rl-baselines3-zoo's tuned SAC settings (`hyperparams/sac.yml`) for Pendulum-v1 and
@@ -64,6 +78,8 @@ impl SacConfig {
             auto_entropy: true,
             target_entropy: None,
             hidden: vec![256, 256],
+            use_sde: false,
+            log_std_init: -3.0,
         };
         match kind {
             EnvKind::Pendulum => SacConfig {
@@ -71,8 +87,6 @@ impl SacConfig {
                 learning_rate: 1e-3,
                 ..sb3
             },
-            // The zoo's settings without its generalized state-dependent exploration (not
-            // implemented): a fixed, large entropy coefficient explores instead.
             EnvKind::MountainCarContinuous => SacConfig {
                 total_timesteps: 50_000,
                 learning_rate: 3e-4,
@@ -86,6 +100,8 @@ impl SacConfig {
                 tau: 0.01,
                 learning_starts: 0,
                 hidden: vec![64, 64],
+                use_sde: true,
+                log_std_init: -3.67,
                 ..sb3
             },
             _ => sb3,
@@ -155,6 +171,41 @@ fn squash(out: &[f32], batch: usize, dim: usize, eps: Vec<f32>) -> Sample {
     s
 }
 
+/// `min(Q₁, Q₂)` at `(x, action)` per sample, and its gradient with respect to the action
+/// (through the critic that is smaller; torch.min picks the first on ties).
+fn min_q(
+    critics: Critics<'_>,
+    x: &[f32],
+    d: usize,
+    action: &[f32],
+    dim: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let b = action.len() / dim;
+    let mut xa = Vec::new();
+    concat(x, d, action, dim, &mut xa);
+    let Critics { q1, q2, c1, c2 } = critics;
+    let v1 = q1.forward(&xa, b, c1).to_vec();
+    let v2 = q2.forward(&xa, b, c2).to_vec();
+    let mut dq_da = vec![0.0f32; b * dim];
+    let mut g_in = vec![0.0f32; b * (d + dim)];
+    for (first, q, cache) in [(true, q1, c1), (false, q2, c2)] {
+        let sel: Vec<f32> = (0..b)
+            .map(|k| f32::from(u8::from((v1[k] <= v2[k]) == first)))
+            .collect();
+        if sel.iter().all(|&s| s == 0.0) {
+            continue;
+        }
+        q.backward_input(cache, &sel, &mut g_in);
+        for k in 0..b {
+            for j in 0..dim {
+                dq_da[k * dim + j] += g_in[k * (d + dim) + d + j];
+            }
+        }
+    }
+    let min_q = v1.iter().zip(&v2).map(|(a, b)| a.min(*b)).collect();
+    (min_q, dq_da)
+}
+
 /// The critics and their scratch space, for the actor's loss.
 struct Critics<'a> {
     q1: &'a Mlp,
@@ -179,32 +230,11 @@ fn actor_loss(
 ) -> f32 {
     let dim = pi.std.len() / pi.log_prob.len();
     let b = pi.log_prob.len();
-    let mut xa = Vec::new();
-    concat(x, d, &pi.action, dim, &mut xa);
-    let Critics { q1, q2, c1, c2 } = critics;
-    let v1 = q1.forward(&xa, b, c1).to_vec();
-    let v2 = q2.forward(&xa, b, c2).to_vec();
+    let (min_q, dq_da) = min_q(critics, x, d, &pi.action, dim);
     let loss = (0..b)
-        .map(|k| alpha * pi.log_prob[k] - v1[k].min(v2[k]))
+        .map(|k| alpha * pi.log_prob[k] - min_q[k])
         .sum::<f32>()
         / b as f32;
-    let mut dq_da = vec![0.0f32; b * dim];
-    let mut g_in = vec![0.0f32; b * (d + dim)];
-    for (first, q, cache) in [(true, q1, c1), (false, q2, c2)] {
-        // torch.min picks the first critic on ties.
-        let sel: Vec<f32> = (0..b)
-            .map(|k| f32::from(u8::from((v1[k] <= v2[k]) == first)))
-            .collect();
-        if sel.iter().all(|&s| s == 0.0) {
-            continue;
-        }
-        q.backward_input(cache, &sel, &mut g_in);
-        for k in 0..b {
-            for j in 0..dim {
-                dq_da[k * dim + j] += g_in[k * (d + dim) + d + j];
-            }
-        }
-    }
     let mut g_head = vec![0.0f32; b * 2 * dim];
     for k in 0..b {
         for j in 0..dim {
@@ -223,6 +253,49 @@ fn actor_loss(
     }
     actor.backward(ca, &g_head, grads, None);
     loss
+}
+
+/// A batch of policy actions: independent Gaussian noise, or gSDE (with the features it used).
+enum Draw {
+    Gauss(Sample),
+    Sde(SdeDraw, Vec<f32>),
+}
+
+impl Draw {
+    fn action(&self) -> &[f32] {
+        match self {
+            Draw::Gauss(s) => &s.action,
+            Draw::Sde(d, _) => &d.action,
+        }
+    }
+
+    fn log_prob(&self) -> &[f32] {
+        match self {
+            Draw::Gauss(s) => &s.log_prob,
+            Draw::Sde(d, _) => &d.log_prob,
+        }
+    }
+}
+
+/// The actor's actions on `x` (its forward pass stays in `cache` for the backward).
+fn draw(
+    actor: &Mlp,
+    cache: &mut Cache,
+    x: &[f32],
+    dim: usize,
+    sde: Option<&Sde>,
+    rng: &mut Pcg64Mcg,
+) -> Draw {
+    let b = x.len() / actor.input_dim();
+    let out = actor.forward(x, b, cache);
+    match sde {
+        None => Draw::Gauss(sample(out, b, dim, rng)),
+        Some(sde) => {
+            let mu = out.to_vec();
+            let phi = cache.last_hidden().to_vec();
+            Draw::Sde(sde.draw(&mu, &phi), phi)
+        }
+    }
 }
 
 /// Concatenates observations and actions row by row (the critics' input).
@@ -281,8 +354,10 @@ pub fn train_pool(
         env = env.with_context_pool(contexts.to_vec(), mbtl_env::derive_seed(seed, 3_000_004))?;
     }
     let d = env.obs_dim();
+    // Independent noise: means then log-stds; gSDE: means (the noise is φ(s)·W).
+    let outputs = if config.use_sde { dim } else { 2 * dim };
     let mut actor = Mlp::new(
-        mlp_spec(d, &config.hidden, 2 * dim, Activation::Relu),
+        mlp_spec(d, &config.hidden, outputs, Activation::Relu),
         1.0,
         mbtl_env::derive_seed(seed, 3_000_001),
     )?;
@@ -295,6 +370,13 @@ pub fn train_pool(
     let mut q2 = Mlp::new(critic_spec, 1.0, mbtl_env::derive_seed(seed, 3_000_003))?;
     let (mut q1_t, mut q2_t) = (q1.clone(), q2.clone());
     let mut opt_actor = Adam::new(actor.n_params(), config.learning_rate);
+    let latent = config.hidden.last().copied().unwrap_or(d);
+    let mut sde = config
+        .use_sde
+        .then(|| Sde::new(latent, dim, config.log_std_init, SDE_CLIP_MEAN));
+    let mut opt_sde = Adam::new(latent * dim, config.learning_rate);
+    let mut g_sde = vec![0.0f32; latent * dim];
+    let mut c_roll = Cache::default();
     let mut opt_q1 = Adam::new(q1.n_params(), config.learning_rate);
     let mut opt_q2 = Adam::new(q2.n_params(), config.learning_rate);
     let mut log_alpha = [config.ent_coef_init.ln()];
@@ -341,6 +423,13 @@ pub fn train_pool(
             for a in a_unit.iter_mut() {
                 *a = 2.0 * unit(&mut rng) - 1.0;
             }
+        } else if let Some(sde) = &mut sde {
+            // SB3 draws a new noise matrix when each collection phase starts.
+            if (step - 1) % config.train_freq == 0 {
+                sde.resample(&mut rng);
+            }
+            let d = draw(&actor, &mut c_roll, &obs, dim, Some(sde), &mut rng);
+            a_unit.copy_from_slice(d.action());
         } else {
             actor.forward_one(&obs, &mut scratch, &mut head);
             let s = sample(&head, 1, dim, &mut rng);
@@ -377,13 +466,17 @@ pub fn train_pool(
                     xn.extend_from_slice(&next_b[i * d..(i + 1) * d]);
                     ab.extend_from_slice(&act_b[i * dim..(i + 1) * dim]);
                 }
-                // Policy sample on the batch (kept for the actor update below).
-                let pi = sample(actor.forward(&x, b, &mut ca), b, dim, &mut rng);
+                // Policy sample on the batch (kept for the actor update below); gSDE draws
+                // one noise matrix per gradient step.
+                if let Some(sde) = &mut sde {
+                    sde.resample(&mut rng);
+                }
+                let pi = draw(&actor, &mut ca, &x, dim, sde.as_ref(), &mut rng);
                 let alpha = log_alpha[0].exp();
                 if config.auto_entropy {
                     // ∂/∂ln α of −ln α · mean(log π + H̄)
                     let g = -pi
-                        .log_prob
+                        .log_prob()
                         .iter()
                         .map(|lp| lp + target_entropy)
                         .sum::<f32>()
@@ -392,14 +485,14 @@ pub fn train_pool(
                 }
 
                 // Critic targets: r + γ(1 − done)(min Q̄(s', a') − α log π(a'|s')).
-                let next_pi = sample(actor.forward(&xn, b, &mut cn), b, dim, &mut rng);
-                concat(&xn, d, &next_pi.action, dim, &mut xa);
+                let next_pi = draw(&actor, &mut cn, &xn, dim, sde.as_ref(), &mut rng);
+                concat(&xn, d, next_pi.action(), dim, &mut xa);
                 let t1 = q1_t.forward(&xa, b, &mut ct).to_vec();
                 let t2 = q2_t.forward(&xa, b, &mut ct);
                 let y: Vec<f32> = (0..b)
                     .map(|k| {
                         let i = idx[k];
-                        let soft = t1[k].min(t2[k]) - alpha * next_pi.log_prob[k];
+                        let soft = t1[k].min(t2[k]) - alpha * next_pi.log_prob()[k];
                         rew_b[i] + if term_b[i] { 0.0 } else { config.gamma * soft }
                     })
                     .collect();
@@ -419,21 +512,33 @@ pub fn train_pool(
 
                 // Actor, against the freshly updated critics.
                 g_actor.fill(0.0);
-                actor_loss(
-                    &actor,
-                    &mut ca,
-                    &pi,
-                    &x,
-                    d,
-                    alpha,
-                    Critics {
-                        q1: &q1,
-                        q2: &q2,
-                        c1: &mut c1,
-                        c2: &mut c2,
-                    },
-                    &mut g_actor,
-                );
+                let critics = Critics {
+                    q1: &q1,
+                    q2: &q2,
+                    c1: &mut c1,
+                    c2: &mut c2,
+                };
+                match (&pi, &mut sde) {
+                    (Draw::Gauss(pi), _) => {
+                        actor_loss(&actor, &mut ca, pi, &x, d, alpha, critics, &mut g_actor);
+                    }
+                    (Draw::Sde(dr, phi), Some(sde)) => {
+                        // mean(α log π − min Q): ∂/∂a = −∂minQ/∂a / B, ∂/∂log π = α / B.
+                        let (_, dq_da) = min_q(critics, &x, d, &dr.action, dim);
+                        let d_action: Vec<f32> = dq_da.iter().map(|g| -g / b as f32).collect();
+                        g_sde.fill(0.0);
+                        let g_mu = sde.backward(
+                            dr,
+                            phi,
+                            &d_action,
+                            &vec![alpha / b as f32; b],
+                            &mut g_sde,
+                        );
+                        actor.backward(&mut ca, &g_mu, &mut g_actor, None);
+                        opt_sde.step(&mut sde.log_std, &g_sde);
+                    }
+                    (Draw::Sde(..), None) => unreachable!("gSDE draws need gSDE"),
+                }
                 opt_actor.step(&mut actor.params, &g_actor);
 
                 polyak(&mut q1_t, &q1, config.tau);
@@ -458,7 +563,14 @@ pub fn train_pool(
         actor,
         Some(q1),
     )?;
-    policy.header.continuous = Some(ContinuousHead::Squashed { low, high });
+    policy.header.continuous = Some(match sde {
+        Some(sde) => ContinuousHead::SquashedMean {
+            low,
+            high,
+            clip_mean: sde.clip_mean,
+        },
+        None => ContinuousHead::Squashed { low, high },
+    });
     Ok(policy)
 }
 
