@@ -1,4 +1,5 @@
-//! Every experiment file under `examples/` parses and resolves (the README points users at them).
+//! Every experiment file under `examples/` parses, resolves and survives the store's canonical
+//! round trip (the README points users at them).
 
 use std::path::Path;
 
@@ -16,6 +17,9 @@ fn every_example_experiment_resolves() {
                 .plan(&path.display().to_string())
                 .unwrap_or_else(|e| panic!("{e}"));
             assert!(plan.n_tasks() >= plan.options.budget, "{}", path.display());
+            // The store keeps the canonical text; it must read back as the same experiment.
+            let back = Experiment::parse(&exp.canonical(), "canonical").unwrap();
+            assert_eq!(back, exp, "{}", path.display());
             seen += 1;
         }
     }
