@@ -9,7 +9,7 @@ use crate::error::{EnvError, Result};
 
 /// How the values of one axis are laid out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", tag = "spacing")]
+#[serde(rename_all = "lowercase", tag = "spacing", deny_unknown_fields)]
 pub enum Spacing {
     /// `n` evenly spaced values from `lo` to `hi` inclusive (numpy `linspace`).
     Linear { lo: f64, hi: f64, n: usize },

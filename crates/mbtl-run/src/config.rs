@@ -451,6 +451,8 @@ budget = 2
         assert!(e.contains("space") && e.contains("-1"), "{e}");
         let e = err(&SMALL.replace("seed = 3", "seed = 3\nsed = 4"));
         assert!(e.contains("sed"), "{e}");
+        let e = err(&SMALL.replace("n = 4", "n = 4\nstep = 0.1"));
+        assert!(e.contains("unknown field `step`"), "{e}");
         let e = err(&SMALL
             .replace("name = \"cartpole\"", "name = \"acrobot\"")
             .replace("feature = \"length\"", "feature = \"LINK_LENGTH_1\"")

@@ -130,6 +130,19 @@ impl<'a> Coordinator<'a> {
 
     fn check_result(&self, r: &JobResult, origin: &str) -> Result<()> {
         let n = self.plan.n_tasks();
+        let in_range = match r.source {
+            Source::Task(i) => i < n,
+            Source::Multitask => true,
+        };
+        if r.trial >= self.plan.experiment.trials || !in_range {
+            return Err(RunError::Job {
+                job: origin.into(),
+                message: format!(
+                    "trial {}, {} is not a job of this experiment ({} trials, {n} tasks)",
+                    r.trial, r.source, self.plan.experiment.trials
+                ),
+            });
+        }
         if r.targets.len() != n || r.targets.iter().any(|t| !t.mean.is_finite()) {
             return Err(RunError::Job {
                 job: origin.into(),
@@ -205,14 +218,13 @@ impl<'a> Coordinator<'a> {
             Executor::InProcess => job.execute(self.plan, &self.dir),
             Executor::Process { program } => self.run_worker(&job, program),
         };
-        let result = match result {
+        let result = match result.and_then(|r| self.check_result(&r, &id).map(|()| r)) {
             Ok(r) => r,
             Err(e) => {
                 self.store().fail_attempt(attempt, &e.to_string())?;
                 return Err(e);
             }
         };
-        self.check_result(&result, &id)?;
         let store = self.store();
         store.commit(&result, Some(attempt))?;
         let done = store.trainings()?.len();
