@@ -1,8 +1,9 @@
 //! DQN on a default environment (CartPole unless named) over several seeds: wall time, steps/s and deterministic return.
 //! Run: `cargo run --release -p mbtl-rl --example dqn_seeds -- 5 [ENV]`
 use mbtl_env::{Context, ContextObs, EnvKind, Semantics};
-use mbtl_rl::dqn::{train, DqnConfig};
+use mbtl_rl::dqn::DqnConfig;
 use mbtl_rl::eval::evaluate;
+use mbtl_rl::Train;
 
 fn main() {
     let seeds: u64 = std::env::args()
@@ -16,7 +17,9 @@ fn main() {
     let config = DqnConfig::zoo(kind);
     for seed in 0..seeds {
         let start = std::time::Instant::now();
-        let policy = train(&ctx, &ContextObs::Hidden, &config, seed, |_| {}).unwrap();
+        let policy = config
+            .train(&ctx, &ContextObs::Hidden, seed, |_| {})
+            .unwrap();
         let secs = start.elapsed().as_secs_f64();
         let stats = evaluate(&policy, std::slice::from_ref(&ctx), 100, 1000 + seed).unwrap();
         println!(

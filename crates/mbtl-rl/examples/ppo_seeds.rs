@@ -2,7 +2,8 @@
 //! Run: `cargo run --release -p mbtl-rl --example ppo_seeds -- 5`
 use mbtl_env::{Context, ContextObs, EnvKind, Semantics};
 use mbtl_rl::eval::evaluate;
-use mbtl_rl::ppo::{train, PpoConfig};
+use mbtl_rl::ppo::PpoConfig;
+use mbtl_rl::Train;
 
 fn main() {
     let seeds: u64 = std::env::args()
@@ -13,7 +14,9 @@ fn main() {
     let config = PpoConfig::zoo(EnvKind::CartPole);
     for seed in 0..seeds {
         let start = std::time::Instant::now();
-        let policy = train(&ctx, &ContextObs::Hidden, &config, seed, |_| {}).unwrap();
+        let policy = config
+            .train(&ctx, &ContextObs::Hidden, seed, |_| {})
+            .unwrap();
         let secs = start.elapsed().as_secs_f64();
         let stats = evaluate(&policy, std::slice::from_ref(&ctx), 100, 1000 + seed).unwrap();
         println!(

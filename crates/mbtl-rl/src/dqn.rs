@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::{discrete_actions, Policy};
 use crate::ppo::TrainLog;
-use crate::{Result, RlError};
+use crate::{Result, RlError, Train};
 
 /// DQN hyper-parameters (names as in Stable-Baselines3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,166 +96,155 @@ fn huber_grad(x: f32) -> f32 {
     x.clamp(-1.0, 1.0)
 }
 
-/// Trains a Q-network on `context`; the policy acts greedily on it.
-pub fn train(
-    context: &Context,
-    context_obs: &ContextObs,
-    config: &DqnConfig,
-    seed: u64,
-    progress: impl FnMut(&TrainLog),
-) -> Result<Policy> {
-    train_pool(
-        std::slice::from_ref(context),
-        context_obs,
-        config,
-        seed,
-        progress,
-    )
-}
+/// Trains a Q-network; the policy acts greedily on it.
+impl Train for DqnConfig {
+    fn train_pool(
+        &self,
+        contexts: &[Context],
+        context_obs: &ContextObs,
+        seed: u64,
+        mut progress: impl FnMut(&TrainLog),
+    ) -> Result<Policy> {
+        let config = self;
+        let context = contexts
+            .first()
+            .ok_or_else(|| RlError::Config("dqn: no training context".into()))?;
+        let kind = context.kind();
+        let n_actions = discrete_actions(kind, "dqn")?;
+        if config.batch_size == 0
+            || config.buffer_size < config.batch_size
+            || config.train_freq == 0
+        {
+            return Err(RlError::Config(
+                "dqn: batch_size > 0, buffer_size ≥ batch_size and train_freq > 0 are required"
+                    .into(),
+            ));
+        }
+        let mut env = BatchEnv::new(std::slice::from_ref(context), seed, context_obs)?;
+        if contexts.len() > 1 {
+            env =
+                env.with_context_pool(contexts.to_vec(), mbtl_env::derive_seed(seed, 2_000_004))?;
+        }
+        let d = env.obs_dim();
+        let mut q = Mlp::new(
+            mlp_spec(d, &config.hidden, n_actions, Activation::Relu),
+            1.0,
+            mbtl_env::derive_seed(seed, 2_000_001),
+        )?;
+        let mut target = q.clone();
+        let mut opt = Adam::new(q.n_params(), config.learning_rate);
+        let mut rng = Pcg64Mcg::seed_from_u64(mbtl_env::derive_seed(seed, 2_000_002));
+        let unit = |rng: &mut Pcg64Mcg| (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
 
-/// Like [`train`], but every episode's context is drawn uniformly from `contexts` (one
-/// policy over a distribution of contexts: the multi-task baseline, usually with the context
-/// visible in the observation).
-pub fn train_pool(
-    contexts: &[Context],
-    context_obs: &ContextObs,
-    config: &DqnConfig,
-    seed: u64,
-    mut progress: impl FnMut(&TrainLog),
-) -> Result<Policy> {
-    let context = contexts
-        .first()
-        .ok_or_else(|| RlError::Config("dqn: no training context".into()))?;
-    let kind = context.kind();
-    let n_actions = discrete_actions(kind, "dqn")?;
-    if config.batch_size == 0 || config.buffer_size < config.batch_size || config.train_freq == 0 {
-        return Err(RlError::Config(
-            "dqn: batch_size > 0, buffer_size ≥ batch_size and train_freq > 0 are required".into(),
-        ));
-    }
-    let mut env = BatchEnv::new(std::slice::from_ref(context), seed, context_obs)?;
-    if contexts.len() > 1 {
-        env = env.with_context_pool(contexts.to_vec(), mbtl_env::derive_seed(seed, 2_000_004))?;
-    }
-    let d = env.obs_dim();
-    let mut q = Mlp::new(
-        mlp_spec(d, &config.hidden, n_actions, Activation::Relu),
-        1.0,
-        mbtl_env::derive_seed(seed, 2_000_001),
-    )?;
-    let mut target = q.clone();
-    let mut opt = Adam::new(q.n_params(), config.learning_rate);
-    let mut rng = Pcg64Mcg::seed_from_u64(mbtl_env::derive_seed(seed, 2_000_002));
-    let unit = |rng: &mut Pcg64Mcg| (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
+        let cap = config
+            .buffer_size
+            .min(config.total_timesteps as usize)
+            .max(config.batch_size);
+        let mut obs_b = vec![0.0f32; cap * d];
+        let mut next_b = vec![0.0f32; cap * d];
+        let mut act_b = vec![0u32; cap];
+        let mut rew_b = vec![0.0f32; cap];
+        let mut term_b = vec![false; cap];
+        let (mut len, mut pos) = (0usize, 0usize);
 
-    let cap = config
-        .buffer_size
-        .min(config.total_timesteps as usize)
-        .max(config.batch_size);
-    let mut obs_b = vec![0.0f32; cap * d];
-    let mut next_b = vec![0.0f32; cap * d];
-    let mut act_b = vec![0u32; cap];
-    let mut rew_b = vec![0.0f32; cap];
-    let mut term_b = vec![false; cap];
-    let (mut len, mut pos) = (0usize, 0usize);
-
-    let mut out = env.output();
-    env.reset(&mut out);
-    let mut log = TrainLog::default();
-    let mut recent: Vec<f64> = Vec::new();
-    let (mut cq, mut ct) = (Cache::default(), Cache::default());
-    let mut scratch = Vec::new();
-    let mut qv = vec![0.0f32; n_actions];
-    let mut grads = vec![0.0f32; q.n_params()];
-    let explore_steps = (config.exploration_fraction * config.total_timesteps as f32).max(1.0);
-    for step in 1..=config.total_timesteps {
-        let eps = {
-            let frac = ((step - 1) as f32 / explore_steps).min(1.0);
-            config.exploration_initial_eps
-                + frac * (config.exploration_final_eps - config.exploration_initial_eps)
-        };
-        let obs = out.obs.clone();
-        let a = if step <= config.learning_starts || unit(&mut rng) < eps {
-            (rng.next_u32() % n_actions as u32) as usize
-        } else {
-            q.forward_one(&obs, &mut scratch, &mut qv);
-            (0..n_actions).fold(0, |b, i| if qv[i] > qv[b] { i } else { b })
-        };
-        env.step(BatchActions::Discrete(&[a as u32]), &mut out)?;
-        // Store the transition; a truncated episode is not terminal (its next state is real).
-        let next = if out.terminated[0] || out.truncated[0] {
-            &out.final_obs
-        } else {
-            &out.obs
-        };
-        obs_b[pos * d..(pos + 1) * d].copy_from_slice(&obs);
-        next_b[pos * d..(pos + 1) * d].copy_from_slice(&next[..d]);
-        act_b[pos] = a as u32;
-        rew_b[pos] = out.reward[0] as f32;
-        term_b[pos] = out.terminated[0];
-        pos = (pos + 1) % cap;
-        len = (len + 1).min(cap);
-        recent.extend(out.episodes.iter().map(|e| e.ret));
-        if step > config.learning_starts && step % config.train_freq == 0 {
-            for _ in 0..config.gradient_steps {
-                let b = config.batch_size;
-                let idx: Vec<usize> = (0..b)
-                    .map(|_| (rng.next_u64() % len as u64) as usize)
-                    .collect();
-                let mut x = Vec::with_capacity(b * d);
-                let mut xn = Vec::with_capacity(b * d);
-                for &i in &idx {
-                    x.extend_from_slice(&obs_b[i * d..(i + 1) * d]);
-                    xn.extend_from_slice(&next_b[i * d..(i + 1) * d]);
+        let mut out = env.output();
+        env.reset(&mut out);
+        let mut log = TrainLog::default();
+        let mut recent: Vec<f64> = Vec::new();
+        let (mut cq, mut ct) = (Cache::default(), Cache::default());
+        let mut scratch = Vec::new();
+        let mut qv = vec![0.0f32; n_actions];
+        let mut grads = vec![0.0f32; q.n_params()];
+        let explore_steps = (config.exploration_fraction * config.total_timesteps as f32).max(1.0);
+        for step in 1..=config.total_timesteps {
+            let eps = {
+                let frac = ((step - 1) as f32 / explore_steps).min(1.0);
+                config.exploration_initial_eps
+                    + frac * (config.exploration_final_eps - config.exploration_initial_eps)
+            };
+            let obs = out.obs.clone();
+            let a = if step <= config.learning_starts || unit(&mut rng) < eps {
+                (rng.next_u32() % n_actions as u32) as usize
+            } else {
+                q.forward_one(&obs, &mut scratch, &mut qv);
+                (0..n_actions).fold(0, |b, i| if qv[i] > qv[b] { i } else { b })
+            };
+            env.step(BatchActions::Discrete(&[a as u32]), &mut out)?;
+            // Store the transition; a truncated episode is not terminal (its next state is real).
+            let next = if out.terminated[0] || out.truncated[0] {
+                &out.final_obs
+            } else {
+                &out.obs
+            };
+            obs_b[pos * d..(pos + 1) * d].copy_from_slice(&obs);
+            next_b[pos * d..(pos + 1) * d].copy_from_slice(&next[..d]);
+            act_b[pos] = a as u32;
+            rew_b[pos] = out.reward[0] as f32;
+            term_b[pos] = out.terminated[0];
+            pos = (pos + 1) % cap;
+            len = (len + 1).min(cap);
+            recent.extend(out.episodes.iter().map(|e| e.ret));
+            if step > config.learning_starts && step % config.train_freq == 0 {
+                for _ in 0..config.gradient_steps {
+                    let b = config.batch_size;
+                    let idx: Vec<usize> = (0..b)
+                        .map(|_| (rng.next_u64() % len as u64) as usize)
+                        .collect();
+                    let mut x = Vec::with_capacity(b * d);
+                    let mut xn = Vec::with_capacity(b * d);
+                    for &i in &idx {
+                        x.extend_from_slice(&obs_b[i * d..(i + 1) * d]);
+                        xn.extend_from_slice(&next_b[i * d..(i + 1) * d]);
+                    }
+                    let tq = target.forward(&xn, b, &mut ct).to_vec();
+                    let qs = q.forward(&x, b, &mut cq).to_vec();
+                    let mut g = vec![0.0f32; b * n_actions];
+                    for (k, &i) in idx.iter().enumerate() {
+                        let next_max = tq[k * n_actions..(k + 1) * n_actions]
+                            .iter()
+                            .copied()
+                            .fold(f32::NEG_INFINITY, f32::max);
+                        let y = rew_b[i]
+                            + if term_b[i] {
+                                0.0
+                            } else {
+                                config.gamma * next_max
+                            };
+                        let a = act_b[i] as usize;
+                        g[k * n_actions + a] = huber_grad(qs[k * n_actions + a] - y) / b as f32;
+                    }
+                    grads.fill(0.0);
+                    q.backward(&mut cq, &g, &mut grads, None);
+                    let norm = grads.iter().map(|v| v * v).sum::<f32>().sqrt();
+                    if norm > config.max_grad_norm {
+                        let s = config.max_grad_norm / (norm + 1e-6);
+                        grads.iter_mut().for_each(|v| *v *= s);
+                    }
+                    opt.step(&mut q.params, &grads);
                 }
-                let tq = target.forward(&xn, b, &mut ct).to_vec();
-                let qs = q.forward(&x, b, &mut cq).to_vec();
-                let mut g = vec![0.0f32; b * n_actions];
-                for (k, &i) in idx.iter().enumerate() {
-                    let next_max = tq[k * n_actions..(k + 1) * n_actions]
-                        .iter()
-                        .copied()
-                        .fold(f32::NEG_INFINITY, f32::max);
-                    let y = rew_b[i]
-                        + if term_b[i] {
-                            0.0
-                        } else {
-                            config.gamma * next_max
-                        };
-                    let a = act_b[i] as usize;
-                    g[k * n_actions + a] = huber_grad(qs[k * n_actions + a] - y) / b as f32;
-                }
-                grads.fill(0.0);
-                q.backward(&mut cq, &g, &mut grads, None);
-                let norm = grads.iter().map(|v| v * v).sum::<f32>().sqrt();
-                if norm > config.max_grad_norm {
-                    let s = config.max_grad_norm / (norm + 1e-6);
-                    grads.iter_mut().for_each(|v| *v *= s);
-                }
-                opt.step(&mut q.params, &grads);
+                log.updates += 1;
             }
-            log.updates += 1;
-        }
-        if step % config.target_update_interval == 0 {
-            target.params.copy_from_slice(&q.params);
-        }
-        log.env_steps = step;
-        if step % 1000 == 0 {
-            if !recent.is_empty() {
-                log.recent_return = recent.iter().sum::<f64>() / recent.len() as f64;
-                recent.clear();
+            if step % config.target_update_interval == 0 {
+                target.params.copy_from_slice(&q.params);
             }
-            progress(&log);
+            log.env_steps = step;
+            if step % 1000 == 0 {
+                if !recent.is_empty() {
+                    log.recent_return = recent.iter().sum::<f64>() / recent.len() as f64;
+                    recent.clear();
+                }
+                progress(&log);
+            }
         }
+        Policy::trained(
+            contexts,
+            context_obs,
+            "dqn",
+            config,
+            seed,
+            log.env_steps,
+            q,
+            None,
+        )
     }
-    Policy::trained(
-        contexts,
-        context_obs,
-        "dqn",
-        config,
-        seed,
-        log.env_steps,
-        q,
-        None,
-    )
 }

@@ -6,11 +6,11 @@ use mbtl_env::{Context, ContextObs, EnvKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::dqn::{self, DqnConfig};
+use crate::dqn::DqnConfig;
 use crate::policy::Policy;
-use crate::ppo::{self, PpoConfig, TrainLog};
-use crate::sac::{self, SacConfig};
-use crate::{Result, RlError};
+use crate::ppo::{PpoConfig, TrainLog};
+use crate::sac::SacConfig;
+use crate::{Result, RlError, Train};
 
 /// Algorithms by their command-line names.
 pub const ALGORITHMS: [&str; 3] = ["ppo", "dqn", "sac"];
@@ -129,9 +129,9 @@ impl Learner {
         progress: impl FnMut(&TrainLog),
     ) -> Result<Policy> {
         match self {
-            Learner::Ppo(c) => ppo::train_pool(contexts, context_obs, c, seed, progress),
-            Learner::Dqn(c) => dqn::train_pool(contexts, context_obs, c, seed, progress),
-            Learner::Sac(c) => sac::train_pool(contexts, context_obs, c, seed, progress),
+            Learner::Ppo(c) => c.train_pool(contexts, context_obs, seed, progress),
+            Learner::Dqn(c) => c.train_pool(contexts, context_obs, seed, progress),
+            Learner::Sac(c) => c.train_pool(contexts, context_obs, seed, progress),
         }
     }
 }

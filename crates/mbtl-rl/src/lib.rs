@@ -34,6 +34,30 @@ pub enum RlError {
 
 pub type Result<T, E = RlError> = std::result::Result<T, E>;
 
+/// Training, the same for every learner (linfa's `fit` for RL): the hyper-parameters are the
+/// algorithm. `train_pool` draws every episode's context uniformly from `contexts` (one policy
+/// over a distribution of contexts: the multi-task baseline, usually with the context visible);
+/// `train` is the one-context case. `progress` is called as training goes.
+pub trait Train {
+    fn train_pool(
+        &self,
+        contexts: &[mbtl_env::Context],
+        context_obs: &mbtl_env::ContextObs,
+        seed: u64,
+        progress: impl FnMut(&ppo::TrainLog),
+    ) -> Result<policy::Policy>;
+
+    fn train(
+        &self,
+        context: &mbtl_env::Context,
+        context_obs: &mbtl_env::ContextObs,
+        seed: u64,
+        progress: impl FnMut(&ppo::TrainLog),
+    ) -> Result<policy::Policy> {
+        self.train_pool(std::slice::from_ref(context), context_obs, seed, progress)
+    }
+}
+
 /// A standard normal draw (Box–Muller on two 24-bit uniforms), for the Gaussian policies.
 pub(crate) fn normal(rng: &mut rand_pcg::Pcg64Mcg) -> f32 {
     use rand_core::RngCore;

@@ -17,7 +17,7 @@ use crate::normal;
 use crate::policy::{ContinuousHead, Policy};
 use crate::ppo::TrainLog;
 use crate::sde::{Sde, SdeDraw};
-use crate::{Result, RlError};
+use crate::{Result, RlError, Train};
 
 const LOG_STD_MIN: f32 = -20.0;
 const LOG_STD_MAX: f32 = 2.0;
@@ -313,265 +313,253 @@ fn polyak(target: &mut Mlp, source: &Mlp, tau: f32) {
     }
 }
 
-/// Trains a squashed-Gaussian policy on `context`.
-pub fn train(
-    context: &Context,
-    context_obs: &ContextObs,
-    config: &SacConfig,
-    seed: u64,
-    progress: impl FnMut(&TrainLog),
-) -> Result<Policy> {
-    train_pool(
-        std::slice::from_ref(context),
-        context_obs,
-        config,
-        seed,
-        progress,
-    )
-}
-
-/// Like [`train`], but every episode's context is drawn uniformly from `contexts`.
-pub fn train_pool(
-    contexts: &[Context],
-    context_obs: &ContextObs,
-    config: &SacConfig,
-    seed: u64,
-    mut progress: impl FnMut(&TrainLog),
-) -> Result<Policy> {
-    config.validate()?;
-    let context = contexts
-        .first()
-        .ok_or_else(|| RlError::Config("sac: no training context".into()))?;
-    let kind = context.kind();
-    let ActionSpace::Continuous { low, high } = kind.action_space() else {
-        return Err(RlError::Config(format!(
-            "sac: {kind} has discrete actions; sac needs continuous ones"
-        )));
-    };
-    let dim = low.len();
-    let mut env = BatchEnv::new(std::slice::from_ref(context), seed, context_obs)?;
-    if contexts.len() > 1 {
-        env = env.with_context_pool(contexts.to_vec(), mbtl_env::derive_seed(seed, 3_000_004))?;
-    }
-    let d = env.obs_dim();
-    // Independent noise: means then log-stds; gSDE: means (the noise is φ(s)·W).
-    let outputs = if config.use_sde { dim } else { 2 * dim };
-    let mut actor = Mlp::new(
-        mlp_spec(d, &config.hidden, outputs, Activation::Relu),
-        1.0,
-        mbtl_env::derive_seed(seed, 3_000_001),
-    )?;
-    let critic_spec = mlp_spec(d + dim, &config.hidden, 1, Activation::Relu);
-    let mut q1 = Mlp::new(
-        critic_spec.clone(),
-        1.0,
-        mbtl_env::derive_seed(seed, 3_000_002),
-    )?;
-    let mut q2 = Mlp::new(critic_spec, 1.0, mbtl_env::derive_seed(seed, 3_000_003))?;
-    let (mut q1_t, mut q2_t) = (q1.clone(), q2.clone());
-    let mut opt_actor = Adam::new(actor.n_params(), config.learning_rate);
-    let latent = config.hidden.last().copied().unwrap_or(d);
-    let mut sde = config
-        .use_sde
-        .then(|| Sde::new(latent, dim, config.log_std_init, SDE_CLIP_MEAN));
-    let mut opt_sde = Adam::new(latent * dim, config.learning_rate);
-    let mut g_sde = vec![0.0f32; latent * dim];
-    let mut c_roll = Cache::default();
-    let mut opt_q1 = Adam::new(q1.n_params(), config.learning_rate);
-    let mut opt_q2 = Adam::new(q2.n_params(), config.learning_rate);
-    let mut log_alpha = [config.ent_coef_init.ln()];
-    let mut opt_alpha = Adam::new(1, config.learning_rate);
-    let target_entropy = config.target_entropy.unwrap_or(-(dim as f32));
-    let mut rng = Pcg64Mcg::seed_from_u64(mbtl_env::derive_seed(seed, 3_000_005));
-    let unit = |rng: &mut Pcg64Mcg| (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
-
-    let cap = config
-        .buffer_size
-        .min(config.total_timesteps as usize)
-        .max(config.batch_size);
-    let mut obs_b = vec![0.0f32; cap * d];
-    let mut next_b = vec![0.0f32; cap * d];
-    let mut act_b = vec![0.0f32; cap * dim];
-    let mut rew_b = vec![0.0f32; cap];
-    let mut term_b = vec![false; cap];
-    let (mut len, mut pos) = (0usize, 0usize);
-
-    let mut out = env.output();
-    env.reset(&mut out);
-    let mut log = TrainLog::default();
-    let mut recent: Vec<f64> = Vec::new();
-    let mut scratch = Vec::new();
-    let mut head = vec![0.0f32; 2 * dim];
-    let mut a_unit = vec![0.0f32; dim];
-    let mut a_env = vec![0.0f32; dim];
-    let (mut ca, mut cn, mut c1, mut c2, mut ct) = (
-        Cache::default(),
-        Cache::default(),
-        Cache::default(),
-        Cache::default(),
-        Cache::default(),
-    );
-    let mut g_actor = vec![0.0f32; actor.n_params()];
-    let mut g_q1 = vec![0.0f32; q1.n_params()];
-    let mut g_q2 = vec![0.0f32; q2.n_params()];
-    let (mut x, mut xn, mut ab, mut xa) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let b = config.batch_size;
-
-    for step in 1..=config.total_timesteps {
-        let obs = out.obs.clone();
-        if step <= config.learning_starts {
-            for a in a_unit.iter_mut() {
-                *a = 2.0 * unit(&mut rng) - 1.0;
-            }
-        } else if let Some(sde) = &mut sde {
-            // SB3 draws a new noise matrix when each collection phase starts.
-            if (step - 1) % config.train_freq == 0 {
-                sde.resample(&mut rng);
-            }
-            let d = draw(&actor, &mut c_roll, &obs, dim, Some(sde), &mut rng);
-            a_unit.copy_from_slice(d.action());
-        } else {
-            actor.forward_one(&obs, &mut scratch, &mut head);
-            let s = sample(&head, 1, dim, &mut rng);
-            a_unit.copy_from_slice(&s.action);
-        }
-        for j in 0..dim {
-            a_env[j] = low[j] + 0.5 * (a_unit[j] + 1.0) * (high[j] - low[j]);
-        }
-        env.step(BatchActions::Continuous(&a_env), &mut out)?;
-        let next = if out.terminated[0] || out.truncated[0] {
-            &out.final_obs
-        } else {
-            &out.obs
+/// Trains a squashed-Gaussian policy (gSDE when `use_sde`).
+impl Train for SacConfig {
+    fn train_pool(
+        &self,
+        contexts: &[Context],
+        context_obs: &ContextObs,
+        seed: u64,
+        mut progress: impl FnMut(&TrainLog),
+    ) -> Result<Policy> {
+        let config = self;
+        config.validate()?;
+        let context = contexts
+            .first()
+            .ok_or_else(|| RlError::Config("sac: no training context".into()))?;
+        let kind = context.kind();
+        let ActionSpace::Continuous { low, high } = kind.action_space() else {
+            return Err(RlError::Config(format!(
+                "sac: {kind} has discrete actions; sac needs continuous ones"
+            )));
         };
-        obs_b[pos * d..(pos + 1) * d].copy_from_slice(&obs);
-        next_b[pos * d..(pos + 1) * d].copy_from_slice(&next[..d]);
-        act_b[pos * dim..(pos + 1) * dim].copy_from_slice(&a_unit);
-        rew_b[pos] = out.reward[0] as f32;
-        term_b[pos] = out.terminated[0];
-        pos = (pos + 1) % cap;
-        len = (len + 1).min(cap);
-        recent.extend(out.episodes.iter().map(|e| e.ret));
+        let dim = low.len();
+        let mut env = BatchEnv::new(std::slice::from_ref(context), seed, context_obs)?;
+        if contexts.len() > 1 {
+            env =
+                env.with_context_pool(contexts.to_vec(), mbtl_env::derive_seed(seed, 3_000_004))?;
+        }
+        let d = env.obs_dim();
+        // Independent noise: means then log-stds; gSDE: means (the noise is φ(s)·W).
+        let outputs = if config.use_sde { dim } else { 2 * dim };
+        let mut actor = Mlp::new(
+            mlp_spec(d, &config.hidden, outputs, Activation::Relu),
+            1.0,
+            mbtl_env::derive_seed(seed, 3_000_001),
+        )?;
+        let critic_spec = mlp_spec(d + dim, &config.hidden, 1, Activation::Relu);
+        let mut q1 = Mlp::new(
+            critic_spec.clone(),
+            1.0,
+            mbtl_env::derive_seed(seed, 3_000_002),
+        )?;
+        let mut q2 = Mlp::new(critic_spec, 1.0, mbtl_env::derive_seed(seed, 3_000_003))?;
+        let (mut q1_t, mut q2_t) = (q1.clone(), q2.clone());
+        let mut opt_actor = Adam::new(actor.n_params(), config.learning_rate);
+        let latent = config.hidden.last().copied().unwrap_or(d);
+        let mut sde = config
+            .use_sde
+            .then(|| Sde::new(latent, dim, config.log_std_init, SDE_CLIP_MEAN));
+        let mut opt_sde = Adam::new(latent * dim, config.learning_rate);
+        let mut g_sde = vec![0.0f32; latent * dim];
+        let mut c_roll = Cache::default();
+        let mut opt_q1 = Adam::new(q1.n_params(), config.learning_rate);
+        let mut opt_q2 = Adam::new(q2.n_params(), config.learning_rate);
+        let mut log_alpha = [config.ent_coef_init.ln()];
+        let mut opt_alpha = Adam::new(1, config.learning_rate);
+        let target_entropy = config.target_entropy.unwrap_or(-(dim as f32));
+        let mut rng = Pcg64Mcg::seed_from_u64(mbtl_env::derive_seed(seed, 3_000_005));
+        let unit = |rng: &mut Pcg64Mcg| (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
 
-        if step > config.learning_starts && step % config.train_freq == 0 {
-            for _ in 0..config.gradient_steps {
-                let idx: Vec<usize> = (0..b)
-                    .map(|_| (rng.next_u64() % len as u64) as usize)
-                    .collect();
-                x.clear();
-                xn.clear();
-                ab.clear();
-                for &i in &idx {
-                    x.extend_from_slice(&obs_b[i * d..(i + 1) * d]);
-                    xn.extend_from_slice(&next_b[i * d..(i + 1) * d]);
-                    ab.extend_from_slice(&act_b[i * dim..(i + 1) * dim]);
+        let cap = config
+            .buffer_size
+            .min(config.total_timesteps as usize)
+            .max(config.batch_size);
+        let mut obs_b = vec![0.0f32; cap * d];
+        let mut next_b = vec![0.0f32; cap * d];
+        let mut act_b = vec![0.0f32; cap * dim];
+        let mut rew_b = vec![0.0f32; cap];
+        let mut term_b = vec![false; cap];
+        let (mut len, mut pos) = (0usize, 0usize);
+
+        let mut out = env.output();
+        env.reset(&mut out);
+        let mut log = TrainLog::default();
+        let mut recent: Vec<f64> = Vec::new();
+        let mut scratch = Vec::new();
+        let mut head = vec![0.0f32; 2 * dim];
+        let mut a_unit = vec![0.0f32; dim];
+        let mut a_env = vec![0.0f32; dim];
+        let (mut ca, mut cn, mut c1, mut c2, mut ct) = (
+            Cache::default(),
+            Cache::default(),
+            Cache::default(),
+            Cache::default(),
+            Cache::default(),
+        );
+        let mut g_actor = vec![0.0f32; actor.n_params()];
+        let mut g_q1 = vec![0.0f32; q1.n_params()];
+        let mut g_q2 = vec![0.0f32; q2.n_params()];
+        let (mut x, mut xn, mut ab, mut xa) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let b = config.batch_size;
+
+        for step in 1..=config.total_timesteps {
+            let obs = out.obs.clone();
+            if step <= config.learning_starts {
+                for a in a_unit.iter_mut() {
+                    *a = 2.0 * unit(&mut rng) - 1.0;
                 }
-                // Policy sample on the batch (kept for the actor update below); gSDE draws
-                // one noise matrix per gradient step.
-                if let Some(sde) = &mut sde {
+            } else if let Some(sde) = &mut sde {
+                // SB3 draws a new noise matrix when each collection phase starts.
+                if (step - 1) % config.train_freq == 0 {
                     sde.resample(&mut rng);
                 }
-                let pi = draw(&actor, &mut ca, &x, dim, sde.as_ref(), &mut rng);
-                let alpha = log_alpha[0].exp();
-                if config.auto_entropy {
-                    // ∂/∂ln α of −ln α · mean(log π + H̄)
-                    let g = -pi
-                        .log_prob()
-                        .iter()
-                        .map(|lp| lp + target_entropy)
-                        .sum::<f32>()
-                        / b as f32;
-                    opt_alpha.step(&mut log_alpha, &[g]);
-                }
+                let d = draw(&actor, &mut c_roll, &obs, dim, Some(sde), &mut rng);
+                a_unit.copy_from_slice(d.action());
+            } else {
+                actor.forward_one(&obs, &mut scratch, &mut head);
+                let s = sample(&head, 1, dim, &mut rng);
+                a_unit.copy_from_slice(&s.action);
+            }
+            for j in 0..dim {
+                a_env[j] = low[j] + 0.5 * (a_unit[j] + 1.0) * (high[j] - low[j]);
+            }
+            env.step(BatchActions::Continuous(&a_env), &mut out)?;
+            let next = if out.terminated[0] || out.truncated[0] {
+                &out.final_obs
+            } else {
+                &out.obs
+            };
+            obs_b[pos * d..(pos + 1) * d].copy_from_slice(&obs);
+            next_b[pos * d..(pos + 1) * d].copy_from_slice(&next[..d]);
+            act_b[pos * dim..(pos + 1) * dim].copy_from_slice(&a_unit);
+            rew_b[pos] = out.reward[0] as f32;
+            term_b[pos] = out.terminated[0];
+            pos = (pos + 1) % cap;
+            len = (len + 1).min(cap);
+            recent.extend(out.episodes.iter().map(|e| e.ret));
 
-                // Critic targets: r + γ(1 − done)(min Q̄(s', a') − α log π(a'|s')).
-                let next_pi = draw(&actor, &mut cn, &xn, dim, sde.as_ref(), &mut rng);
-                concat(&xn, d, next_pi.action(), dim, &mut xa);
-                let t1 = q1_t.forward(&xa, b, &mut ct).to_vec();
-                let t2 = q2_t.forward(&xa, b, &mut ct);
-                let y: Vec<f32> = (0..b)
-                    .map(|k| {
-                        let i = idx[k];
-                        let soft = t1[k].min(t2[k]) - alpha * next_pi.log_prob()[k];
-                        rew_b[i] + if term_b[i] { 0.0 } else { config.gamma * soft }
-                    })
-                    .collect();
-
-                // Critics: 0.5 Σᵢ mean((Qᵢ(s, a) − y)²).
-                concat(&x, d, &ab, dim, &mut xa);
-                for (q, cache, grads, opt) in [
-                    (&mut q1, &mut c1, &mut g_q1, &mut opt_q1),
-                    (&mut q2, &mut c2, &mut g_q2, &mut opt_q2),
-                ] {
-                    let qv = q.forward(&xa, b, cache);
-                    let g: Vec<f32> = qv.iter().zip(&y).map(|(q, y)| (q - y) / b as f32).collect();
-                    grads.fill(0.0);
-                    q.backward(cache, &g, grads, None);
-                    opt.step(&mut q.params, grads);
-                }
-
-                // Actor, against the freshly updated critics.
-                g_actor.fill(0.0);
-                let critics = Critics {
-                    q1: &q1,
-                    q2: &q2,
-                    c1: &mut c1,
-                    c2: &mut c2,
-                };
-                match (&pi, &mut sde) {
-                    (Draw::Gauss(pi), _) => {
-                        actor_loss(&actor, &mut ca, pi, &x, d, alpha, critics, &mut g_actor);
+            if step > config.learning_starts && step % config.train_freq == 0 {
+                for _ in 0..config.gradient_steps {
+                    let idx: Vec<usize> = (0..b)
+                        .map(|_| (rng.next_u64() % len as u64) as usize)
+                        .collect();
+                    x.clear();
+                    xn.clear();
+                    ab.clear();
+                    for &i in &idx {
+                        x.extend_from_slice(&obs_b[i * d..(i + 1) * d]);
+                        xn.extend_from_slice(&next_b[i * d..(i + 1) * d]);
+                        ab.extend_from_slice(&act_b[i * dim..(i + 1) * dim]);
                     }
-                    (Draw::Sde(dr, phi), Some(sde)) => {
-                        // mean(α log π − min Q): ∂/∂a = −∂minQ/∂a / B, ∂/∂log π = α / B.
-                        let (_, dq_da) = min_q(critics, &x, d, &dr.action, dim);
-                        let d_action: Vec<f32> = dq_da.iter().map(|g| -g / b as f32).collect();
-                        g_sde.fill(0.0);
-                        let g_mu = sde.backward(
-                            dr,
-                            phi,
-                            &d_action,
-                            &vec![alpha / b as f32; b],
-                            &mut g_sde,
-                        );
-                        actor.backward(&mut ca, &g_mu, &mut g_actor, None);
-                        opt_sde.step(&mut sde.log_std, &g_sde);
+                    // Policy sample on the batch (kept for the actor update below); gSDE draws
+                    // one noise matrix per gradient step.
+                    if let Some(sde) = &mut sde {
+                        sde.resample(&mut rng);
                     }
-                    (Draw::Sde(..), None) => unreachable!("gSDE draws need gSDE"),
-                }
-                opt_actor.step(&mut actor.params, &g_actor);
+                    let pi = draw(&actor, &mut ca, &x, dim, sde.as_ref(), &mut rng);
+                    let alpha = log_alpha[0].exp();
+                    if config.auto_entropy {
+                        // ∂/∂ln α of −ln α · mean(log π + H̄)
+                        let g = -pi
+                            .log_prob()
+                            .iter()
+                            .map(|lp| lp + target_entropy)
+                            .sum::<f32>()
+                            / b as f32;
+                        opt_alpha.step(&mut log_alpha, &[g]);
+                    }
 
-                polyak(&mut q1_t, &q1, config.tau);
-                polyak(&mut q2_t, &q2, config.tau);
-                log.updates += 1;
+                    // Critic targets: r + γ(1 − done)(min Q̄(s', a') − α log π(a'|s')).
+                    let next_pi = draw(&actor, &mut cn, &xn, dim, sde.as_ref(), &mut rng);
+                    concat(&xn, d, next_pi.action(), dim, &mut xa);
+                    let t1 = q1_t.forward(&xa, b, &mut ct).to_vec();
+                    let t2 = q2_t.forward(&xa, b, &mut ct);
+                    let y: Vec<f32> = (0..b)
+                        .map(|k| {
+                            let i = idx[k];
+                            let soft = t1[k].min(t2[k]) - alpha * next_pi.log_prob()[k];
+                            rew_b[i] + if term_b[i] { 0.0 } else { config.gamma * soft }
+                        })
+                        .collect();
+
+                    // Critics: 0.5 Σᵢ mean((Qᵢ(s, a) − y)²).
+                    concat(&x, d, &ab, dim, &mut xa);
+                    for (q, cache, grads, opt) in [
+                        (&mut q1, &mut c1, &mut g_q1, &mut opt_q1),
+                        (&mut q2, &mut c2, &mut g_q2, &mut opt_q2),
+                    ] {
+                        let qv = q.forward(&xa, b, cache);
+                        let g: Vec<f32> =
+                            qv.iter().zip(&y).map(|(q, y)| (q - y) / b as f32).collect();
+                        grads.fill(0.0);
+                        q.backward(cache, &g, grads, None);
+                        opt.step(&mut q.params, grads);
+                    }
+
+                    // Actor, against the freshly updated critics.
+                    g_actor.fill(0.0);
+                    let critics = Critics {
+                        q1: &q1,
+                        q2: &q2,
+                        c1: &mut c1,
+                        c2: &mut c2,
+                    };
+                    match (&pi, &mut sde) {
+                        (Draw::Gauss(pi), _) => {
+                            actor_loss(&actor, &mut ca, pi, &x, d, alpha, critics, &mut g_actor);
+                        }
+                        (Draw::Sde(dr, phi), Some(sde)) => {
+                            // mean(α log π − min Q): ∂/∂a = −∂minQ/∂a / B, ∂/∂log π = α / B.
+                            let (_, dq_da) = min_q(critics, &x, d, &dr.action, dim);
+                            let d_action: Vec<f32> = dq_da.iter().map(|g| -g / b as f32).collect();
+                            g_sde.fill(0.0);
+                            let g_mu = sde.backward(
+                                dr,
+                                phi,
+                                &d_action,
+                                &vec![alpha / b as f32; b],
+                                &mut g_sde,
+                            );
+                            actor.backward(&mut ca, &g_mu, &mut g_actor, None);
+                            opt_sde.step(&mut sde.log_std, &g_sde);
+                        }
+                        (Draw::Sde(..), None) => unreachable!("gSDE draws need gSDE"),
+                    }
+                    opt_actor.step(&mut actor.params, &g_actor);
+
+                    polyak(&mut q1_t, &q1, config.tau);
+                    polyak(&mut q2_t, &q2, config.tau);
+                    log.updates += 1;
+                }
+            }
+            log.env_steps = step;
+            if !out.episodes.is_empty() {
+                let tail = &recent[recent.len().saturating_sub(10)..];
+                log.recent_return = tail.iter().sum::<f64>() / tail.len() as f64;
+                progress(&log);
             }
         }
-        log.env_steps = step;
-        if !out.episodes.is_empty() {
-            let tail = &recent[recent.len().saturating_sub(10)..];
-            log.recent_return = tail.iter().sum::<f64>() / tail.len() as f64;
-            progress(&log);
-        }
+        let mut policy = Policy::trained(
+            contexts,
+            context_obs,
+            "sac",
+            config,
+            seed,
+            log.env_steps,
+            actor,
+            Some(q1),
+        )?;
+        policy.header.continuous = Some(match sde {
+            Some(sde) => ContinuousHead::SquashedMean {
+                low,
+                high,
+                clip_mean: sde.clip_mean,
+            },
+            None => ContinuousHead::Squashed { low, high },
+        });
+        Ok(policy)
     }
-    let mut policy = Policy::trained(
-        contexts,
-        context_obs,
-        "sac",
-        config,
-        seed,
-        log.env_steps,
-        actor,
-        Some(q1),
-    )?;
-    policy.header.continuous = Some(match sde {
-        Some(sde) => ContinuousHead::SquashedMean {
-            low,
-            high,
-            clip_mean: sde.clip_mean,
-        },
-        None => ContinuousHead::Squashed { low, high },
-    });
-    Ok(policy)
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! −69.9 and −77.6. The same seed gives the same weights.
 
 use mbtl_env::{Context, ContextObs, EnvKind, Semantics};
-use mbtl_rl::dqn::{train, DqnConfig};
+use mbtl_rl::dqn::DqnConfig;
 use mbtl_rl::eval::evaluate;
+use mbtl_rl::Train;
 
 #[test]
 fn dqn_solves_default_cartpole() {
@@ -16,14 +17,9 @@ fn dqn_solves_default_cartpole() {
     let returns: Vec<f64> = [0u64, 2, 4]
         .iter()
         .map(|&seed| {
-            let policy = train(
-                &ctx,
-                &ContextObs::Hidden,
-                &DqnConfig::zoo(EnvKind::CartPole),
-                seed,
-                |_| {},
-            )
-            .unwrap();
+            let policy = (DqnConfig::zoo(EnvKind::CartPole))
+                .train(&ctx, &ContextObs::Hidden, seed, |_| {})
+                .unwrap();
             evaluate(&policy, std::slice::from_ref(&ctx), 100, 1000).unwrap()[0].mean
         })
         .collect();
@@ -40,8 +36,8 @@ fn same_seed_same_weights() {
         total_timesteps: 3000,
         ..DqnConfig::zoo(EnvKind::CartPole)
     };
-    let a = train(&ctx, &ContextObs::Hidden, &config, 5, |_| {}).unwrap();
-    let b = train(&ctx, &ContextObs::Hidden, &config, 5, |_| {}).unwrap();
+    let a = config.train(&ctx, &ContextObs::Hidden, 5, |_| {}).unwrap();
+    let b = config.train(&ctx, &ContextObs::Hidden, 5, |_| {}).unwrap();
     assert_eq!(a.actor.params, b.actor.params);
 }
 
@@ -49,14 +45,9 @@ fn same_seed_same_weights() {
 fn dqn_solves_default_acrobot() {
     // Zoo settings (100 k steps, 256×256 network): about a minute in release mode.
     let ctx = Context::default_for(EnvKind::Acrobot, Semantics::Physical);
-    let policy = train(
-        &ctx,
-        &ContextObs::Hidden,
-        &DqnConfig::zoo(EnvKind::Acrobot),
-        0,
-        |_| {},
-    )
-    .unwrap();
+    let policy = (DqnConfig::zoo(EnvKind::Acrobot))
+        .train(&ctx, &ContextObs::Hidden, 0, |_| {})
+        .unwrap();
     let stats = evaluate(&policy, &[ctx], 100, 1000).unwrap();
     assert!(stats[0].mean >= -100.0, "mean return {}", stats[0].mean);
 }

@@ -4,14 +4,15 @@
 
 use mbtl_env::{Context, ContextObs, EnvKind, Semantics};
 use mbtl_rl::eval::evaluate;
-use mbtl_rl::ppo::{train, PpoConfig};
+use mbtl_rl::ppo::PpoConfig;
+use mbtl_rl::Train;
 
 #[test]
 fn ppo_solves_default_cartpole() {
     let ctx = Context::default_for(EnvKind::CartPole, Semantics::Physical);
     let config = PpoConfig::zoo(EnvKind::CartPole);
     let start = std::time::Instant::now();
-    let policy = train(&ctx, &ContextObs::Hidden, &config, 1, |_| {}).unwrap();
+    let policy = config.train(&ctx, &ContextObs::Hidden, 1, |_| {}).unwrap();
     let stats = evaluate(&policy, &[ctx], 100, 7).unwrap();
     eprintln!(
         "PPO CartPole: {} steps in {:.1} s, mean return {:.1} ± {:.1}",
@@ -30,9 +31,9 @@ fn same_seed_same_weights() {
         total_timesteps: 2048,
         ..PpoConfig::zoo(EnvKind::CartPole)
     };
-    let a = train(&ctx, &ContextObs::Hidden, &config, 3, |_| {}).unwrap();
-    let b = train(&ctx, &ContextObs::Hidden, &config, 3, |_| {}).unwrap();
-    let c = train(&ctx, &ContextObs::Hidden, &config, 4, |_| {}).unwrap();
+    let a = config.train(&ctx, &ContextObs::Hidden, 3, |_| {}).unwrap();
+    let b = config.train(&ctx, &ContextObs::Hidden, 3, |_| {}).unwrap();
+    let c = config.train(&ctx, &ContextObs::Hidden, 4, |_| {}).unwrap();
     assert_eq!(a.actor.params, b.actor.params);
     assert_ne!(a.actor.params, c.actor.params);
 }
@@ -43,7 +44,7 @@ fn ppo_with_a_gaussian_policy_learns_default_pendulum() {
     // −202, −185, −189, −189 (100 episodes). Random actions give about −1200.
     let ctx = mbtl_env::Context::default_for(mbtl_env::EnvKind::Pendulum, Semantics::Physical);
     let config = PpoConfig::zoo(mbtl_env::EnvKind::Pendulum);
-    let policy = train(&ctx, &ContextObs::Hidden, &config, 1, |_| {}).unwrap();
+    let policy = config.train(&ctx, &ContextObs::Hidden, 1, |_| {}).unwrap();
     assert!(matches!(
         policy.header.continuous,
         Some(mbtl_rl::policy::ContinuousHead::Clipped { .. })

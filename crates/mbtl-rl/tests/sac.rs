@@ -5,7 +5,8 @@
 use mbtl_env::{Context, ContextObs, EnvKind, Semantics};
 use mbtl_rl::eval::evaluate;
 use mbtl_rl::policy::Policy;
-use mbtl_rl::sac::{train, SacConfig};
+use mbtl_rl::sac::SacConfig;
+use mbtl_rl::Train;
 
 fn pendulum() -> Context {
     Context::default_for(EnvKind::Pendulum, Semantics::Physical)
@@ -20,7 +21,7 @@ fn sac_swings_up_default_pendulum() {
         ..SacConfig::zoo(EnvKind::Pendulum)
     };
     let ctx = pendulum();
-    let policy = train(&ctx, &ContextObs::Hidden, &config, 0, |_| {}).unwrap();
+    let policy = config.train(&ctx, &ContextObs::Hidden, 0, |_| {}).unwrap();
     let stats = evaluate(&policy, std::slice::from_ref(&ctx), 100, 5).unwrap();
     assert!(stats[0].mean >= -200.0, "mean return {}", stats[0].mean);
 
@@ -55,13 +56,14 @@ fn same_seed_same_weights() {
         ..SacConfig::zoo(EnvKind::Pendulum)
     };
     let ctx = pendulum();
-    let a = train(&ctx, &ContextObs::Hidden, &config, 4, |_| {}).unwrap();
-    let b = train(&ctx, &ContextObs::Hidden, &config, 4, |_| {}).unwrap();
-    let c = train(&ctx, &ContextObs::Hidden, &config, 5, |_| {}).unwrap();
+    let a = config.train(&ctx, &ContextObs::Hidden, 4, |_| {}).unwrap();
+    let b = config.train(&ctx, &ContextObs::Hidden, 4, |_| {}).unwrap();
+    let c = config.train(&ctx, &ContextObs::Hidden, 5, |_| {}).unwrap();
     assert_eq!(a.actor.params, b.actor.params);
     assert_ne!(a.actor.params, c.actor.params);
     let cartpole = Context::default_for(EnvKind::CartPole, Semantics::Physical);
-    let err = train(&cartpole, &ContextObs::Hidden, &config, 0, |_| {})
+    let err = config
+        .train(&cartpole, &ContextObs::Hidden, 0, |_| {})
         .unwrap_err()
         .to_string();
     assert!(err.contains("discrete"), "{err}");
@@ -79,7 +81,9 @@ fn sac_with_state_dependent_exploration_solves_mountain_car_continuous() {
     let mut solved = 0;
     let mut returns = Vec::new();
     for seed in [0, 2, 3] {
-        let policy = train(&ctx, &ContextObs::Hidden, &config, seed, |_| {}).unwrap();
+        let policy = config
+            .train(&ctx, &ContextObs::Hidden, seed, |_| {})
+            .unwrap();
         let mean = evaluate(&policy, std::slice::from_ref(&ctx), 100, 9).unwrap()[0].mean;
         returns.push(mean);
         if mean >= 90.0 {
