@@ -50,7 +50,8 @@ pub struct Outcome {
     pub trials: usize,
     pub bounds: [f64; 2],
     pub strategies: Vec<StrategyOutcome>,
-    /// Trainings the run needed (the cost MBTL economises).
+    /// Trainings in the run store (what this run needed, plus any an earlier `mbtl matrix`
+    /// into the same folder made): the cost MBTL economises.
     pub trainings: usize,
 }
 
