@@ -35,8 +35,8 @@ pub struct DqnConfig {
 }
 
 impl DqnConfig {
-    /// rl-baselines3-zoo's tuned DQN settings for CartPole-v1 (`hyperparams/dqn.yml`); other
-    /// environments get Stable-Baselines3's defaults until tuned tables are added.
+    /// rl-baselines3-zoo's tuned DQN settings (`hyperparams/dqn.yml`) for CartPole-v1,
+    /// Acrobot-v1 and MountainCar-v0; Stable-Baselines3's defaults elsewhere.
     pub fn zoo(kind: EnvKind) -> DqnConfig {
         let defaults = DqnConfig {
             total_timesteps: 100_000,
@@ -83,6 +83,21 @@ impl DqnConfig {
                 gradient_steps: 4,
                 exploration_fraction: 0.12,
                 exploration_final_eps: 0.1,
+                hidden: vec![256, 256],
+                ..defaults
+            },
+            EnvKind::MountainCar => DqnConfig {
+                total_timesteps: 120_000,
+                learning_rate: 4e-3,
+                buffer_size: 10_000,
+                learning_starts: 1000,
+                batch_size: 128,
+                gamma: 0.98,
+                target_update_interval: 600,
+                train_freq: 16,
+                gradient_steps: 8,
+                exploration_fraction: 0.2,
+                exploration_final_eps: 0.07,
                 hidden: vec![256, 256],
                 ..defaults
             },
