@@ -357,10 +357,18 @@ fn the_report_renders_with_its_figures_in_headless_chromium() {
         &dom[..dom.len().min(600)],
         String::from_utf8_lossy(&out.stderr)
     );
-    for strategy in ["mbtl-gp", "random", "independent", "multitask"] {
-        assert!(
-            dom.contains(&format!("<td>{strategy}</td>")),
-            "{strategy} in the table"
+    // The summary table says what results.json says, for every strategy.
+    let results = results(&dir);
+    let strategies = results["strategies"].as_array().unwrap();
+    assert_eq!(strategies.len(), 4);
+    for s in strategies {
+        let name = s["strategy"].as_str().unwrap();
+        let curve = s["curve"].as_array().unwrap();
+        let row = format!(
+            "<td>{name}</td><td>1</td><td>{:.4}</td><td>{:.4}</td>",
+            curve.last().unwrap().as_f64().unwrap(),
+            s["average"].as_f64().unwrap()
         );
+        assert!(dom.contains(&row), "{row} in the table");
     }
 }
