@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::{discrete_actions, Policy};
 use crate::ppo::TrainLog;
+use crate::replay::{Batch, Replay};
 use crate::{Result, RlError, Train};
 
 /// DQN hyper-parameters (names as in Stable-Baselines3).
@@ -155,12 +156,8 @@ impl Train for DqnConfig {
             .buffer_size
             .min(config.total_timesteps as usize)
             .max(config.batch_size);
-        let mut obs_b = vec![0.0f32; cap * d];
-        let mut next_b = vec![0.0f32; cap * d];
-        let mut act_b = vec![0u32; cap];
-        let mut rew_b = vec![0.0f32; cap];
-        let mut term_b = vec![false; cap];
-        let (mut len, mut pos) = (0usize, 0usize);
+        let mut replay = Replay::new(cap, d, 1);
+        let mut batch = Batch::default();
 
         let mut out = env.output();
         env.reset(&mut out);
@@ -185,47 +182,27 @@ impl Train for DqnConfig {
                 (0..n_actions).fold(0, |b, i| if qv[i] > qv[b] { i } else { b })
             };
             env.step(BatchActions::Discrete(&[a as u32]), &mut out)?;
-            // Store the transition; a truncated episode is not terminal (its next state is real).
-            let next = if out.terminated[0] || out.truncated[0] {
-                &out.final_obs
-            } else {
-                &out.obs
-            };
-            obs_b[pos * d..(pos + 1) * d].copy_from_slice(&obs);
-            next_b[pos * d..(pos + 1) * d].copy_from_slice(&next[..d]);
-            act_b[pos] = a as u32;
-            rew_b[pos] = out.reward[0] as f32;
-            term_b[pos] = out.terminated[0];
-            pos = (pos + 1) % cap;
-            len = (len + 1).min(cap);
+            replay.push_step(&obs, &[a as f32], &out);
             recent.extend(out.episodes.iter().map(|e| e.ret));
             if step > config.learning_starts && step % config.train_freq == 0 {
                 for _ in 0..config.gradient_steps {
                     let b = config.batch_size;
-                    let idx: Vec<usize> = (0..b)
-                        .map(|_| (rng.next_u64() % len as u64) as usize)
-                        .collect();
-                    let mut x = Vec::with_capacity(b * d);
-                    let mut xn = Vec::with_capacity(b * d);
-                    for &i in &idx {
-                        x.extend_from_slice(&obs_b[i * d..(i + 1) * d]);
-                        xn.extend_from_slice(&next_b[i * d..(i + 1) * d]);
-                    }
-                    let tq = target.forward(&xn, b, &mut ct).to_vec();
-                    let qs = q.forward(&x, b, &mut cq).to_vec();
+                    replay.sample(b, &mut rng, &mut batch);
+                    let tq = target.forward(&batch.next, b, &mut ct).to_vec();
+                    let qs = q.forward(&batch.obs, b, &mut cq).to_vec();
                     let mut g = vec![0.0f32; b * n_actions];
-                    for (k, &i) in idx.iter().enumerate() {
+                    for k in 0..b {
                         let next_max = tq[k * n_actions..(k + 1) * n_actions]
                             .iter()
                             .copied()
                             .fold(f32::NEG_INFINITY, f32::max);
-                        let y = rew_b[i]
-                            + if term_b[i] {
+                        let y = batch.reward[k]
+                            + if batch.terminated[k] {
                                 0.0
                             } else {
                                 config.gamma * next_max
                             };
-                        let a = act_b[i] as usize;
+                        let a = batch.action[k] as usize;
                         g[k * n_actions + a] = huber_grad(qs[k * n_actions + a] - y) / b as f32;
                     }
                     grads.fill(0.0);

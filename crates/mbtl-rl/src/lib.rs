@@ -16,6 +16,7 @@ pub mod eval;
 pub mod learner;
 pub mod policy;
 pub mod ppo;
+mod replay;
 pub mod sac;
 mod sde;
 

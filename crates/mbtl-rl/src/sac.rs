@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::normal;
 use crate::policy::{ContinuousHead, Policy};
 use crate::ppo::TrainLog;
+use crate::replay::{Batch, Replay};
 use crate::sde::{Sde, SdeDraw};
 use crate::{Result, RlError, Train};
 
@@ -375,12 +376,8 @@ impl Train for SacConfig {
             .buffer_size
             .min(config.total_timesteps as usize)
             .max(config.batch_size);
-        let mut obs_b = vec![0.0f32; cap * d];
-        let mut next_b = vec![0.0f32; cap * d];
-        let mut act_b = vec![0.0f32; cap * dim];
-        let mut rew_b = vec![0.0f32; cap];
-        let mut term_b = vec![false; cap];
-        let (mut len, mut pos) = (0usize, 0usize);
+        let mut replay = Replay::new(cap, d, dim);
+        let mut batch = Batch::default();
 
         let mut out = env.output();
         env.reset(&mut out);
@@ -400,7 +397,7 @@ impl Train for SacConfig {
         let mut g_actor = vec![0.0f32; actor.n_params()];
         let mut g_q1 = vec![0.0f32; q1.n_params()];
         let mut g_q2 = vec![0.0f32; q2.n_params()];
-        let (mut x, mut xn, mut ab, mut xa) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut xa = Vec::new();
         let b = config.batch_size;
 
         for step in 1..=config.total_timesteps {
@@ -425,39 +422,24 @@ impl Train for SacConfig {
                 a_env[j] = low[j] + 0.5 * (a_unit[j] + 1.0) * (high[j] - low[j]);
             }
             env.step(BatchActions::Continuous(&a_env), &mut out)?;
-            let next = if out.terminated[0] || out.truncated[0] {
-                &out.final_obs
-            } else {
-                &out.obs
-            };
-            obs_b[pos * d..(pos + 1) * d].copy_from_slice(&obs);
-            next_b[pos * d..(pos + 1) * d].copy_from_slice(&next[..d]);
-            act_b[pos * dim..(pos + 1) * dim].copy_from_slice(&a_unit);
-            rew_b[pos] = out.reward[0] as f32;
-            term_b[pos] = out.terminated[0];
-            pos = (pos + 1) % cap;
-            len = (len + 1).min(cap);
+            replay.push_step(&obs, &a_unit, &out);
             recent.extend(out.episodes.iter().map(|e| e.ret));
 
             if step > config.learning_starts && step % config.train_freq == 0 {
                 for _ in 0..config.gradient_steps {
-                    let idx: Vec<usize> = (0..b)
-                        .map(|_| (rng.next_u64() % len as u64) as usize)
-                        .collect();
-                    x.clear();
-                    xn.clear();
-                    ab.clear();
-                    for &i in &idx {
-                        x.extend_from_slice(&obs_b[i * d..(i + 1) * d]);
-                        xn.extend_from_slice(&next_b[i * d..(i + 1) * d]);
-                        ab.extend_from_slice(&act_b[i * dim..(i + 1) * dim]);
-                    }
+                    replay.sample(b, &mut rng, &mut batch);
+                    let Batch {
+                        obs: x,
+                        next: xn,
+                        action: ab,
+                        ..
+                    } = &batch;
                     // Policy sample on the batch (kept for the actor update below); gSDE draws
                     // one noise matrix per gradient step.
                     if let Some(sde) = &mut sde {
                         sde.resample(&mut rng);
                     }
-                    let pi = draw(&actor, &mut ca, &x, dim, sde.as_ref(), &mut rng);
+                    let pi = draw(&actor, &mut ca, x, dim, sde.as_ref(), &mut rng);
                     let alpha = log_alpha[0].exp();
                     if config.auto_entropy {
                         // ∂/∂ln α of −ln α · mean(log π + H̄)
@@ -471,20 +453,20 @@ impl Train for SacConfig {
                     }
 
                     // Critic targets: r + γ(1 − done)(min Q̄(s', a') − α log π(a'|s')).
-                    let next_pi = draw(&actor, &mut cn, &xn, dim, sde.as_ref(), &mut rng);
-                    concat(&xn, d, next_pi.action(), dim, &mut xa);
+                    let next_pi = draw(&actor, &mut cn, xn, dim, sde.as_ref(), &mut rng);
+                    concat(xn, d, next_pi.action(), dim, &mut xa);
                     let t1 = q1_t.forward(&xa, b, &mut ct).to_vec();
                     let t2 = q2_t.forward(&xa, b, &mut ct);
                     let y: Vec<f32> = (0..b)
                         .map(|k| {
-                            let i = idx[k];
                             let soft = t1[k].min(t2[k]) - alpha * next_pi.log_prob()[k];
-                            rew_b[i] + if term_b[i] { 0.0 } else { config.gamma * soft }
+                            let done = batch.terminated[k];
+                            batch.reward[k] + if done { 0.0 } else { config.gamma * soft }
                         })
                         .collect();
 
                     // Critics: 0.5 Σᵢ mean((Qᵢ(s, a) − y)²).
-                    concat(&x, d, &ab, dim, &mut xa);
+                    concat(x, d, ab, dim, &mut xa);
                     for (q, cache, grads, opt) in [
                         (&mut q1, &mut c1, &mut g_q1, &mut opt_q1),
                         (&mut q2, &mut c2, &mut g_q2, &mut opt_q2),
@@ -507,11 +489,11 @@ impl Train for SacConfig {
                     };
                     match (&pi, &mut sde) {
                         (Draw::Gauss(pi), _) => {
-                            actor_loss(&actor, &mut ca, pi, &x, d, alpha, critics, &mut g_actor);
+                            actor_loss(&actor, &mut ca, pi, x, d, alpha, critics, &mut g_actor);
                         }
                         (Draw::Sde(dr, phi), Some(sde)) => {
                             // mean(α log π − min Q): ∂/∂a = −∂minQ/∂a / B, ∂/∂log π = α / B.
-                            let (_, dq_da) = min_q(critics, &x, d, &dr.action, dim);
+                            let (_, dq_da) = min_q(critics, x, d, &dr.action, dim);
                             let d_action: Vec<f32> = dq_da.iter().map(|g| -g / b as f32).collect();
                             g_sde.fill(0.0);
                             let g_mu = sde.backward(
