@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Once;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -137,6 +138,20 @@ where
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
     }
+    legend_and_present(&mut chart, &root)
+}
+
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The legend box (lower right) and the final flush, shared by the line figures.
+fn legend_and_present<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e:?}");
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
@@ -145,8 +160,7 @@ where
         .label_font(("sans-serif", 14))
         .draw()
         .map_err(err)?;
-    root.present().map_err(err)?;
-    Ok(())
+    root.present().map_err(err)
 }
 
 /// Something drawable on any plotters backend.
@@ -411,15 +425,6 @@ impl Figure for Posterior<'_> {
                     .map(|&(x, y, k)| Text::new(format!("{k}"), (x, y + pad), ("sans-serif", 14))),
             )
             .map_err(err)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-        Ok(())
+        legend_and_present(&mut chart, &root)
     }
 }
