@@ -1,32 +1,14 @@
 //! The `mbtl` binary end to end: exit codes, files written, JSON shape, error messages.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn mbtl() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mbtl"))
-}
+mod common;
+use common::{mbtl, Scratch};
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(rel)
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("mbtl-cli-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]
@@ -49,7 +31,7 @@ fn env_replay_exits_zero_on_an_exact_match() {
 #[test]
 fn replay_writes_table_files_and_json() {
     let dir = Scratch::new("replay");
-    let json = dir.0.join("r.json");
+    let json = dir.path("r.json");
     let out = mbtl()
         .arg("replay")
         .arg(repo(
@@ -75,7 +57,7 @@ fn replay_writes_table_files_and_json() {
         String::from_utf8_lossy(&out.stderr)
     );
     for f in ["curves.csv", "orders.csv", "curves.png", "curves.svg"] {
-        assert!(dir.0.join(f).metadata().unwrap().len() > 100, "{f}");
+        assert!(dir.path(f).metadata().unwrap().len() > 100, "{f}");
     }
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let list = v.as_array().unwrap();
@@ -94,14 +76,14 @@ fn replay_writes_table_files_and_json() {
         "the official code's first six choices"
     );
     assert_eq!(gp["curve"].as_array().unwrap().len(), 6);
-    let png = std::fs::read(dir.0.join("curves.png")).unwrap();
+    let png = std::fs::read(dir.path("curves.png")).unwrap();
     assert_eq!(&png[..4], b"\x89PNG");
 }
 
 #[test]
 fn bad_input_is_a_clear_error_and_nonzero_exit() {
     let dir = Scratch::new("bad");
-    let ragged = dir.0.join("ragged.csv");
+    let ragged = dir.path("ragged.csv");
     std::fs::write(&ragged, "1,2\n3\n").unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
@@ -139,7 +121,7 @@ fn bad_input_is_a_clear_error_and_nonzero_exit() {
         assert!(!err.contains("panicked"), "{err}");
     }
     // A replay that fails writes nothing.
-    assert!(!dir.0.join("curves.csv").exists());
+    assert!(!dir.path("curves.csv").exists());
 }
 
 #[test]

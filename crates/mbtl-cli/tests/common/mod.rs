@@ -1,0 +1,31 @@
+//! Helpers shared by the binary's integration tests.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The `mbtl` binary built for these tests.
+pub fn mbtl() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mbtl"))
+}
+
+/// A scratch folder, fresh for each test and removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("mbtl-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
