@@ -45,7 +45,7 @@ enum Command {
     Envs(env_cmd::EnvsArgs),
     /// Replay selection strategies on transfer matrices (offline MBTL).
     Replay(replay_cmd::ReplayArgs),
-    /// Train one policy on one context (PPO or DQN).
+    /// Train one policy on one context (PPO, DQN or SAC).
     Train(rl_cmd::TrainArgs),
     /// Evaluate a policy zero-shot on target contexts.
     Eval(rl_cmd::EvalArgs),
