@@ -141,6 +141,26 @@ impl BatchEnv {
         }
     }
 
+    /// Keeps only the instances for which `keep(i)` holds, in order, each with its state, its
+    /// random stream and the return of its episode so far: stepping the rest goes on exactly
+    /// as before. (Evaluation drops targets that have all their episodes.) Buffers from
+    /// [`BatchEnv::output`] must be made anew afterwards.
+    pub fn retain(&mut self, keep: impl Fn(usize) -> bool) {
+        let mut i = 0;
+        let returns = &mut self.returns;
+        let mut r = 0;
+        self.envs.retain(|_| {
+            let k = keep(i);
+            if k {
+                returns[r] = returns[i];
+                r += 1;
+            }
+            i += 1;
+            k
+        });
+        self.returns.truncate(r);
+    }
+
     pub fn len(&self) -> usize {
         self.envs.len()
     }
@@ -355,5 +375,51 @@ mod tests {
             .unwrap()
             .with_context_pool(vec![], 0)
             .is_err());
+    }
+
+    #[test]
+    fn retained_instances_step_on_as_if_nothing_was_removed() {
+        let ctxs = contexts();
+        let mut full = BatchEnv::new(&ctxs, 4, &ContextObs::Hidden).unwrap();
+        let mut part = full.clone();
+        let (mut out_full, mut out_part) = (full.output(), part.output());
+        full.reset(&mut out_full);
+        part.reset(&mut out_part);
+        let mut episodes_full = Vec::new();
+        let mut episodes_part = Vec::new();
+        for t in 0..400u32 {
+            if t == 37 {
+                part.retain(|i| i % 2 == 1);
+                out_part = part.output();
+                part.observe(&mut out_part.obs);
+            }
+            let actions: Vec<u32> = (0..4).map(|i| (t / 5 + i) % 2).collect();
+            full.step(BatchActions::Discrete(&actions), &mut out_full)
+                .unwrap();
+            episodes_full.extend(
+                out_full
+                    .episodes
+                    .iter()
+                    .filter(|e| t >= 37 && e.index % 2 == 1)
+                    .map(|e| (t, e.index, e.ret)),
+            );
+            let mine: Vec<u32> = if t < 37 {
+                actions.clone()
+            } else {
+                vec![actions[1], actions[3]]
+            };
+            part.step(BatchActions::Discrete(&mine), &mut out_part)
+                .unwrap();
+            if t >= 37 {
+                episodes_part.extend(
+                    out_part
+                        .episodes
+                        .iter()
+                        .map(|e| (t, 2 * e.index + 1, e.ret)),
+                );
+            }
+        }
+        assert!(!episodes_full.is_empty());
+        assert_eq!(episodes_full, episodes_part);
     }
 }

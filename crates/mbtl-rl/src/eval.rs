@@ -23,6 +23,18 @@ pub fn evaluate(
     episodes: usize,
     seed: u64,
 ) -> Result<Vec<EvalStats>> {
+    evaluate_with(policy, contexts, episodes, seed, true)
+}
+
+/// [`evaluate`], optionally without dropping finished targets from the batch (for the test
+/// that dropping them changes nothing).
+fn evaluate_with(
+    policy: &Policy,
+    contexts: &[Context],
+    episodes: usize,
+    seed: u64,
+    compact: bool,
+) -> Result<Vec<EvalStats>> {
     if episodes == 0 {
         return Err(RlError::Config(
             "evaluation needs at least one episode".into(),
@@ -32,21 +44,26 @@ pub fn evaluate(
     policy.check_compatible(envs.kind(), &policy.header.context_obs, envs.obs_dim())?;
     let n = contexts.len();
     let a = policy.header.n_actions;
+    let dim = policy.header.continuous.as_ref().map_or(0, |h| h.dim());
     let mut out = envs.output();
     envs.reset(&mut out);
     let mut returns: Vec<Vec<f64>> = vec![Vec::with_capacity(episodes); n];
     let mut cache = Cache::default();
+    // Batch position → target. Targets with all their episodes leave the batch (in groups, so
+    // the batch is not rebuilt every step); the others step on exactly as they would have.
+    let mut target: Vec<usize> = (0..n).collect();
     let mut actions = vec![0u32; n];
-    let mut continuous = vec![0.0f32; policy.header.continuous.as_ref().map_or(0, |h| h.dim()) * n];
-    while returns.iter().any(|r| r.len() < episodes) {
-        let head = policy.actor.forward(&out.obs, n, &mut cache);
+    let mut continuous = vec![0.0f32; dim * n];
+    while !target.is_empty() {
+        let m = target.len();
+        let head = policy.actor.forward(&out.obs, m, &mut cache);
         match &policy.header.continuous {
             Some(h) => {
-                h.deterministic(head, &mut continuous);
-                envs.step(BatchActions::Continuous(&continuous), &mut out)?;
+                h.deterministic(head, &mut continuous[..dim * m]);
+                envs.step(BatchActions::Continuous(&continuous[..dim * m]), &mut out)?;
             }
             None => {
-                for (e, act) in actions.iter_mut().enumerate() {
+                for (e, act) in actions[..m].iter_mut().enumerate() {
                     let row = &head[e * a..(e + 1) * a];
                     let mut best = 0;
                     for (i, &l) in row.iter().enumerate() {
@@ -56,13 +73,24 @@ pub fn evaluate(
                     }
                     *act = best as u32;
                 }
-                envs.step(BatchActions::Discrete(&actions), &mut out)?;
+                envs.step(BatchActions::Discrete(&actions[..m]), &mut out)?;
             }
         }
         for ep in &out.episodes {
-            if returns[ep.index].len() < episodes {
-                returns[ep.index].push(ep.ret);
+            let r = &mut returns[target[ep.index]];
+            if r.len() < episodes {
+                r.push(ep.ret);
             }
+        }
+        let finished = target
+            .iter()
+            .filter(|&&t| returns[t].len() >= episodes)
+            .count();
+        if finished > 0 && (finished == m || (compact && finished * 4 >= m)) {
+            envs.retain(|i| returns[target[i]].len() < episodes);
+            target.retain(|&t| returns[t].len() < episodes);
+            out = envs.output();
+            envs.observe(&mut out.obs);
         }
     }
     Ok(returns
@@ -77,4 +105,37 @@ pub fn evaluate(
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ppo::PpoConfig;
+    use crate::Train;
+    use mbtl_env::{ContextObs, EnvKind, Semantics};
+
+    #[test]
+    fn dropping_finished_targets_changes_no_result() {
+        // A briefly trained policy on pole lengths from easy to hopeless: episode lengths
+        // differ widely, so targets finish at very different times.
+        let base = Context::default_for(EnvKind::CartPole, Semantics::Physical);
+        let config = PpoConfig {
+            total_timesteps: 20_000,
+            ..PpoConfig::zoo(EnvKind::CartPole)
+        };
+        let policy = config.train(&base, &ContextObs::Hidden, 2, |_| {}).unwrap();
+        let contexts: Vec<Context> = [0.05, 0.2, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0]
+            .iter()
+            .map(|&l| base.with("length", l).unwrap())
+            .collect();
+        let compact = evaluate_with(&policy, &contexts, 20, 3, true).unwrap();
+        let full = evaluate_with(&policy, &contexts, 20, 3, false).unwrap();
+        assert_eq!(compact, full);
+        let lengths: Vec<f64> = compact.iter().map(|s| s.mean).collect();
+        assert!(
+            lengths.iter().cloned().fold(f64::INFINITY, f64::min) * 2.0
+                < lengths.iter().cloned().fold(0.0, f64::max),
+            "targets should finish at different times: {lengths:?}"
+        );
+    }
 }
