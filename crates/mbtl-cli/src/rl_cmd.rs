@@ -31,6 +31,11 @@ pub struct TrainArgs {
     /// Append every context feature to the observation (context-aware policy).
     #[arg(long)]
     context_visible: bool,
+    /// Train one policy over several contexts, one per flag (`--pool length=0.25 --pool
+    /// length=1.0`, each on top of `--context`): every episode draws one (the multi-task
+    /// baseline; usually with `--context-visible`).
+    #[arg(long)]
+    pool: Vec<String>,
     /// Override the tuned number of environment steps.
     #[arg(long)]
     total_timesteps: Option<u64>,
@@ -75,9 +80,23 @@ pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
     } else {
         ContextObs::Hidden
     };
+    let pool: Vec<Context> = if args.pool.is_empty() {
+        vec![ctx.clone()]
+    } else {
+        args.pool
+            .iter()
+            .map(|p| {
+                let mut c = ctx.clone();
+                for (name, value) in parse_overrides(p)? {
+                    c.set(&name, value)?;
+                }
+                Ok(c)
+            })
+            .collect::<Result<_>>()?
+    };
     let start = std::time::Instant::now();
     let bar = crate::progress::steps(learner.total_timesteps());
-    let policy = learner.train(std::slice::from_ref(&ctx), &obs, args.seed, |log| {
+    let policy = learner.train(&pool, &obs, args.seed, |log| {
         bar.set_position(log.env_steps);
         bar.set_message(format!("recent return {:.1}", log.recent_return));
     })?;
@@ -87,6 +106,7 @@ pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
     policy.save(&args.out.join("policy.safetensors"))?;
     let summary = serde_json::json!({
         "env": args.env, "context": ctx.record(), "algo": args.algo, "seed": args.seed,
+        "pool": pool.iter().map(Context::record).collect::<Vec<_>>(),
         "env_steps": policy.header.env_steps, "wall_seconds": start.elapsed().as_secs_f64(),
         "hyperparameters": config,
     });
@@ -95,8 +115,13 @@ pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
     println!(
-        "trained {} on {ctx} in {:.1} s ({} steps) -> {}",
+        "trained {} on {} in {:.1} s ({} steps) -> {}",
         args.algo,
+        if pool.len() > 1 {
+            format!("{} contexts", pool.len())
+        } else {
+            ctx.to_string()
+        },
         start.elapsed().as_secs_f64(),
         policy.header.env_steps,
         args.out.join("policy.safetensors").display()

@@ -158,3 +158,41 @@ fn envs_lists_every_environment_as_json() {
         "CARL's dead feature is listed"
     );
 }
+
+#[test]
+fn train_over_a_context_pool_records_the_pool_and_refuses_bad_members() {
+    let dir = Scratch::new("pool");
+    let out = mbtl()
+        .args(["train", "--env", "cartpole", "--algo", "ppo", "--seed", "0"])
+        .args(["--context-visible", "--hp", "total_timesteps=2048"])
+        .args(["--pool", "length=0.25", "--pool", "length=1.0"])
+        .arg("--out")
+        .arg(dir.path("p"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path("p/train.json")).unwrap()).unwrap();
+    assert_eq!(summary["pool"].as_array().unwrap().len(), 2);
+    let bad = mbtl()
+        .args([
+            "train",
+            "--env",
+            "cartpole",
+            "--seed",
+            "0",
+            "--pool",
+            "length=-1",
+        ])
+        .arg("--out")
+        .arg(dir.path("q"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("length"));
+    assert!(!dir.path("q").exists(), "nothing is written for a bad pool");
+}
