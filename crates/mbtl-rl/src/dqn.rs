@@ -2,7 +2,7 @@
 //! a linearly decaying ε-greedy exploration, Huber loss on the one-step target computed with a
 //! hard-updated target network, Adam with gradient-norm clipping.
 
-use mbtl_env::{BatchActions, BatchEnv, Context, ContextObs, EnvKind};
+use mbtl_env::{BatchActions, Context, ContextObs, EnvKind};
 use mbtl_nn::{mlp_spec, Activation, Adam, Cache, Mlp};
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::policy::{discrete_actions, Policy};
 use crate::ppo::TrainLog;
 use crate::replay::{Batch, Replay};
-use crate::{Result, RlError, Train};
+use crate::{first_context, training_envs, Result, RlError, Train};
 
 /// DQN hyper-parameters (names as in Stable-Baselines3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,9 +122,7 @@ impl Train for DqnConfig {
         mut progress: impl FnMut(&TrainLog),
     ) -> Result<Policy> {
         let config = self;
-        let context = contexts
-            .first()
-            .ok_or_else(|| RlError::Config("dqn: no training context".into()))?;
+        let context = first_context("dqn", contexts)?;
         let kind = context.kind();
         let n_actions = discrete_actions(kind, "dqn")?;
         if config.batch_size == 0
@@ -136,11 +134,13 @@ impl Train for DqnConfig {
                     .into(),
             ));
         }
-        let mut env = BatchEnv::new(std::slice::from_ref(context), seed, context_obs)?;
-        if contexts.len() > 1 {
-            env =
-                env.with_context_pool(contexts.to_vec(), mbtl_env::derive_seed(seed, 2_000_004))?;
-        }
+        let mut env = training_envs(
+            contexts,
+            1,
+            seed,
+            mbtl_env::derive_seed(seed, 2_000_004),
+            context_obs,
+        )?;
         let d = env.obs_dim();
         let mut q = Mlp::new(
             mlp_spec(d, &config.hidden, n_actions, Activation::Relu),

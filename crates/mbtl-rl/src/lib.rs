@@ -59,6 +59,33 @@ pub trait Train {
     }
 }
 
+/// The first of a learner's training contexts (the one its policy header names).
+pub(crate) fn first_context<'a>(
+    algo: &str,
+    contexts: &'a [mbtl_env::Context],
+) -> Result<&'a mbtl_env::Context> {
+    contexts
+        .first()
+        .ok_or_else(|| RlError::Config(format!("{algo}: no training context")))
+}
+
+/// The batch a learner trains on: `n_envs` instances of the first context, each episode's
+/// context drawn from `contexts` (from `pool_seed`) when there are several.
+pub(crate) fn training_envs(
+    contexts: &[mbtl_env::Context],
+    n_envs: usize,
+    seed: u64,
+    pool_seed: u64,
+    context_obs: &mbtl_env::ContextObs,
+) -> Result<mbtl_env::BatchEnv> {
+    let envs = mbtl_env::BatchEnv::new(&vec![contexts[0].clone(); n_envs], seed, context_obs)?;
+    Ok(if contexts.len() > 1 {
+        envs.with_context_pool(contexts.to_vec(), pool_seed)?
+    } else {
+        envs
+    })
+}
+
 /// A standard normal draw (Box–Muller on two 24-bit uniforms), for the Gaussian policies.
 pub(crate) fn normal(rng: &mut rand_pcg::Pcg64Mcg) -> f32 {
     use rand_core::RngCore;

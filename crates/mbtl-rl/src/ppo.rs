@@ -5,7 +5,7 @@
 //! gradient-norm clipping, linear learning-rate and clip-range schedules, and time-limit
 //! truncations bootstrapped with the critic's value of the final observation.
 
-use mbtl_env::{ActionSpace, BatchActions, BatchEnv, Context, ContextObs};
+use mbtl_env::{ActionSpace, BatchActions, Context, ContextObs};
 use mbtl_nn::mlp_spec;
 use mbtl_nn::{Activation, Adam, Cache, Mlp};
 use rand_core::{RngCore, SeedableRng};
@@ -13,7 +13,7 @@ use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{ContinuousHead, Policy};
-use crate::{Result, RlError, Train};
+use crate::{first_context, training_envs, Result, RlError, Train};
 
 /// PPO hyper-parameters (names as in Stable-Baselines3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,9 +188,7 @@ impl Train for PpoConfig {
     ) -> Result<Policy> {
         let config = self;
         config.validate()?;
-        let context = contexts
-            .first()
-            .ok_or_else(|| RlError::Config("ppo: no training context".into()))?;
+        let context = first_context("ppo", contexts)?;
         let kind = context.kind();
         let mut head = match kind.action_space() {
             ActionSpace::Discrete { n } => Head::Categorical { n: n as usize },
@@ -211,11 +209,13 @@ impl Train for PpoConfig {
         };
         let n_actions = head.outputs();
         let adim = head.action_len();
-        let mut envs = BatchEnv::new(&vec![context.clone(); config.n_envs], seed, context_obs)?;
-        if contexts.len() > 1 {
-            envs =
-                envs.with_context_pool(contexts.to_vec(), mbtl_env::derive_seed(seed, 1_000_004))?;
-        }
+        let mut envs = training_envs(
+            contexts,
+            config.n_envs,
+            seed,
+            mbtl_env::derive_seed(seed, 1_000_004),
+            context_obs,
+        )?;
         let obs_dim = envs.obs_dim();
         let spec = |out: usize| mlp_spec(obs_dim, &config.hidden, out, Activation::Tanh);
         let mut actor = Mlp::new(

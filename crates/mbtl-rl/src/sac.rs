@@ -7,7 +7,7 @@
 //! Actions are kept in `[−1, 1]` in the replay buffer and at the critics' inputs, and rescaled
 //! to the environment's box only when stepping.
 
-use mbtl_env::{ActionSpace, BatchActions, BatchEnv, Context, ContextObs, EnvKind};
+use mbtl_env::{ActionSpace, BatchActions, Context, ContextObs, EnvKind};
 use mbtl_nn::{mlp_spec, Activation, Adam, Cache, Mlp};
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -18,7 +18,7 @@ use crate::policy::{ContinuousHead, Policy};
 use crate::ppo::TrainLog;
 use crate::replay::{Batch, Replay};
 use crate::sde::{Sde, SdeDraw};
-use crate::{Result, RlError, Train};
+use crate::{first_context, training_envs, Result, RlError, Train};
 
 const LOG_STD_MIN: f32 = -20.0;
 const LOG_STD_MAX: f32 = 2.0;
@@ -325,9 +325,7 @@ impl Train for SacConfig {
     ) -> Result<Policy> {
         let config = self;
         config.validate()?;
-        let context = contexts
-            .first()
-            .ok_or_else(|| RlError::Config("sac: no training context".into()))?;
+        let context = first_context("sac", contexts)?;
         let kind = context.kind();
         let ActionSpace::Continuous { low, high } = kind.action_space() else {
             return Err(RlError::Config(format!(
@@ -335,11 +333,13 @@ impl Train for SacConfig {
             )));
         };
         let dim = low.len();
-        let mut env = BatchEnv::new(std::slice::from_ref(context), seed, context_obs)?;
-        if contexts.len() > 1 {
-            env =
-                env.with_context_pool(contexts.to_vec(), mbtl_env::derive_seed(seed, 3_000_004))?;
-        }
+        let mut env = training_envs(
+            contexts,
+            1,
+            seed,
+            mbtl_env::derive_seed(seed, 3_000_004),
+            context_obs,
+        )?;
         let d = env.obs_dim();
         // Independent noise: means then log-stds; gSDE: means (the noise is φ(s)·W).
         let outputs = if config.use_sde { dim } else { 2 * dim };
