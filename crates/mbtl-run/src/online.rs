@@ -119,10 +119,8 @@ pub fn run_online(coord: &Coordinator<'_>, workers: usize) -> Result<Outcome> {
     let mut items = Vec::new();
     // Lanes first: they are chains of dependent trainings, the critical path.
     for t in 0..trials {
-        for &s in &plan.strategies {
-            if build_strategy(s, t, 0, &plan.options).is_some() {
-                items.push(Item::Lane(t, s));
-            }
+        for &s in plan.strategies.iter().filter(|s| s.is_online()) {
+            items.push(Item::Lane(t, s));
         }
     }
     for t in 0..trials {
@@ -186,6 +184,19 @@ pub fn run_online(coord: &Coordinator<'_>, workers: usize) -> Result<Outcome> {
     })?;
 
     let mut lanes = lanes.into_inner().unwrap_or_else(|p| p.into_inner());
+    // Each trial's whole (normalised) matrix, once, for the strategies that need it.
+    let matrices: Vec<TransferMatrix> = if full {
+        (0..trials)
+            .map(|t| {
+                let rows = (0..n)
+                    .map(|i| normalized(t, Source::Task(i)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(TransferMatrix::from_rows(&rows)?)
+            })
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
     let mut outcomes = Vec::new();
     for &name in &plan.strategies {
         let mut per_trial = Vec::new();
@@ -196,20 +207,17 @@ pub fn run_online(coord: &Coordinator<'_>, workers: usize) -> Result<Outcome> {
                     constant(name, v, k, Vec::new())
                 }
                 _ if needs_full_matrix(name) => {
-                    let rows = (0..n)
-                        .map(|i| normalized(t, Source::Task(i)))
-                        .collect::<Result<Vec<_>>>()?;
-                    let m = TransferMatrix::from_rows(&rows)?;
+                    let m = matrices.get(t).expect("built when a strategy needs it");
                     match name {
                         StrategyName::Independent => {
-                            constant(name, metrics::independent(&m), k, (0..n).collect())
+                            constant(name, metrics::independent(m), k, (0..n).collect())
                         }
                         StrategyName::Oracle => {
-                            constant(name, metrics::oracle_transfer(&m), k, (0..n).collect())
+                            constant(name, metrics::oracle_transfer(m), k, (0..n).collect())
                         }
                         _ => {
                             let mut s = SequentialOracle::new(vec![m.clone()])?;
-                            let mut ev: &TransferMatrix = &m;
+                            let mut ev: &TransferMatrix = m;
                             run_selection_observed(
                                 &mut s,
                                 &mut ev as &mut dyn Evaluator,
@@ -222,7 +230,7 @@ pub fn run_online(coord: &Coordinator<'_>, workers: usize) -> Result<Outcome> {
                 }
                 _ => lanes.remove(&(t, name)).expect("every lane ran"),
             };
-            if build_strategy(name, t, 0, &plan.options).is_none() {
+            if !name.is_online() {
                 // Lanes recorded their steps as they went; constants and oracles now.
                 for (i, v) in sel.curve.iter().enumerate() {
                     let task = sel

@@ -70,6 +70,12 @@ impl StrategyName {
             StrategyName::Independent | StrategyName::Oracle | StrategyName::Multitask
         )
     }
+
+    /// A sequence that sees only the rows revealed so far (everything but the constants and
+    /// the sequential oracle), so it can choose while the rows are being trained.
+    pub fn is_online(self) -> bool {
+        !self.is_constant() && self != StrategyName::SequentialOracle
+    }
 }
 
 impl fmt::Display for StrategyName {
@@ -184,10 +190,7 @@ pub fn build_strategy(
     repeat: usize,
     opts: &ReplayOptions,
 ) -> Option<Box<dyn Strategy>> {
-    if name.is_constant() || name == StrategyName::SequentialOracle {
-        return None;
-    }
-    Some(build(name, trial, repeat, opts))
+    name.is_online().then(|| build(name, trial, repeat, opts))
 }
 
 fn build(
