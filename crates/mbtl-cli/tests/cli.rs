@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{mbtl, Scratch};
+use common::{mbtl, run_ok, Scratch};
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -13,18 +13,9 @@ fn repo(rel: &str) -> PathBuf {
 
 #[test]
 fn env_replay_exits_zero_on_an_exact_match() {
-    let out = mbtl()
-        .args(["env", "replay", "--trajectory"])
-        .arg(repo(
-            "crates/mbtl-env/tests/fixtures/reference-trajectories/acrobot__mass2_2.0.csv",
-        ))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = run_ok(mbtl().args(["env", "replay", "--trajectory"]).arg(repo(
+        "crates/mbtl-env/tests/fixtures/reference-trajectories/acrobot__mass2_2.0.csv",
+    )));
     assert!(String::from_utf8_lossy(&out.stdout).contains("exact match"));
 }
 
@@ -32,29 +23,24 @@ fn env_replay_exits_zero_on_an_exact_match() {
 fn replay_writes_table_files_and_json() {
     let dir = Scratch::new("replay");
     let json = dir.path("r.json");
-    let out = mbtl()
-        .arg("replay")
-        .arg(repo(
-            "crates/mbtl-select/tests/fixtures/mbtl/synthA_N30_linear_transfer_matrix.csv",
-        ))
-        .args([
-            "--budget",
-            "6",
-            "--slope",
-            "0.02",
-            "--strategy",
-            "mbtl-gp,pseudogreedy,random,independent",
-        ])
-        .arg("--out")
-        .arg(&dir.0)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        mbtl()
+            .arg("replay")
+            .arg(repo(
+                "crates/mbtl-select/tests/fixtures/mbtl/synthA_N30_linear_transfer_matrix.csv",
+            ))
+            .args([
+                "--budget",
+                "6",
+                "--slope",
+                "0.02",
+                "--strategy",
+                "mbtl-gp,pseudogreedy,random,independent",
+            ])
+            .arg("--out")
+            .arg(&dir.0)
+            .arg("--json")
+            .arg(&json),
     );
     for f in ["curves.csv", "orders.csv", "curves.png", "curves.svg"] {
         assert!(dir.path(f).metadata().unwrap().len() > 100, "{f}");
@@ -126,11 +112,7 @@ fn bad_input_is_a_clear_error_and_nonzero_exit() {
 
 #[test]
 fn envs_lists_every_environment_as_json() {
-    let out = mbtl()
-        .args(["envs", "--json", "--semantics", "carl"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = run_ok(mbtl().args(["envs", "--json", "--semantics", "carl"]));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<&str> = v
         .as_array()
@@ -162,18 +144,13 @@ fn envs_lists_every_environment_as_json() {
 #[test]
 fn train_over_a_context_pool_records_the_pool_and_refuses_bad_members() {
     let dir = Scratch::new("pool");
-    let out = mbtl()
-        .args(["train", "--env", "cartpole", "--algo", "ppo", "--seed", "0"])
-        .args(["--context-visible", "--hp", "total_timesteps=2048"])
-        .args(["--pool", "length=0.25", "--pool", "length=1.0"])
-        .arg("--out")
-        .arg(dir.path("p"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        mbtl()
+            .args(["train", "--env", "cartpole", "--algo", "ppo", "--seed", "0"])
+            .args(["--context-visible", "--hp", "total_timesteps=2048"])
+            .args(["--pool", "length=0.25", "--pool", "length=1.0"])
+            .arg("--out")
+            .arg(dir.path("p")),
     );
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path("p/train.json")).unwrap()).unwrap();

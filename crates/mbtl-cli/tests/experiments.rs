@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{mbtl, Scratch};
+use common::{mbtl, run_ok, Scratch};
 
 /// Eight pole lengths, every task trained (Independent), so a run takes a few seconds on one
 /// thread: long enough to be killed in the middle.
@@ -37,6 +37,14 @@ budget = 3
 slope = 0.03
 "#;
 
+/// [`EXPERIMENT`] with `n` pole lengths and short trainings (for tests that need a finished
+/// run, not a long one).
+fn quick(n: usize) -> String {
+    EXPERIMENT
+        .replace("total_timesteps = 12000", "total_timesteps = 3000")
+        .replace("n = 8", &format!("n = {n}"))
+}
+
 fn write_experiment(s: &Scratch, text: &str) -> PathBuf {
     let p = s.path("exp.toml");
     std::fs::write(&p, text).unwrap();
@@ -44,34 +52,19 @@ fn write_experiment(s: &Scratch, text: &str) -> PathBuf {
 }
 
 fn status_json(dir: &Path) -> serde_json::Value {
-    let out = mbtl()
-        .arg("status")
-        .arg(dir)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(mbtl().arg("status").arg(dir).arg("--json"));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn run_to_end(exp: &Path, dir: &Path, extra: &[&str]) {
-    let out = mbtl()
-        .arg("run")
-        .arg(exp)
-        .arg("--out")
-        .arg(dir)
-        .args(["--workers", "1", "--no-report", "-q"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        mbtl()
+            .arg("run")
+            .arg(exp)
+            .arg("--out")
+            .arg(dir)
+            .args(["--workers", "1", "--no-report", "-q"])
+            .args(extra),
     );
 }
 
@@ -186,9 +179,7 @@ fn sigkill_at_any_moment_then_resume_equals_an_uninterrupted_run() {
 #[test]
 fn worker_processes_give_the_same_results_as_threads() {
     let s = Scratch::new("procs");
-    let text = EXPERIMENT
-        .replace("total_timesteps = 12000", "total_timesteps = 3000")
-        .replace("n = 8", "n = 5");
+    let text = quick(5);
     let exp = write_experiment(&s, &text);
     run_to_end(&exp, &s.path("threads"), &[]);
     run_to_end(&exp, &s.path("procs"), &["--processes"]);
@@ -201,13 +192,10 @@ fn worker_processes_give_the_same_results_as_threads() {
 #[test]
 fn a_worker_result_left_by_a_dead_coordinator_is_ingested() {
     let s = Scratch::new("orphan");
-    let text = EXPERIMENT
-        .replace("total_timesteps = 12000", "total_timesteps = 3000")
-        .replace("n = 8", "n = 4")
-        .replace(
-            r#"strategies = ["mbtl-gp", "random", "independent", "multitask"]"#,
-            r#"strategies = ["independent"]"#,
-        );
+    let text = quick(4).replace(
+        r#"strategies = ["mbtl-gp", "random", "independent", "multitask"]"#,
+        r#"strategies = ["independent"]"#,
+    );
     let exp = write_experiment(&s, &text);
     let dir = s.path("run");
     // A job file as the coordinator writes it, run by a worker on its own (as on a cluster).
@@ -216,19 +204,14 @@ fn a_worker_result_left_by_a_dead_coordinator_is_ingested() {
     std::fs::create_dir_all(dir.join("jobs")).unwrap();
     let job_file = dir.join("jobs/t0-s2.job.json");
     std::fs::write(&job_file, job.to_string()).unwrap();
-    let out = mbtl()
-        .arg("worker")
-        .arg(&job_file)
-        .arg("--run-dir")
-        .arg(&dir)
-        .arg("--out")
-        .arg(dir.join("jobs/t0-s2.result.json"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        mbtl()
+            .arg("worker")
+            .arg(&job_file)
+            .arg("--run-dir")
+            .arg(&dir)
+            .arg("--out")
+            .arg(dir.join("jobs/t0-s2.result.json")),
     );
     run_to_end(&exp, &dir, &[]);
     let st = status_json(&dir);
@@ -287,18 +270,11 @@ fn chromium() -> PathBuf {
 #[test]
 fn the_report_renders_with_its_figures_in_headless_chromium() {
     let s = Scratch::new("report");
-    let text = EXPERIMENT
-        .replace("total_timesteps = 12000", "total_timesteps = 3000")
-        .replace("n = 8", "n = 6");
+    let text = quick(6);
     let exp = write_experiment(&s, &text);
     let dir = s.path("run");
     run_to_end(&exp, &dir, &[]);
-    let out = mbtl().arg("report").arg(&dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(mbtl().arg("report").arg(&dir));
     for f in ["curves", "matrix", "posterior"] {
         for ext in ["png", "svg"] {
             let p = dir.join(format!("report/{f}.{ext}"));

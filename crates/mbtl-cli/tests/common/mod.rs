@@ -1,11 +1,25 @@
 //! Helpers shared by the binary's integration tests.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// The `mbtl` binary built for these tests.
 pub fn mbtl() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mbtl"))
+}
+
+/// Runs `cmd`, failing the test with both of its output streams unless it exits with 0.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?} exited with {}\nstdout: {}\nstderr: {}",
+        cmd,
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// A scratch folder, fresh for each test and removed when dropped.
