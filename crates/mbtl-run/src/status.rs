@@ -49,7 +49,6 @@ pub fn status(dir: &Path) -> Result<Status> {
     let (store, exp) = RunStore::open_existing(dir)?;
     let plan = exp.plan(&store.path().display().to_string())?;
     let k = plan.options.budget;
-    let trainings = store.trainings()?;
     let records = store.training_records()?;
     let steps = store.steps()?;
     let mut strategies = Vec::new();
@@ -77,13 +76,13 @@ pub fn status(dir: &Path) -> Result<Status> {
         n_tasks: plan.n_tasks(),
         trials: exp.trials,
         budget: k,
-        trainings: trainings
+        trainings: records
             .iter()
-            .filter(|(_, s)| matches!(s, Source::Task(_)))
+            .filter(|r| matches!(r.source, Source::Task(_)))
             .count(),
-        multitask_trainings: trainings
+        multitask_trainings: records
             .iter()
-            .filter(|(_, s)| *s == Source::Multitask)
+            .filter(|r| r.source == Source::Multitask)
             .count(),
         attempts: store.attempt_counts()?,
         train_seconds: records.iter().map(|r| r.train_seconds).sum(),
