@@ -1,6 +1,8 @@
 //! Adam (Kingma & Ba 2015) exactly as PyTorch applies it: bias corrections on the step size and
 //! on the second moment, `ε` added after the square root.
 
+use multiversion::multiversion;
+
 /// Adam state for one flat parameter vector.
 #[derive(Debug, Clone)]
 pub struct Adam {
@@ -28,20 +30,40 @@ impl Adam {
 
     /// One update of `params` with `grads` (gradients of the loss to minimise).
     pub fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+        assert_eq!(params.len(), grads.len());
+        assert_eq!(params.len(), self.m.len());
         self.t += 1;
         let bc1 = 1.0 - self.beta1.powi(self.t);
         let bc2_sqrt = (1.0 - self.beta2.powi(self.t)).sqrt();
-        let step = self.lr / bc1;
-        for (((p, &g), m), v) in params
-            .iter_mut()
-            .zip(grads)
-            .zip(&mut self.m)
-            .zip(&mut self.v)
-        {
-            *m = self.beta1 * *m + (1.0 - self.beta1) * g;
-            *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
-            *p -= step * *m / (v.sqrt() / bc2_sqrt + self.eps);
-        }
+        let k = Coefficients {
+            beta1: self.beta1,
+            beta2: self.beta2,
+            step: self.lr / bc1,
+            bc2_sqrt,
+            eps: self.eps,
+        };
+        update(&k, params, grads, &mut self.m, &mut self.v)
+    }
+}
+
+/// One step's constants.
+struct Coefficients {
+    beta1: f32,
+    beta2: f32,
+    step: f32,
+    bc2_sqrt: f32,
+    eps: f32,
+}
+
+/// The element-wise update. Multiversioned: the same IEEE operations (square root and division
+/// are correctly rounded) on 16, 8 or 4 lanes, identical on every path; baseline x86-64 took a
+/// fifth of a DQN run.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn update(k: &Coefficients, params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32]) {
+    for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(m).zip(v) {
+        *m = k.beta1 * *m + (1.0 - k.beta1) * g;
+        *v = k.beta2 * *v + (1.0 - k.beta2) * g * g;
+        *p -= k.step * *m / (v.sqrt() / k.bc2_sqrt + k.eps);
     }
 }
 

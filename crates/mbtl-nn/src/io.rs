@@ -1,5 +1,6 @@
-//! Parameters as safetensors: one `f32` tensor per layer weight and bias, and a JSON header in
-//! the safetensors metadata saying what the file is (written atomically: temp file + rename).
+//! Parameters as safetensors: one flat `f32` tensor per network in PyTorch's layout (each
+//! weight `out × in`, then its bias), and a JSON header in the safetensors metadata saying what
+//! the file is (written atomically: temp file + rename).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -37,7 +38,10 @@ pub fn save<H: Serialize>(path: &Path, header: &H, nets: &[(&str, &Mlp)]) -> Res
         .map(|(name, net)| {
             (
                 name.to_string(),
-                net.params.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                net.torch_layout()
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect(),
                 vec![net.n_params()],
             )
         })
@@ -96,7 +100,7 @@ pub fn load<H: DeserializeOwned>(path: &Path) -> Result<(H, HashMap<String, Mlp>
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        let net = Mlp::from_params(spec, params)
+        let net = Mlp::from_torch_layout(spec, params)
             .map_err(|e| file_err(path, format!("tensor '{name}': {e}")))?;
         nets.insert(name, net);
     }

@@ -5,18 +5,22 @@
 //! ≈ 45 µs on `matrixmultiply` against ≈ 106 µs in burn and ≈ 565 µs in PyTorch; acting on one
 //! observation ≈ 1 µs with plain loops).
 //!
-//! * [`Mlp`] — dense layers with tanh/ReLU, batched forward (GEMM) with a cache for
-//!   [`Mlp::backward`], and an allocation-free single-observation forward for acting.
-//! * [`Adam`] — PyTorch's Adam, on the flat parameter vector.
+//! * [`Mlp`] — dense layers with tanh/ReLU, batched forward with a cache for
+//!   [`Mlp::backward`], and an allocation-free single-observation forward for acting; products
+//!   go through an unpacked AVX-512 kernel (`gemm.rs`) with a bit-identical portable path.
+//! * [`Adam`] — PyTorch's Adam, on the flat parameter vector; [`clip_grad_norm`] as PyTorch's.
 //! * [`io`] — parameters as safetensors with a JSON header.
 //!
 //! Every backward pass is checked against finite differences in the tests.
 
 mod adam;
+mod clip;
+mod gemm;
 pub mod io;
 mod mlp;
 
 pub use adam::Adam;
+pub use clip::clip_grad_norm;
 pub use mlp::{Activation, Cache, Mlp, MlpSpec};
 
 /// The spec of `input → hidden… → output` with `hidden_act` between layers and no output

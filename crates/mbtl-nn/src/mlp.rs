@@ -1,10 +1,19 @@
 //! A multi-layer perceptron on one flat `f32` parameter vector: for each layer, the weight
-//! matrix `W` (`out × in`, row-major) followed by the bias `b` (`out`).
+//! matrix `W` stored `in × out` (row-major, so `W[p][j]` is the weight from input `p` to output
+//! `j`), followed by the bias `b` (`out`).
+//!
+//! Why `in × out` and not PyTorch's `out × in`: the forward product `X·W` and the weight
+//! gradient `Xᵀ·δ` then read `W` and `δ` contiguously along the outputs, which the unpacked
+//! kernel in `gemm.rs` needs; only the input gradient `δ·Wᵀ` uses a transposed copy, built once
+//! per backward pass. Files keep PyTorch's layout ([`Mlp::torch_layout`]).
 
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
+use multiversion::multiversion;
+
+use crate::gemm::gemm;
 use crate::NnError;
 
 /// Element-wise non-linearity after a layer.
@@ -41,52 +50,30 @@ pub fn fast_tanh(x: f32) -> f32 {
     x * p / q
 }
 
-/// `y = f(y)` in place over a layer's outputs: the AVX2 build where the CPU has it (the same
-/// IEEE operations, eight lanes instead of four: identical results).
+/// `y = f(y)` in place over a layer's outputs. Multiversioned (AVX-512, AVX2, baseline): the
+/// same IEEE operations on more lanes, so identical results on every path.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
 fn apply_activation(act: Activation, out: &mut [f32]) {
-    #[inline(always)]
-    fn generic(act: Activation, out: &mut [f32]) {
-        match act {
-            Activation::Identity => {}
-            Activation::Tanh => out.iter_mut().for_each(|v| *v = fast_tanh(*v)),
-            Activation::Relu => out.iter_mut().for_each(|v| *v = v.max(0.0)),
-        }
+    match act {
+        Activation::Identity => {}
+        Activation::Tanh => out.iter_mut().for_each(|v| *v = fast_tanh(*v)),
+        Activation::Relu => out.iter_mut().for_each(|v| *v = v.max(0.0)),
     }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn avx2(act: Activation, out: &mut [f32]) {
-        generic(act, out)
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { avx2(act, out) };
-    }
-    generic(act, out)
 }
 
-impl Activation {
-    #[inline(always)]
-    fn apply(self, x: f32) -> f32 {
-        match self {
-            Activation::Identity => x,
-            Activation::Tanh => fast_tanh(x),
-            Activation::Relu => x.max(0.0),
+/// `δ ← δ ⊙ f′(y)`: the gradient at the pre-activation from the one at the output.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn times_derivative(act: Activation, delta: &mut [f32], y: &[f32]) {
+    match act {
+        Activation::Identity => {}
+        Activation::Tanh => {
+            for (d, &y) in delta.iter_mut().zip(y) {
+                *d *= 1.0 - y * y;
+            }
         }
-    }
-
-    /// Derivative expressed through the output `y = f(x)`.
-    #[inline(always)]
-    fn derivative_from_output(self, y: f32) -> f32 {
-        match self {
-            Activation::Identity => 1.0,
-            Activation::Tanh => 1.0 - y * y,
-            Activation::Relu => {
-                if y > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
+        Activation::Relu => {
+            for (d, &y) in delta.iter_mut().zip(y) {
+                *d *= if y > 0.0 { 1.0 } else { 0.0 };
             }
         }
     }
@@ -117,7 +104,18 @@ pub struct Cache {
     acts: Vec<Vec<f32>>,
     delta: Vec<f32>,
     delta_next: Vec<f32>,
+    /// `Wᵀ` (`out × in`) of the layer being differentiated, for the input gradient.
+    w_t: Vec<f32>,
+    /// Scratch for thin layers (see [`THIN`]): a transposed input and a transposed product.
+    x_t: Vec<f32>,
+    product_t: Vec<f32>,
 }
+
+/// Layers with fewer outputs than this (the value and logit heads) are computed transposed:
+/// `(X·W)ᵀ = Wᵀ·Xᵀ` and `(Xᵀ·δ)ᵀ = δᵀ·X` put the long dimension along the vector lanes
+/// instead of one or two useful lanes of sixteen. Every element is the same fused
+/// multiply-add chain either way (`fma(a, b, s) = fma(b, a, s)`), so the results are identical.
+const THIN: usize = 16;
 
 impl Cache {
     /// The network output of the last forward pass (`batch × out`).
@@ -133,47 +131,6 @@ impl Cache {
             return &[];
         }
         &self.acts[n - 2]
-    }
-}
-
-/// `C = A·B (+ C when accumulate)` for row-major `A` (`m × k`, row stride `ars`, column stride
-/// `acs`) and `B` (`k × n`, strides `brs`, `bcs`); `C` is row-major `m × n`.
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    ars: usize,
-    acs: usize,
-    b: &[f32],
-    brs: usize,
-    bcs: usize,
-    c: &mut [f32],
-    accumulate: bool,
-) {
-    assert!(m == 0 || k == 0 || a.len() > (m - 1) * ars + (k - 1) * acs);
-    assert!(k == 0 || n == 0 || b.len() > (k - 1) * brs + (n - 1) * bcs);
-    assert!(c.len() >= m * n);
-    // SAFETY: the assertions above keep every index the kernel touches inside the slices; the
-    // output does not alias the inputs (distinct borrows).
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            ars as isize,
-            acs as isize,
-            b.as_ptr(),
-            brs as isize,
-            bcs as isize,
-            if accumulate { 1.0 } else { 0.0 },
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
     }
 }
 
@@ -197,13 +154,20 @@ impl Mlp {
         let mut params = vec![0.0f32; total];
         let layers = spec.sizes.len() - 1;
         for (l, w) in spec.sizes.windows(2).enumerate() {
-            let bound = 1.0 / (w[0] as f32).sqrt();
+            let (fan_in, out) = (w[0], w[1]);
+            let bound = 1.0 / (fan_in as f32).sqrt();
             let gain = if l + 1 == layers { output_gain } else { 1.0 };
             let off = offsets[l];
-            for (i, p) in params[off..off + w[0] * w[1] + w[1]].iter_mut().enumerate() {
+            // Drawn in PyTorch's order (row `j` of `out × in`, then the bias), stored `in × out`.
+            for t in 0..fan_in * out + out {
                 let u = (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
                 let v = (2.0 * u - 1.0) * bound;
-                *p = if i < w[0] * w[1] { v * gain } else { v };
+                if t < fan_in * out {
+                    let (j, p) = (t / fan_in, t % fan_in);
+                    params[off + p * out + j] = v * gain;
+                } else {
+                    params[off + t] = v;
+                }
             }
         }
         Ok(Mlp {
@@ -213,7 +177,7 @@ impl Mlp {
         })
     }
 
-    /// Rebuilds a network from its spec and parameters.
+    /// Rebuilds a network from its spec and parameters in its own layout ([`Mlp::params`]).
     pub fn from_params(spec: MlpSpec, params: Vec<f32>) -> Result<Mlp, NnError> {
         let mut net = Mlp::new(spec, 1.0, 0)?;
         if params.len() != net.params.len() {
@@ -224,6 +188,30 @@ impl Mlp {
             )));
         }
         net.params = params;
+        Ok(net)
+    }
+
+    /// The parameters in PyTorch's layout (each weight `out × in`, then its bias): what files
+    /// hold, so a policy reads the same in any tool.
+    pub fn torch_layout(&self) -> Vec<f32> {
+        let mut out = self.params.clone();
+        for l in 0..self.offsets.len() {
+            let (i, o, w, _, _) = self.layer(l);
+            let dst = &mut out[self.offsets[l]..self.offsets[l] + i * o];
+            transpose(w, i, o, dst);
+        }
+        out
+    }
+
+    /// Rebuilds a network from parameters in PyTorch's layout ([`Mlp::torch_layout`]).
+    pub fn from_torch_layout(spec: MlpSpec, params: Vec<f32>) -> Result<Mlp, NnError> {
+        let mut net = Mlp::from_params(spec, params)?;
+        for l in 0..net.offsets.len() {
+            let (i, o) = (net.spec.sizes[l], net.spec.sizes[l + 1]);
+            let off = net.offsets[l];
+            let torch = net.params[off..off + i * o].to_vec();
+            transpose(&torch, o, i, &mut net.params[off..off + i * o]);
+        }
         Ok(net)
     }
 
@@ -277,18 +265,45 @@ impl Mlp {
             let (head, tail) = cache.acts.split_at_mut(l + 1);
             let (input, out) = (&head[l], &mut tail[0]);
             out.resize(batch * o, 0.0);
-            for row in out.chunks_exact_mut(o) {
-                row.copy_from_slice(b);
+            if o < THIN && batch >= THIN {
+                // outᵀ = Wᵀ·Xᵀ (Wᵀ: row stride 1, column stride o), then out = b + that.
+                cache.x_t.resize(batch * i, 0.0);
+                transpose(input, batch, i, &mut cache.x_t);
+                cache.product_t.resize(o * batch, 0.0);
+                gemm(
+                    o,
+                    i,
+                    batch,
+                    w,
+                    1,
+                    o,
+                    &cache.x_t,
+                    batch,
+                    &mut cache.product_t,
+                    batch,
+                    false,
+                );
+                for (r, row) in out.chunks_exact_mut(o).enumerate() {
+                    for (j, v) in row.iter_mut().enumerate() {
+                        *v = b[j] + cache.product_t[j * batch + r];
+                    }
+                }
+            } else {
+                for row in out.chunks_exact_mut(o) {
+                    row.copy_from_slice(b);
+                }
+                // out = b + X·W
+                gemm(batch, i, o, input, i, 1, w, o, out, o, true);
             }
-            // out += X · Wᵀ  (Wᵀ[j][k] = W[k][j]: row stride 1, column stride i)
-            gemm(batch, i, o, input, i, 1, w, 1, i, out, true);
             apply_activation(act, out);
         }
         cache.output()
     }
 
-    /// Forward of one observation with plain loops (acting); `out` has `output_dim` values.
+    /// Forward of one observation (acting) without a cache; `out` has `output_dim` values,
+    /// bit for bit the row [`Mlp::forward`] gives for `x` in any batch.
     pub fn forward_one(&self, x: &[f32], scratch: &mut Vec<f32>, out: &mut [f32]) {
+        assert_eq!(x.len(), self.input_dim(), "one input of input_dim values");
         let layers = self.spec.sizes.len() - 1;
         let widest = *self.spec.sizes.iter().max().expect("sizes");
         scratch.resize(2 * widest, 0.0);
@@ -297,11 +312,9 @@ impl Mlp {
         let (mut cur, mut next) = (a, b);
         for l in 0..layers {
             let (i, o, w, bias, act) = self.layer(l);
-            for j in 0..o {
-                let row = &w[j * i..(j + 1) * i];
-                let s: f32 = row.iter().zip(&cur[..i]).map(|(w, x)| w * x).sum::<f32>() + bias[j];
-                next[j] = act.apply(s);
-            }
+            next[..o].copy_from_slice(bias);
+            gemm(1, i, o, &cur[..i], i, 1, w, o, &mut next[..o], o, true);
+            apply_activation(act, &mut next[..o]);
             std::mem::swap(&mut cur, &mut next);
         }
         out.copy_from_slice(&cur[..self.output_dim()]);
@@ -340,31 +353,50 @@ impl Mlp {
         }
         let mut delta = std::mem::take(&mut cache.delta);
         let mut delta_next = std::mem::take(&mut cache.delta_next);
+        let mut w_t = std::mem::take(&mut cache.w_t);
         delta.clear();
         delta.extend_from_slice(grad_out);
         for l in (0..layers).rev() {
             let (i, o, w, _, act) = self.layer(l);
-            // δ = ∂L/∂y ⊙ f'(y): the gradient at the pre-activation.
-            if act != Activation::Identity {
-                for (d, &y) in delta.iter_mut().zip(&cache.acts[l + 1]) {
-                    *d *= act.derivative_from_output(y);
-                }
-            }
+            times_derivative(act, &mut delta, &cache.acts[l + 1]);
             if let Some(grads) = grads.as_deref_mut() {
                 let off = self.offsets[l];
                 let (gw, gb) = grads[off..off + i * o + o].split_at_mut(i * o);
-                // ∂W += δᵀ · X  (δᵀ: row stride 1, column stride o)
-                gemm(o, batch, i, &delta, 1, o, &cache.acts[l], i, 1, gw, true);
-                for row in delta.chunks_exact(o) {
-                    for (g, d) in gb.iter_mut().zip(row) {
-                        *g += d;
+                if o < THIN {
+                    // (∂W)ᵀ = δᵀ·X  (δᵀ: row stride 1, column stride o), added transposed.
+                    let prod = &mut cache.product_t;
+                    prod.resize(o * i, 0.0);
+                    gemm(o, batch, i, &delta, 1, o, &cache.acts[l], i, prod, i, false);
+                    for (p, row) in gw.chunks_exact_mut(o).enumerate() {
+                        for (j, g) in row.iter_mut().enumerate() {
+                            *g += prod[j * i + p];
+                        }
                     }
+                } else {
+                    // ∂W += Xᵀ·δ  (Xᵀ: row stride 1, column stride i)
+                    gemm(i, batch, o, &cache.acts[l], 1, i, &delta, o, gw, o, true);
                 }
+                // ∂b += 1ᵀ·δ (a stride-0 row of ones): summed down the batch in vector lanes.
+                gemm(1, batch, o, &[1.0], 0, 0, &delta, o, gb, o, true);
             }
             if l > 0 || grad_input.is_some() {
-                // ∂X = δ · W
+                // ∂X = δ·Wᵀ
+                w_t.resize(o * i, 0.0);
+                transpose(w, i, o, &mut w_t);
                 delta_next.resize(batch * i, 0.0);
-                gemm(batch, o, i, &delta, o, 1, w, i, 1, &mut delta_next, false);
+                gemm(
+                    batch,
+                    o,
+                    i,
+                    &delta,
+                    o,
+                    1,
+                    &w_t,
+                    i,
+                    &mut delta_next,
+                    i,
+                    false,
+                );
                 std::mem::swap(&mut delta, &mut delta_next);
             }
         }
@@ -373,12 +405,97 @@ impl Mlp {
         }
         cache.delta = delta;
         cache.delta_next = delta_next;
+        cache.w_t = w_t;
+    }
+}
+
+/// `dst` (`cols × rows`) = `src`ᵀ for a row-major `rows × cols` `src`: 16 × 16 tiles through
+/// registers where the CPU has AVX-512 (a DQN run spent a tenth of its time in the scalar loop),
+/// the edges element by element.
+fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    assert!(src.len() >= rows * cols && dst.len() >= rows * cols);
+    let (mut full_r, mut full_c) = (0, 0);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        (full_r, full_c) = (rows / 16 * 16, cols / 16 * 16);
+        for r0 in (0..full_r).step_by(16) {
+            for c0 in (0..full_c).step_by(16) {
+                // SAFETY: AVX-512F is present (checked above); the tile's 16 rows of 16 values
+                // start at (r0, c0) inside `src` and at (c0, r0) inside `dst`.
+                unsafe {
+                    transpose16(
+                        src.as_ptr().add(r0 * cols + c0),
+                        cols,
+                        dst.as_mut_ptr().add(c0 * rows + r0),
+                        rows,
+                    )
+                };
+            }
+        }
+    }
+    for r in 0..rows {
+        let c_start = if r < full_r { full_c } else { 0 };
+        for c in c_start..cols {
+            dst[c * rows + r] = src[r * cols + c];
+        }
+    }
+}
+
+/// One 16 × 16 tile: rows of `src` (stride `lds`) become columns of `dst` (stride `ldd`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn transpose16(src: *const f32, lds: usize, dst: *mut f32, ldd: usize) {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller guarantees 16 rows of 16 values at both ends.
+    unsafe {
+        let r: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(src.add(i * lds)));
+        // Pairs of rows interleaved by element, then by element pair, then 128-bit blocks
+        // regrouped twice.
+        let t: [__m512; 16] = std::array::from_fn(|i| {
+            let (a, b) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
+            if i % 2 == 0 {
+                _mm512_unpacklo_ps(a, b)
+            } else {
+                _mm512_unpackhi_ps(a, b)
+            }
+        });
+        let u: [__m512; 16] = std::array::from_fn(|i| {
+            let base = i / 4 * 4;
+            let (a, b) = (
+                _mm512_castps_pd(t[base + (i % 4) / 2]),
+                _mm512_castps_pd(t[base + (i % 4) / 2 + 2]),
+            );
+            _mm512_castpd_ps(if i % 2 == 0 {
+                _mm512_unpacklo_pd(a, b)
+            } else {
+                _mm512_unpackhi_pd(a, b)
+            })
+        });
+        let v: [__m512; 16] = std::array::from_fn(|i| {
+            let base = i / 8 * 8;
+            let (a, b) = (u[base + i % 4], u[base + i % 4 + 4]);
+            if (i % 8) < 4 {
+                _mm512_shuffle_f32x4::<0x88>(a, b)
+            } else {
+                _mm512_shuffle_f32x4::<0xdd>(a, b)
+            }
+        });
+        for i in 0..16 {
+            let (a, b) = (v[i % 8], v[i % 8 + 8]);
+            let w = if i < 8 {
+                _mm512_shuffle_f32x4::<0x88>(a, b)
+            } else {
+                _mm512_shuffle_f32x4::<0xdd>(a, b)
+            };
+            _mm512_storeu_ps(dst.add(i * ldd), w);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mlp_spec;
 
     fn net(hidden: Activation) -> Mlp {
         Mlp::new(
@@ -406,9 +523,26 @@ mod tests {
     #[test]
     #[allow(clippy::needless_range_loop)] // perturbs parameter p in place
     fn backward_matches_finite_differences() {
-        for hidden in [Activation::Tanh, Activation::Relu] {
-            let mut m = net(hidden);
-            let batch = 4;
+        // Narrow layers (every product thin, small batch) and wide ones (17, 18 outputs: the
+        // direct products; batch 20: the transposed thin head). The wide net is checked with
+        // tanh only: with 340 ReLU pre-activations some sit within a step of the kink, where
+        // a finite difference is no reference.
+        let cases = [
+            (Activation::Tanh, vec![3, 5, 4, 2], 4),
+            (Activation::Relu, vec![3, 5, 4, 2], 4),
+            (Activation::Tanh, vec![3, 17, 18, 2], 20),
+        ];
+        for (hidden, sizes, batch) in cases {
+            let mut m = Mlp::new(
+                MlpSpec {
+                    sizes: sizes.clone(),
+                    hidden,
+                    output: Activation::Identity,
+                },
+                1.0,
+                7,
+            )
+            .unwrap();
             let x: Vec<f32> = (0..batch * 3)
                 .map(|i| ((i * 37 % 11) as f32 / 5.0) - 1.0)
                 .collect();
@@ -459,6 +593,32 @@ mod tests {
     }
 
     #[test]
+    fn transpose_matches_definition() {
+        for (rows, cols) in [
+            (1, 1),
+            (16, 16),
+            (256, 256),
+            (33, 50),
+            (64, 2),
+            (4, 64),
+            (17, 16),
+        ] {
+            let src: Vec<f32> = (0..rows * cols).map(|v| v as f32).collect();
+            let mut dst = vec![-1.0; rows * cols];
+            transpose(&src, rows, cols, &mut dst);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(
+                        dst[c * rows + r],
+                        src[r * cols + c],
+                        "{rows}×{cols} ({r},{c})"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn fast_tanh_is_accurate() {
         let mut worst = 0.0f64;
         for i in -200_000..=200_000 {
@@ -474,16 +634,36 @@ mod tests {
     }
 
     #[test]
-    fn single_forward_equals_batched_forward() {
-        let m = net(Activation::Tanh);
-        let x = [0.3f32, -0.7, 1.1];
+    fn single_forward_equals_batched_forward_bit_for_bit() {
+        // Batch 1 takes the direct product everywhere, batch 24 the transposed thin head.
+        let m = Mlp::new(mlp_spec(3, &[40, 33], 2, Activation::Tanh), 1.0, 3).unwrap();
+        let x: Vec<f32> = (0..24 * 3)
+            .map(|i| ((i * 29 % 13) as f32 / 6.0) - 1.0)
+            .collect();
         let mut cache = Cache::default();
-        let batched = m.forward(&x, 1, &mut cache).to_vec();
-        let mut out = [0.0f32; 2];
-        m.forward_one(&x, &mut Vec::new(), &mut out);
-        for (a, b) in out.iter().zip(&batched) {
-            assert!((a - b).abs() < 1e-6);
+        let batched = m.forward(&x, 24, &mut cache).to_vec();
+        for (row, want) in x.chunks_exact(3).zip(batched.chunks_exact(2)) {
+            let mut out = [0.0f32; 2];
+            m.forward_one(row, &mut Vec::new(), &mut out);
+            assert_eq!(out[0].to_bits(), want[0].to_bits());
+            assert_eq!(out[1].to_bits(), want[1].to_bits());
         }
+    }
+
+    #[test]
+    fn files_hold_pytorch_layout() {
+        // y_j = b_j + Σ_p W[j][p]·x_p with W given out × in.
+        let spec = MlpSpec {
+            sizes: vec![3, 2],
+            hidden: Activation::Identity,
+            output: Activation::Identity,
+        };
+        let torch = vec![1.0, 2.0, 3.0, 10.0, 20.0, 30.0, 0.5, -0.5];
+        let m = Mlp::from_torch_layout(spec, torch.clone()).unwrap();
+        let mut out = [0.0f32; 2];
+        m.forward_one(&[1.0, 1.0, 2.0], &mut Vec::new(), &mut out);
+        assert_eq!(out, [9.5, 89.5]);
+        assert_eq!(m.torch_layout(), torch);
     }
 
     #[test]

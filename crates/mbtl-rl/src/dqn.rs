@@ -3,7 +3,7 @@
 //! hard-updated target network, Adam with gradient-norm clipping.
 
 use mbtl_env::{BatchActions, Context, ContextObs, EnvKind};
-use mbtl_nn::{mlp_spec, Activation, Adam, Cache, Mlp};
+use mbtl_nn::{clip_grad_norm, mlp_spec, Activation, Adam, Cache, Mlp};
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
@@ -207,11 +207,7 @@ impl Train for DqnConfig {
                     }
                     grads.fill(0.0);
                     q.backward(&mut cq, &g, &mut grads, None);
-                    let norm = grads.iter().map(|v| v * v).sum::<f32>().sqrt();
-                    if norm > config.max_grad_norm {
-                        let s = config.max_grad_norm / (norm + 1e-6);
-                        grads.iter_mut().for_each(|v| *v *= s);
-                    }
+                    clip_grad_norm(&mut [&mut grads], config.max_grad_norm);
                     opt.step(&mut q.params, &grads);
                 }
                 log.updates += 1;

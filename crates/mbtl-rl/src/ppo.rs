@@ -7,7 +7,7 @@
 
 use mbtl_env::{ActionSpace, BatchActions, Context, ContextObs};
 use mbtl_nn::mlp_spec;
-use mbtl_nn::{Activation, Adam, Cache, Mlp};
+use mbtl_nn::{clip_grad_norm, Activation, Adam, Cache, Mlp};
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
@@ -431,21 +431,10 @@ impl Train for PpoConfig {
                         Head::Gaussian { grads, .. } => grads,
                         Head::Categorical { .. } => &mut no_head_grads,
                     };
-                    let norm = grads_a
-                        .iter()
-                        .chain(&grads_c)
-                        .chain(head_grads.iter())
-                        .map(|g| g * g)
-                        .sum::<f32>()
-                        .sqrt();
-                    if norm > config.max_grad_norm {
-                        let s = config.max_grad_norm / (norm + 1e-6);
-                        grads_a
-                            .iter_mut()
-                            .chain(grads_c.iter_mut())
-                            .chain(head_grads.iter_mut())
-                            .for_each(|g| *g *= s);
-                    }
+                    clip_grad_norm(
+                        &mut [&mut grads_a, &mut grads_c, head_grads],
+                        config.max_grad_norm,
+                    );
                     opt_a.step(&mut actor.params, &grads_a);
                     opt_c.step(&mut critic.params, &grads_c);
                     if let Head::Gaussian {
