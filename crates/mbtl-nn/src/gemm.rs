@@ -139,6 +139,93 @@ pub(crate) fn portable(
     body(m, k, n, a, ars, acs, b, ldb, c, ldc, accumulate)
 }
 
+/// `C[i][j] += Σ_p A[i][p]·B[j][p]` for `i < m`, `j < n`, `p < k`: both operands contiguous
+/// along `p` (`A[i][p]` is `a[i·lda + p]`, `B[j][p]` is `b[j·ldb + p]`, `C[i][j]` is
+/// `c[i·ldc + j]`). For products with few outputs per row (a value or logit head), where
+/// [`gemm`] would fill one or two of its sixteen lanes.
+///
+/// Arithmetic, the same on every x86-64 CPU: `p` is split into sixteen lanes (`p mod 16`),
+/// each a fused multiply-add chain in increasing `p` from zero (zero-padded to a multiple of
+/// sixteen); the lanes are added pairwise (`l + (l+8)`, then `+4`, `+2`, `+1`), then
+/// `C = C + s`.
+///
+/// # Panics
+/// When a slice is too short for the shape and strides.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_nt(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(k == 0 || a.len() >= (m - 1) * lda + k, "A too short");
+    assert!(k == 0 || b.len() >= (n - 1) * ldb + k, "B too short");
+    assert!(c.len() >= (m - 1) * ldc + n, "C too short");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is present (checked above); the assertions keep every element read
+        // or written inside the slices (masked lanes are not accessed).
+        unsafe {
+            avx512::gemm_nt(
+                m,
+                k,
+                n,
+                a.as_ptr(),
+                lda,
+                b.as_ptr(),
+                ldb,
+                c.as_mut_ptr(),
+                ldc,
+            )
+        };
+        return;
+    }
+    portable_nt(m, k, n, a, lda, b, ldb, c, ldc);
+}
+
+/// The reference path of [`gemm_nt`]: the same lanes, chains and pairwise sum.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn portable_nt(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    for i in 0..m {
+        let x = &a[i * lda..i * lda + k];
+        for j in 0..n {
+            let w = &b[j * ldb..j * ldb + k];
+            let mut lanes = [0.0f32; 16];
+            for p0 in (0..k.div_ceil(16) * 16).step_by(16) {
+                for (l, acc) in lanes.iter_mut().enumerate() {
+                    let p = p0 + l;
+                    let (xv, wv) = if p < k { (x[p], w[p]) } else { (0.0, 0.0) };
+                    *acc = xv.mul_add(wv, *acc);
+                }
+            }
+            for width in [8, 4, 2, 1] {
+                for l in 0..width {
+                    lanes[l] += lanes[l + width];
+                }
+            }
+            c[i * ldc + j] += lanes[0];
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::*;
@@ -251,6 +338,67 @@ mod avx512 {
             }
         }
     }
+
+    /// Rows per block of [`gemm_nt`]: each `B` chunk loaded once serves four rows.
+    const NT_ROWS: usize = 4;
+
+    /// # Safety
+    /// The CPU has AVX-512F and the pointers cover the shape (see [`super::gemm_nt`]).
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn gemm_nt(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        let chunks = k.div_ceil(16);
+        let tail = k - 16 * chunks.saturating_sub(1);
+        let last: __mmask16 = if tail == 16 {
+            0xFFFF
+        } else {
+            (1u16 << tail) - 1
+        };
+        let mask = |q: usize| if q + 1 == chunks { last } else { 0xFFFF };
+        // SAFETY: rows `i < m` of A and C, rows `j < n` of B, lanes `p < k` only (masks).
+        unsafe {
+            let mut i0 = 0;
+            while i0 < m {
+                let rows = (m - i0).min(NT_ROWS);
+                for j in 0..n {
+                    let mut acc = [_mm512_setzero_ps(); NT_ROWS];
+                    for q in 0..chunks {
+                        let w = _mm512_maskz_loadu_ps(mask(q), b.add(j * ldb + 16 * q));
+                        for (r, acc) in acc.iter_mut().enumerate().take(rows) {
+                            let x = _mm512_maskz_loadu_ps(mask(q), a.add((i0 + r) * lda + 16 * q));
+                            *acc = _mm512_fmadd_ps(x, w, *acc);
+                        }
+                    }
+                    for (r, &v) in acc.iter().enumerate().take(rows) {
+                        *c.add((i0 + r) * ldc + j) += pairwise_sum(v);
+                    }
+                }
+                i0 += rows;
+            }
+        }
+    }
+
+    /// `((l + l₊₈) + (l₊₄ + l₊₁₂)) …`: lanes added pairwise at distance 8, 4, 2, 1.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn pairwise_sum(v: __m512) -> f32 {
+        let s8 = _mm512_add_ps(v, _mm512_shuffle_f32x4::<0b11_10_11_10>(v, v));
+        let s8 = _mm512_castps512_ps256(s8);
+        let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
+        let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+        let s1 = _mm_add_ss(s2, _mm_shuffle_ps::<0b01>(s2, s2));
+        _mm_cvtss_f32(s1)
+    }
 }
 
 #[cfg(test)]
@@ -262,6 +410,47 @@ mod tests {
         (0..n)
             .map(|_| (rng.next_u32() >> 8) as f32 / (1u32 << 23) as f32 - 1.0)
             .collect()
+    }
+
+    #[test]
+    fn nt_matches_reference_and_is_bitwise_portable() {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(9);
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 64, 2),
+            (9, 17, 1),
+            (256, 64, 2),
+            (5, 0, 3),
+            (6, 300, 4),
+        ] {
+            let (lda, ldb, ldc) = (k + 1, k + 3, n + 2);
+            let a = random(m * lda, &mut rng);
+            let b = random(n * ldb, &mut rng);
+            let c0 = random(m * ldc, &mut rng);
+            let mut fast = c0.clone();
+            gemm_nt(m, k, n, &a, lda, &b, ldb, &mut fast, ldc);
+            let mut slow = c0.clone();
+            portable_nt(m, k, n, &a, lda, &b, ldb, &mut slow, ldc);
+            for i in 0..m {
+                for j in 0..ldc {
+                    let at = i * ldc + j;
+                    assert_eq!(
+                        fast[at].to_bits(),
+                        slow[at].to_bits(),
+                        "{m}×{k}×{n} ({i},{j})"
+                    );
+                    if j >= n {
+                        assert_eq!(fast[at], c0[at], "padding untouched");
+                        continue;
+                    }
+                    let s: f64 = (0..k)
+                        .map(|p| f64::from(a[i * lda + p]) * f64::from(b[j * ldb + p]))
+                        .sum::<f64>()
+                        + f64::from(c0[at]);
+                    assert!((s - f64::from(fast[at])).abs() < 1e-4 * (1.0 + k as f64));
+                }
+            }
+        }
     }
 
     /// Every path against an `f64` reference, and the dispatched path against the portable one

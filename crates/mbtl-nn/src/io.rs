@@ -2,7 +2,7 @@
 //! weight `out × in`, then its bias), and a JSON header in the safetensors metadata saying what
 //! the file is (written atomically: temp file + rename).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, TensorView};
@@ -25,7 +25,8 @@ pub fn save<H: Serialize>(path: &Path, header: &H, nets: &[(&str, &Mlp)]) -> Res
         "mbtl".to_string(),
         serde_json::to_string(header).map_err(|e| file_err(path, e.to_string()))?,
     );
-    let mut specs = HashMap::new();
+    // Sorted, so the same networks always give the same header text.
+    let mut specs = BTreeMap::new();
     for (name, net) in nets {
         specs.insert(name.to_string(), net.spec().clone());
     }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use multiversion::multiversion;
 
-use crate::gemm::gemm;
+use crate::gemm::{gemm, gemm_nt};
 use crate::NnError;
 
 /// Element-wise non-linearity after a layer.
@@ -27,7 +27,8 @@ pub enum Activation {
 
 /// `tanh` as a rational function of odd degree 13 over even degree 6 on `[-9, 9]` (the
 /// minimax fit Eigen uses for `float`; |error| < 5e-7 against the exact value, tested below).
-/// libm's scalar `tanhf` took 72 % of a PPO run; this one vectorises.
+/// libm's scalar `tanhf` took 72 % of a PPO run; this one vectorises. Horner steps are fused
+/// multiply-adds, so every path (AVX-512, AVX2, portable `mul_add`) gives the same bits.
 #[inline(always)]
 pub fn fast_tanh(x: f32) -> f32 {
     const A: [f32; 7] = [
@@ -44,20 +45,39 @@ pub fn fast_tanh(x: f32) -> f32 {
     let x2 = x * x;
     let mut p = A[6];
     for &a in A[..6].iter().rev() {
-        p = p * x2 + a;
+        p = p.mul_add(x2, a);
     }
-    let q = ((B[3] * x2 + B[2]) * x2 + B[1]) * x2 + B[0];
+    let q = B[3].mul_add(x2, B[2]).mul_add(x2, B[1]).mul_add(x2, B[0]);
     x * p / q
 }
 
 /// `y = f(y)` in place over a layer's outputs. Multiversioned (AVX-512, AVX2, baseline): the
 /// same IEEE operations on more lanes, so identical results on every path.
-#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+#[multiversion(targets("x86_64+avx512f+fma", "x86_64+avx2+fma"))]
 fn apply_activation(act: Activation, out: &mut [f32]) {
     match act {
         Activation::Identity => {}
         Activation::Tanh => out.iter_mut().for_each(|v| *v = fast_tanh(*v)),
         Activation::Relu => out.iter_mut().for_each(|v| *v = v.max(0.0)),
+    }
+}
+
+/// `y = f(y + b)` row by row (`out` is `rows × b.len()`): bias and activation in one pass over
+/// a product computed without its bias.
+#[multiversion(targets("x86_64+avx512f+fma", "x86_64+avx2+fma"))]
+fn add_bias_and_activate(act: Activation, b: &[f32], out: &mut [f32]) {
+    for row in out.chunks_exact_mut(b.len()) {
+        match act {
+            Activation::Identity => row.iter_mut().zip(b).for_each(|(v, b)| *v += b),
+            Activation::Tanh => row
+                .iter_mut()
+                .zip(b)
+                .for_each(|(v, b)| *v = fast_tanh(*v + b)),
+            Activation::Relu => row
+                .iter_mut()
+                .zip(b)
+                .for_each(|(v, b)| *v = (*v + b).max(0.0)),
+        }
     }
 }
 
@@ -106,15 +126,15 @@ pub struct Cache {
     delta_next: Vec<f32>,
     /// `Wᵀ` (`out × in`) of the layer being differentiated, for the input gradient.
     w_t: Vec<f32>,
-    /// Scratch for thin layers (see [`THIN`]): a transposed input and a transposed product.
-    x_t: Vec<f32>,
+    /// `(Xᵀ·δ)ᵀ` of a thin layer (see [`THIN`]).
     product_t: Vec<f32>,
 }
 
-/// Layers with fewer outputs than this (the value and logit heads) are computed transposed:
-/// `(X·W)ᵀ = Wᵀ·Xᵀ` and `(Xᵀ·δ)ᵀ = δᵀ·X` put the long dimension along the vector lanes
-/// instead of one or two useful lanes of sixteen. Every element is the same fused
-/// multiply-add chain either way (`fma(a, b, s) = fma(b, a, s)`), so the results are identical.
+/// Layers with fewer outputs than this (value and logit heads) are computed along their inputs
+/// instead of their outputs, which would fill one or two of sixteen vector lanes: the forward
+/// product as row-by-row dot products ([`gemm_nt`], the layer's own arithmetic, whatever the
+/// batch), the weight gradient as `(Xᵀ·δ)ᵀ = δᵀ·X` (the same fused multiply-add chains as
+/// `Xᵀ·δ`, since `fma(a, b, s) = fma(b, a, s)`).
 const THIN: usize = 16;
 
 impl Cache {
@@ -265,37 +285,10 @@ impl Mlp {
             let (head, tail) = cache.acts.split_at_mut(l + 1);
             let (input, out) = (&head[l], &mut tail[0]);
             out.resize(batch * o, 0.0);
-            if o < THIN && batch >= THIN {
-                // outᵀ = Wᵀ·Xᵀ (Wᵀ: row stride 1, column stride o), then out = b + that.
-                cache.x_t.resize(batch * i, 0.0);
-                transpose(input, batch, i, &mut cache.x_t);
-                cache.product_t.resize(o * batch, 0.0);
-                gemm(
-                    o,
-                    i,
-                    batch,
-                    w,
-                    1,
-                    o,
-                    &cache.x_t,
-                    batch,
-                    &mut cache.product_t,
-                    batch,
-                    false,
-                );
-                for (r, row) in out.chunks_exact_mut(o).enumerate() {
-                    for (j, v) in row.iter_mut().enumerate() {
-                        *v = b[j] + cache.product_t[j * batch + r];
-                    }
-                }
-            } else {
-                for row in out.chunks_exact_mut(o) {
-                    row.copy_from_slice(b);
-                }
-                // out = b + X·W
-                gemm(batch, i, o, input, i, 1, w, o, out, o, true);
+            if o < THIN {
+                cache.w_t.resize(o * i, 0.0);
             }
-            apply_activation(act, out);
+            layer_forward(i, o, w, b, act, input, out, &mut cache.w_t);
         }
         cache.output()
     }
@@ -306,15 +299,22 @@ impl Mlp {
         assert_eq!(x.len(), self.input_dim(), "one input of input_dim values");
         let layers = self.spec.sizes.len() - 1;
         let widest = *self.spec.sizes.iter().max().expect("sizes");
-        scratch.resize(2 * widest, 0.0);
-        let (a, b) = scratch.split_at_mut(widest);
+        let thin = self
+            .spec
+            .sizes
+            .windows(2)
+            .filter(|w| w[1] < THIN)
+            .map(|w| w[0] * w[1])
+            .max()
+            .unwrap_or(0);
+        scratch.resize(2 * widest + thin, 0.0);
+        let (a, rest) = scratch.split_at_mut(widest);
+        let (b, w_t) = rest.split_at_mut(widest);
         a[..x.len()].copy_from_slice(x);
         let (mut cur, mut next) = (a, b);
         for l in 0..layers {
             let (i, o, w, bias, act) = self.layer(l);
-            next[..o].copy_from_slice(bias);
-            gemm(1, i, o, &cur[..i], i, 1, w, o, &mut next[..o], o, true);
-            apply_activation(act, &mut next[..o]);
+            layer_forward(i, o, w, bias, act, &cur[..i], &mut next[..o], w_t);
             std::mem::swap(&mut cur, &mut next);
         }
         out.copy_from_slice(&cur[..self.output_dim()]);
@@ -406,6 +406,33 @@ impl Mlp {
         cache.delta = delta;
         cache.delta_next = delta_next;
         cache.w_t = w_t;
+    }
+}
+
+/// One layer: `out` (`m × o`) = `f(b + X·W)` for `x` (`m × i`); `w_t` holds at least `o·i`
+/// values of scratch when the layer is thin.
+#[allow(clippy::too_many_arguments)]
+fn layer_forward(
+    i: usize,
+    o: usize,
+    w: &[f32],
+    b: &[f32],
+    act: Activation,
+    x: &[f32],
+    out: &mut [f32],
+    w_t: &mut [f32],
+) {
+    let m = out.len() / o;
+    if o < THIN {
+        for row in out.chunks_exact_mut(o) {
+            row.copy_from_slice(b);
+        }
+        transpose(w, i, o, &mut w_t[..o * i]);
+        gemm_nt(m, i, o, x, i, w_t, i, out, o);
+        apply_activation(act, out);
+    } else {
+        gemm(m, i, o, x, i, 1, w, o, out, o, false);
+        add_bias_and_activate(act, b, out);
     }
 }
 

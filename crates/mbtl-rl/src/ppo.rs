@@ -247,6 +247,7 @@ impl Train for PpoConfig {
         let mut actions = vec![0u32; ne];
         let mut env_actions = vec![0.0f32; ne * adim];
         let mut lsm = vec![0.0f32; n_actions];
+        let mut probs = vec![0.0f32; n_actions];
         let mut log = TrainLog::default();
         let mut finished: Vec<f64> = Vec::new();
         let mut grads_a = vec![0.0f32; actor.n_params()];
@@ -400,9 +401,14 @@ impl Train for PpoConfig {
                         match &mut head {
                             Head::Categorical { .. } => {
                                 let a = act_buf[k] as usize;
-                                let entropy: f32 = -lsm.iter().map(|l| l.exp() * l).sum::<f32>();
-                                for (j, (gj, &l)) in g.iter_mut().zip(lsm.iter()).enumerate() {
-                                    let p = l.exp();
+                                for (p, &l) in probs.iter_mut().zip(&lsm) {
+                                    *p = l.exp();
+                                }
+                                let entropy: f32 =
+                                    -probs.iter().zip(&lsm).map(|(p, l)| p * l).sum::<f32>();
+                                for (j, ((gj, &l), &p)) in
+                                    g.iter_mut().zip(lsm.iter()).zip(&probs).enumerate()
+                                {
                                     let onehot = if j == a { 1.0 } else { 0.0 };
                                     *gj = g_logp * (onehot - p)
                                         + config.ent_coef / b as f32 * p * (l + entropy);
