@@ -19,6 +19,8 @@ pub enum BenchCommand {
     Envs(EnvBenchArgs),
     /// The selection engine: SD-MBTL's full 3-D table and M/GP-MBTL on a 7-D matrix.
     Select(crate::bench_select::SelectBenchArgs),
+    /// The network core on the learners' shapes: training step, forward, acting (one thread).
+    Nn(crate::bench_nn::NnBenchArgs),
 }
 
 #[derive(Args)]
@@ -46,6 +48,7 @@ pub fn run(command: BenchCommand) -> Result<ExitCode> {
     match command {
         BenchCommand::Envs(args) => envs(&args),
         BenchCommand::Select(args) => crate::bench_select::run(&args),
+        BenchCommand::Nn(args) => crate::bench_nn::run(&args),
     }
 }
 

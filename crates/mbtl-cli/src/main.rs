@@ -1,6 +1,7 @@
 //! `mbtl`: argument parsing and printing; the work happens in the library crates.
 
 mod bench_cmd;
+mod bench_nn;
 mod bench_select;
 mod demo_cmd;
 mod env_cmd;

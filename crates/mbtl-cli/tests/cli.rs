@@ -173,3 +173,21 @@ fn train_over_a_context_pool_records_the_pool_and_refuses_bad_members() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("length"));
     assert!(!dir.path("q").exists(), "nothing is written for a bad pool");
 }
+
+#[test]
+fn bench_nn_measures_every_learner_shape() {
+    let out = run_ok(mbtl().args(["bench", "nn", "--seconds", "0.01"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 5, "{text}");
+    for row in rows {
+        // train µs, GFLOP/s, forward µs, GFLOP/s, act µs: all measured, all positive.
+        let numbers: Vec<f64> = row
+            .split_whitespace()
+            .rev()
+            .take(5)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert!(numbers.iter().all(|&v| v > 0.0), "{row}");
+    }
+}
