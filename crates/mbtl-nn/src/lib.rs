@@ -1,9 +1,9 @@
 //! # mbtl-nn
 //!
 //! The network core of mbtl's learners, hand-written because it is the hot path and the shapes
-//! are tiny (rust-ecosystem.md §1–2: one Adam step of a 4-64-64-2 MLP on a batch of 64 takes
-//! ≈ 45 µs on `matrixmultiply` against ≈ 106 µs in burn and ≈ 565 µs in PyTorch; acting on one
-//! observation ≈ 1 µs with plain loops).
+//! are tiny (rust-ecosystem.md §1–2: one Adam step of a 4-64-64-2 MLP on a batch of 64 took
+//! ≈ 45 µs on a GEMM crate against ≈ 106 µs in burn and ≈ 565 µs in PyTorch). `mbtl bench nn`
+//! measures it on the learners' own shapes.
 //!
 //! * [`Mlp`] — dense layers with tanh/ReLU, batched forward with a cache for
 //!   [`Mlp::backward`], and an allocation-free single-observation forward for acting; products
