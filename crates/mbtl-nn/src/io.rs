@@ -59,9 +59,28 @@ pub fn save<H: Serialize>(path: &Path, header: &H, nets: &[(&str, &Mlp)]) -> Res
         .collect::<Result<_, NnError>>()?;
     let data =
         safetensors::serialize(views, Some(meta)).map_err(|e| file_err(path, e.to_string()))?;
+    let data = sorted_header(data).map_err(|e| file_err(path, e))?;
     let tmp = path.with_extension("safetensors.tmp");
     std::fs::write(&tmp, data).map_err(|e| file_err(&tmp, e.to_string()))?;
     std::fs::rename(&tmp, path).map_err(|e| file_err(path, e.to_string()))
+}
+
+/// The same file with its JSON header's keys sorted: `safetensors` writes the metadata map in
+/// hash order, so two saves of the same networks differed in their bytes. The header keeps its
+/// length (same text, other order) and its 8-byte padding.
+fn sorted_header(data: Vec<u8>) -> Result<Vec<u8>, String> {
+    let n = u64::from_le_bytes(data[..8].try_into().map_err(|_| "short file")?) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(&data[8..8 + n]).map_err(|e| e.to_string())?;
+    let mut text = serde_json::to_string(&header).map_err(|e| e.to_string())?;
+    while text.len() % 8 != 0 {
+        text.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + data.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&data[8 + n..]);
+    Ok(out)
 }
 
 /// Loads the header and every network of a file written by [`save`].
@@ -139,6 +158,20 @@ mod tests {
             &[("actor", &actor), ("critic", &critic)],
         )
         .unwrap();
+        let first = std::fs::read(&path).unwrap();
+        for _ in 0..4 {
+            save(
+                &path,
+                &serde_json::json!({"algo": "ppo", "env": "cartpole"}),
+                &[("actor", &actor), ("critic", &critic)],
+            )
+            .unwrap();
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                first,
+                "same networks, same bytes"
+            );
+        }
         let (header, nets): (serde_json::Value, _) = load(&path).unwrap();
         assert_eq!(header["algo"], "ppo");
         assert_eq!(nets["actor"], actor);
