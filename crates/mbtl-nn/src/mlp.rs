@@ -4,8 +4,9 @@
 //!
 //! Why `in × out` and not PyTorch's `out × in`: the forward product `X·W` and the weight
 //! gradient `Xᵀ·δ` then read `W` and `δ` contiguously along the outputs, which the unpacked
-//! kernel in `gemm.rs` needs; only the input gradient `δ·Wᵀ` uses a transposed copy, built once
-//! per backward pass. Files keep PyTorch's layout ([`Mlp::torch_layout`]).
+//! kernel in `gemm.rs` needs; the input gradient `δ·Wᵀ` and the forward pass of thin heads use
+//! a transposed copy of `W`, made per call (cheap beside the products: `in·out` moves against
+//! `batch·in·out` multiply-adds). Files keep PyTorch's layout ([`Mlp::torch_layout`]).
 
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -124,7 +125,7 @@ pub struct Cache {
     acts: Vec<Vec<f32>>,
     delta: Vec<f32>,
     delta_next: Vec<f32>,
-    /// `Wᵀ` (`out × in`) of the layer being differentiated, for the input gradient.
+    /// `Wᵀ` (`out × in`) of one layer: for the input gradient, and a thin head's forward.
     w_t: Vec<f32>,
     /// `(Xᵀ·δ)ᵀ` of a thin layer (see [`THIN`]).
     product_t: Vec<f32>,
