@@ -42,6 +42,8 @@ enum Command {
     Report(run_cmd::ReportArgs),
     /// Run one job file (a training with its evaluations) and write its result file.
     Worker(run_cmd::WorkerArgs),
+    /// Write a matrix's missing jobs as a Slurm job array (script + job files) to `sbatch`.
+    Slurm(run_cmd::SlurmArgs),
     /// List the environments with their context features, defaults and bounds.
     Envs(env_cmd::EnvsArgs),
     /// Replay selection strategies on transfer matrices (offline MBTL).
@@ -84,6 +86,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => run_cmd::status_cmd(args),
         Command::Report(args) => run_cmd::report_cmd(args),
         Command::Worker(args) => run_cmd::worker(args),
+        Command::Slurm(args) => run_cmd::slurm(args),
         Command::Synth(args) => synth_cmd::run(args),
         Command::Train(args) => rl_cmd::train_cmd(args),
         Command::Eval(args) => rl_cmd::eval_cmd(args),

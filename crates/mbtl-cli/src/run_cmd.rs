@@ -31,6 +31,10 @@ pub struct ExecArgs {
     /// Run every job as a separate `mbtl worker` process instead of a thread.
     #[arg(long)]
     pub processes: bool,
+    /// Start each worker process through this command (implies --processes), e.g.
+    /// "srun -N1 -n1 --exclusive" inside a Slurm allocation; split at whitespace.
+    #[arg(long, value_name = "COMMAND")]
+    pub launcher: Option<String>,
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -94,9 +98,20 @@ fn progress(quiet: bool, total: Option<u64>) -> impl Fn(&Event) + Sync {
 }
 
 fn executor(args: &ExecArgs) -> Result<Executor> {
-    Ok(if args.processes {
+    let launcher: Vec<String> = args
+        .launcher
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if args.launcher.is_some() && launcher.is_empty() {
+        anyhow::bail!("--launcher: empty command");
+    }
+    Ok(if args.processes || !launcher.is_empty() {
         Executor::Process {
             program: std::env::current_exe().context("locating the mbtl executable")?,
+            launcher,
         }
     } else {
         Executor::InProcess
@@ -195,6 +210,50 @@ pub fn matrix(args: RunArgs) -> Result<ExitCode> {
     if !args.no_report {
         let page = report::write_report(&dir)?;
         println!("report: {}", page.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct SlurmArgs {
+    /// Experiment file (see examples/*.toml).
+    pub experiment: PathBuf,
+    /// Run folder on a file system the cluster's nodes share; default: runs/<experiment name>.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// `#SBATCH --KEY=VALUE` lines to add (repeatable), e.g. --sbatch partition=cpu
+    /// --sbatch time=00:30:00 --sbatch mem=2G.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub sbatch: Vec<String>,
+}
+
+/// `mbtl slurm`: the matrix's missing jobs as a Slurm array (see `mbtl_run::cluster`).
+pub fn slurm(args: SlurmArgs) -> Result<ExitCode> {
+    let (plan, name) = load(&args.experiment)?;
+    let dir = out_dir(&args.out, &name);
+    let coord = coordinator(&plan, &dir, Executor::InProcess, |_: &Event| {})?;
+    let program = std::env::current_exe().context("locating the mbtl executable")?;
+    let export = mbtl_run::cluster::export_slurm_array(&coord, &program, &args.sbatch)?;
+    let total = plan.n_tasks() * plan.experiment.trials;
+    match &export.script {
+        None => println!(
+            "{name}: all {total} jobs are stored in {}; nothing to submit (mbtl matrix {} --out {} writes the matrix)",
+            dir.display(),
+            args.experiment.display(),
+            dir.display()
+        ),
+        Some(script) => {
+            println!(
+                "{name}: {} of {total} jobs to run, one per array task",
+                export.jobs.len()
+            );
+            println!("submit:     sbatch {}", script.display());
+            println!(
+                "afterwards: mbtl matrix {} --out {}   (ingests the results, trains only what is missing)",
+                args.experiment.display(),
+                dir.display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

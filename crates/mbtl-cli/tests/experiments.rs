@@ -1,5 +1,6 @@
-//! `mbtl run`, `status`, `matrix`, `report` and `worker` end to end: SIGKILL at several
-//! moments and resume, worker processes, the report in headless Chromium, bad input.
+//! `mbtl run`, `status`, `matrix`, `report`, `worker` and `slurm` end to end: SIGKILL at
+//! several moments and resume, worker processes (also through a launcher), Slurm array tasks,
+//! the report in headless Chromium, bad input.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -221,6 +222,119 @@ fn a_worker_result_left_by_a_dead_coordinator_is_ingested() {
     let reference = s.path("reference");
     run_to_end(&exp, &reference, &[]);
     assert_eq!(results(&dir), results(&reference));
+}
+
+/// The matrix CSV of a run folder.
+fn matrix_csv(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("matrix_trial0.csv")).unwrap()
+}
+
+fn matrix_to_end(exp: &Path, dir: &Path, extra: &[&str]) -> std::process::Output {
+    run_ok(
+        mbtl()
+            .arg("matrix")
+            .arg(exp)
+            .arg("--out")
+            .arg(dir)
+            .args(["--workers", "2", "--no-report"])
+            .args(extra),
+    )
+}
+
+#[test]
+fn slurm_array_tasks_run_the_jobs_and_the_next_matrix_ingests_them() {
+    let s = Scratch::new("slurm");
+    let exp = write_experiment(&s, &quick(3));
+    let reference = s.path("reference");
+    matrix_to_end(&exp, &reference, &["-q"]);
+
+    let dir = s.path("array");
+    run_ok(mbtl().arg("slurm").arg(&exp).arg("--out").arg(&dir).args([
+        "--sbatch",
+        "partition=cpu",
+        "--sbatch",
+        "time=00:10:00",
+    ]));
+    let script = std::fs::read_to_string(dir.join("slurm.sbatch")).unwrap();
+    for line in [
+        "#SBATCH --array=0-2",
+        "#SBATCH --partition=cpu",
+        "#SBATCH --time=00:10:00",
+    ] {
+        assert!(script.lines().any(|l| l == line), "{line} in\n{script}");
+    }
+    // What Slurm does: run the script once per array index, here one after the other.
+    for i in 0..3 {
+        run_ok(
+            Command::new("bash")
+                .arg(dir.join("slurm.sbatch"))
+                .env("SLURM_ARRAY_TASK_ID", i.to_string()),
+        );
+    }
+    // Every result is ingested, so nothing is launched: a launcher that always fails is fine.
+    let out = matrix_to_end(&exp, &dir, &["--launcher", "false"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr)
+            .matches("ingested worker result")
+            .count(),
+        3
+    );
+    assert_eq!(matrix_csv(&dir), matrix_csv(&reference));
+    let left: Vec<String> = std::fs::read_dir(dir.join("jobs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert!(left.is_empty(), "job and result files left: {left:?}");
+    // Nothing is left to submit; bad options are refused with what was wrong.
+    let again = run_ok(mbtl().arg("slurm").arg(&exp).arg("--out").arg(&dir));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to submit"));
+    let bad = mbtl()
+        .arg("slurm")
+        .arg(&exp)
+        .arg("--out")
+        .arg(s.path("bad"))
+        .args(["--sbatch", "time 10"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("sbatch option 'time 10'"));
+}
+
+#[test]
+fn a_launcher_starts_every_worker_and_changes_no_result() {
+    let s = Scratch::new("launcher");
+    let exp = write_experiment(&s, &quick(3));
+    let reference = s.path("reference");
+    matrix_to_end(&exp, &reference, &["-q"]);
+    // A launcher that logs its command line, then runs it (as srun would, elsewhere).
+    let log = s.path("launched.log");
+    let wrapper = s.path("launch.sh");
+    std::fs::write(
+        &wrapper,
+        format!("echo \"$@\" >> {}\nexec \"$@\"\n", log.display()),
+    )
+    .unwrap();
+    let dir = s.path("launched");
+    let launcher = format!("sh {}", wrapper.display());
+    matrix_to_end(&exp, &dir, &["-q", "--launcher", &launcher]);
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        lines.lines().filter(|l| l.contains(" worker ")).count(),
+        3,
+        "{lines}"
+    );
+    assert_eq!(matrix_csv(&dir), matrix_csv(&reference));
+    let missing = mbtl()
+        .arg("matrix")
+        .arg(&exp)
+        .arg("--out")
+        .arg(s.path("missing"))
+        .args(["--launcher", "/no/such/launcher"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/launcher"));
 }
 
 #[test]

@@ -20,9 +20,14 @@ use crate::store::RunStore;
 pub enum Executor {
     /// In the calling thread.
     InProcess,
-    /// As `PROGRAM worker JOB.json --out RESULT.json`, one process per job (the boundary a
-    /// cluster scheduler uses).
-    Process { program: PathBuf },
+    /// As `[LAUNCHER…] PROGRAM worker JOB.json --run-dir DIR --out RESULT.json`, one process
+    /// per job (the boundary a cluster scheduler uses). The launcher, when not empty, starts
+    /// the worker elsewhere: `srun -N1 -n1 --exclusive` inside a Slurm allocation, an `ssh`
+    /// wrapper, a container runner.
+    Process {
+        program: PathBuf,
+        launcher: Vec<String>,
+    },
 }
 
 /// Something that happened, for progress output.
@@ -114,6 +119,8 @@ impl<'a> Coordinator<'a> {
         results.sort();
         for path in results {
             let r = JobResult::read(&path)?;
+            let job_file =
+                PathBuf::from(path.to_string_lossy().replace(".result.json", ".job.json"));
             let store = self.store();
             if store.evaluations(r.trial, r.source)?.is_none() {
                 self.check_result(&r, &path.display().to_string())?;
@@ -124,6 +131,7 @@ impl<'a> Coordinator<'a> {
             }
             drop(store);
             let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(&job_file);
         }
         Ok(())
     }
@@ -216,7 +224,7 @@ impl<'a> Coordinator<'a> {
         let start = std::time::Instant::now();
         let result = match &self.executor {
             Executor::InProcess => job.execute(self.plan, &self.dir),
-            Executor::Process { program } => self.run_worker(&job, program),
+            Executor::Process { program, launcher } => self.run_worker(&job, program, launcher),
         };
         let result = match result.and_then(|r| self.check_result(&r, &id).map(|()| r)) {
             Ok(r) => r,
@@ -242,19 +250,19 @@ impl<'a> Coordinator<'a> {
         Ok(Arc::new(result.means()))
     }
 
-    fn run_worker(&self, job: &Job, program: &Path) -> Result<JobResult> {
-        let jobs = self.dir.join(JOBS_DIR);
-        std::fs::create_dir_all(&jobs).map_err(|e| RunError::io(&jobs, e))?;
+    fn run_worker(&self, job: &Job, program: &Path, launcher: &[String]) -> Result<JobResult> {
         let id = job.id();
-        let job_file = jobs.join(format!("{id}.job.json"));
-        let result_file = jobs.join(format!("{id}.result.json"));
-        crate::fsutil::write_atomic(
-            &job_file,
-            serde_json::to_string_pretty(job)
-                .expect("jobs serialise")
-                .as_bytes(),
-        )?;
-        let output = Command::new(program)
+        let job_file = write_job_file(&self.dir, job)?;
+        let result_file = self.dir.join(JOBS_DIR).join(format!("{id}.result.json"));
+        let mut command = match launcher.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
+        let output = command
             .arg("worker")
             .arg(&job_file)
             .arg("--run-dir")
@@ -262,7 +270,7 @@ impl<'a> Coordinator<'a> {
             .arg("--out")
             .arg(&result_file)
             .output()
-            .map_err(|e| RunError::io(program, e))?;
+            .map_err(|e| RunError::io(launcher.first().map_or(program, Path::new), e))?;
         if !output.status.success() {
             return Err(RunError::Job {
                 job: id,
@@ -275,6 +283,20 @@ impl<'a> Coordinator<'a> {
         }
         JobResult::read(&result_file)
     }
+}
+
+/// Writes `job` as `DIR/jobs/ID.job.json` (atomically) for a worker process to run.
+pub fn write_job_file(dir: &Path, job: &Job) -> Result<PathBuf> {
+    let jobs = dir.join(JOBS_DIR);
+    std::fs::create_dir_all(&jobs).map_err(|e| RunError::io(&jobs, e))?;
+    let job_file = jobs.join(format!("{}.job.json", job.id()));
+    crate::fsutil::write_atomic(
+        &job_file,
+        serde_json::to_string_pretty(job)
+            .expect("jobs serialise")
+            .as_bytes(),
+    )?;
+    Ok(job_file)
 }
 
 /// What `mbtl worker` does: runs one job file and writes its result file.

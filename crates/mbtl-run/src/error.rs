@@ -25,6 +25,8 @@ pub enum RunError {
     Select(#[from] mbtl_select::SelectError),
     #[error("report: {0}")]
     Report(String),
+    #[error("slurm array: {0}")]
+    Cluster(String),
 }
 
 impl RunError {

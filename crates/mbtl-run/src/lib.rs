@@ -3,12 +3,14 @@
 //! Experiments end to end: a TOML file ([`config`]) says which environment, context space,
 //! learner and strategies; [`online`] runs MBTL online (training only the tasks strategies
 //! pick) or trains a full transfer matrix; the [`coordinator`] runs each unit of work
-//! ([`job`]) once, in a thread or a `mbtl worker` process, and commits it to the SQLite run
-//! [`store`]; [`status`] and [`report`] read the store back.
+//! ([`job`]) once, in a thread or a `mbtl worker` process (optionally started through a
+//! launcher such as `srun`), and commits it to the SQLite run [`store`]; [`cluster`] exports a
+//! matrix's missing jobs as a Slurm array; [`status`] and [`report`] read the store back.
 //!
 //! Nothing here decides *which* task to train (that is `mbtl-select`) or *how* to train it
 //! (`mbtl-rl`); this crate wires them together and makes the result durable.
 
+pub mod cluster;
 pub mod config;
 pub mod coordinator;
 pub mod error;
