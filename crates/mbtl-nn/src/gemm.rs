@@ -60,6 +60,27 @@ pub(crate) fn gemm(
         };
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above); the assertions keep every
+        // element the kernel reads or writes inside the slices.
+        unsafe {
+            avx2::gemm(
+                m,
+                k,
+                n,
+                a.as_ptr(),
+                ars,
+                acs,
+                b.as_ptr(),
+                ldb,
+                c.as_mut_ptr(),
+                ldc,
+                accumulate,
+            )
+        };
+        return;
+    }
     portable(m, k, n, a, ars, acs, b, ldb, c, ldc, accumulate);
 }
 
@@ -175,6 +196,25 @@ pub(crate) fn gemm_nt(
         // or written inside the slices (masked lanes are not accessed).
         unsafe {
             avx512::gemm_nt(
+                m,
+                k,
+                n,
+                a.as_ptr(),
+                lda,
+                b.as_ptr(),
+                ldb,
+                c.as_mut_ptr(),
+                ldc,
+            )
+        };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above); the assertions keep every
+        // element read or written inside the slices.
+        unsafe {
+            avx2::gemm_nt(
                 m,
                 k,
                 n,
@@ -401,6 +441,186 @@ mod avx512 {
     }
 }
 
+/// The same kernels for CPUs with AVX2 and FMA but no AVX-512 (eight lanes, sixteen registers):
+/// the same fused multiply-add chains per element, so the same bits. Columns past the last full
+/// vector are done element by element, with the same chains.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// 6 rows × 2 vectors = 12 accumulators, 2 vectors of `B`, one broadcast: 15 of the 16
+    /// registers.
+    const MR: usize = 6;
+    const NC: usize = 16;
+
+    /// # Safety
+    /// The CPU has AVX2 and FMA and the pointers cover the shape (see [`super::gemm`]).
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f32,
+        ars: usize,
+        acs: usize,
+        b: *const f32,
+        ldb: usize,
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    ) {
+        let full = n / 8 * 8;
+        // SAFETY: blocks stay inside rows < m, columns < full; the scalar tail inside columns
+        // full..n (the caller's contract covers all of them).
+        unsafe {
+            let mut j0 = 0;
+            while j0 < full {
+                let vecs = ((full - j0) / 8).min(NC / 8);
+                let mut i0 = 0;
+                while i0 < m {
+                    let rows = (m - i0).min(MR);
+                    let (ap, bp, cp) = (a.add(i0 * ars), b.add(j0), c.add(i0 * ldc + j0));
+                    macro_rules! go {
+                        ($($r:literal),*) => {
+                            match (rows, vecs) {
+                                $(
+                                    ($r, 1) => block::<$r, 1>(k, ap, ars, acs, bp, ldb, cp, ldc, accumulate),
+                                    ($r, 2) => block::<$r, 2>(k, ap, ars, acs, bp, ldb, cp, ldc, accumulate),
+                                )*
+                                _ => unreachable!("rows ≤ {MR}, vectors ≤ 2"),
+                            }
+                        };
+                    }
+                    go!(1, 2, 3, 4, 5, 6);
+                    i0 += rows;
+                }
+                j0 += vecs * 8;
+            }
+            for i in 0..m {
+                for j in full..n {
+                    let mut s = 0.0f32;
+                    for p in 0..k {
+                        s = (*a.add(i * ars + p * acs)).mul_add(*b.add(p * ldb + j), s);
+                    }
+                    let out = c.add(i * ldc + j);
+                    *out = if accumulate { *out + s } else { s };
+                }
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block<const R: usize, const J: usize>(
+        k: usize,
+        a: *const f32,
+        ars: usize,
+        acs: usize,
+        b: *const f32,
+        ldb: usize,
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    ) {
+        // SAFETY: the block lies inside the operands (the caller's contract).
+        unsafe {
+            let mut acc = [[_mm256_setzero_ps(); J]; R];
+            let (mut ap, mut bp) = (a, b);
+            for _ in 0..k {
+                let mut bv = [_mm256_setzero_ps(); J];
+                for (v, x) in bv.iter_mut().enumerate() {
+                    *x = _mm256_loadu_ps(bp.add(8 * v));
+                }
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let av = _mm256_set1_ps(*ap.add(r * ars));
+                    for (x, &y) in row.iter_mut().zip(&bv) {
+                        *x = _mm256_fmadd_ps(av, y, *x);
+                    }
+                }
+                ap = ap.add(acs);
+                bp = bp.add(ldb);
+            }
+            for (r, row) in acc.iter().enumerate() {
+                for (v, &s) in row.iter().enumerate() {
+                    let p = c.add(r * ldc + 8 * v);
+                    let out = if accumulate {
+                        _mm256_add_ps(_mm256_loadu_ps(p), s)
+                    } else {
+                        s
+                    };
+                    _mm256_storeu_ps(p, out);
+                }
+            }
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX2 and FMA and the pointers cover the shape (see [`super::gemm_nt`]).
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn gemm_nt(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        let full = k / 16 * 16;
+        // SAFETY: full chunks read inside rows of length k; the tail is copied into
+        // zero-padded buffers.
+        unsafe {
+            for i in 0..m {
+                let x = a.add(i * lda);
+                let mut xt = [0.0f32; 16];
+                std::ptr::copy_nonoverlapping(x.add(full), xt.as_mut_ptr(), k - full);
+                for j in 0..n {
+                    let w = b.add(j * ldb);
+                    let mut wt = [0.0f32; 16];
+                    std::ptr::copy_nonoverlapping(w.add(full), wt.as_mut_ptr(), k - full);
+                    // Lanes 0–7 and 8–15 of the sixteen-lane sum.
+                    let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+                    for p0 in (0..full).step_by(16) {
+                        lo = _mm256_fmadd_ps(
+                            _mm256_loadu_ps(x.add(p0)),
+                            _mm256_loadu_ps(w.add(p0)),
+                            lo,
+                        );
+                        hi = _mm256_fmadd_ps(
+                            _mm256_loadu_ps(x.add(p0 + 8)),
+                            _mm256_loadu_ps(w.add(p0 + 8)),
+                            hi,
+                        );
+                    }
+                    if full < k {
+                        lo = _mm256_fmadd_ps(
+                            _mm256_loadu_ps(xt.as_ptr()),
+                            _mm256_loadu_ps(wt.as_ptr()),
+                            lo,
+                        );
+                        hi = _mm256_fmadd_ps(
+                            _mm256_loadu_ps(xt.as_ptr().add(8)),
+                            _mm256_loadu_ps(wt.as_ptr().add(8)),
+                            hi,
+                        );
+                    }
+                    // Pairwise: l + (l+8), then +4, +2, +1.
+                    let s8 = _mm256_add_ps(lo, hi);
+                    let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
+                    let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+                    let s1 = _mm_add_ss(s2, _mm_shuffle_ps::<0b01>(s2, s2));
+                    *c.add(i * ldc + j) += _mm_cvtss_f32(s1);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,6 +651,32 @@ mod tests {
             gemm_nt(m, k, n, &a, lda, &b, ldb, &mut fast, ldc);
             let mut slow = c0.clone();
             portable_nt(m, k, n, &a, lda, &b, ldb, &mut slow, ldc);
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                let mut mid = c0.clone();
+                // SAFETY: AVX2 and FMA are present; the buffers cover the shape.
+                unsafe {
+                    avx2::gemm_nt(
+                        m,
+                        k,
+                        n,
+                        a.as_ptr(),
+                        lda,
+                        b.as_ptr(),
+                        ldb,
+                        mid.as_mut_ptr(),
+                        ldc,
+                    )
+                };
+                assert!(
+                    mid.iter()
+                        .zip(&slow)
+                        .all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "AVX2 kernel {m}×{k}×{n}"
+                );
+            }
             for i in 0..m {
                 for j in 0..ldc {
                     let at = i * ldc + j;
@@ -453,8 +699,49 @@ mod tests {
         }
     }
 
-    /// Every path against an `f64` reference, and the dispatched path against the portable one
-    /// bit for bit, over shapes that exercise each row and column tail, strided (transposed)
+    /// The AVX2 kernel on a copy of `c0`, where the CPU has it (this machine may take the
+    /// AVX-512 path in [`gemm`], so the AVX2 one is called directly).
+    #[allow(clippy::too_many_arguments)]
+    fn avx2_gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        ars: usize,
+        acs: usize,
+        b: &[f32],
+        ldb: usize,
+        c0: &[f32],
+        ldc: usize,
+        accumulate: bool,
+    ) -> Option<Vec<f32>> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            let mut c = c0.to_vec();
+            // SAFETY: AVX2 and FMA are present; the buffers cover the shape.
+            unsafe {
+                avx2::gemm(
+                    m,
+                    k,
+                    n,
+                    a.as_ptr(),
+                    ars,
+                    acs,
+                    b.as_ptr(),
+                    ldb,
+                    c.as_mut_ptr(),
+                    ldc,
+                    accumulate,
+                )
+            };
+            return Some(c);
+        }
+        None
+    }
+
+    /// Every path against an `f64` reference, and the dispatched path and the AVX2 kernel
+    /// against the portable one bit for bit, over shapes that exercise each row and column tail, strided (transposed)
     /// `A`, padded `B`/`C` rows and both modes.
     #[test]
     fn matches_reference_and_is_bitwise_portable() {
@@ -483,6 +770,16 @@ mod tests {
                     gemm(m, k, n, &a, ars, acs, &b, ldb, &mut fast, ldc, accumulate);
                     let mut slow = c0.clone();
                     portable(m, k, n, &a, ars, acs, &b, ldb, &mut slow, ldc, accumulate);
+                    if let Some(mid) =
+                        avx2_gemm(m, k, n, &a, ars, acs, &b, ldb, &c0, ldc, accumulate)
+                    {
+                        assert!(
+                            mid.iter()
+                                .zip(&slow)
+                                .all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "AVX2 kernel {m}×{k}×{n}"
+                        );
+                    }
                     for i in 0..m {
                         for j in 0..ldc {
                             let at = i * ldc + j;
