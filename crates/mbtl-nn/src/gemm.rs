@@ -8,8 +8,9 @@
 //!
 //! Arithmetic, the same on every x86-64 CPU: each output element is `s = Σ_p a_p·b_p`
 //! accumulated with fused multiply-adds in increasing `p` from `s = 0`, then `C = C + s` (or
-//! `C = s`). The AVX-512 kernel and the portable loop do exactly that, so one seed trains the
-//! same weights whichever path a machine takes (tested bit for bit).
+//! `C = s`). The AVX-512 kernel, the AVX2+FMA kernel (CPUs without AVX-512, e.g. AMD Zen 2/3;
+//! the portable loop alone was 8× slower there) and the portable loop all do exactly that, so
+//! one seed trains the same weights whichever path a machine takes (tested bit for bit).
 
 /// `C[i][j] (+)= Σ_p A[i][p]·B[p][j]` for `i < m`, `j < n`, `p < k`, where `A[i][p]` is
 /// `a[i·ars + p·acs]`, `B[p][j]` is `b[p·ldb + j]` and `C[i][j]` is `c[i·ldc + j]`.
