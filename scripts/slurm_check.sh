@@ -12,6 +12,10 @@ if ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then
   apt-get install -y --no-install-recommends slurm-wlm munge >/dev/null ||
     { apt-get update >/dev/null && apt-get install -y --no-install-recommends slurm-wlm munge >/dev/null; }
 fi
+if [ -f /etc/slurm/slurm.conf ] && ! grep -q '^ClusterName=mbtlcheck$' /etc/slurm/slurm.conf; then
+  echo "/etc/slurm/slurm.conf exists and is not this script's: refusing to replace it" >&2
+  exit 2
+fi
 host=$(hostname)
 cpus=$(nproc)
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
