@@ -12,6 +12,48 @@
 //! the portable loop alone was 8× slower there) and the portable loop all do exactly that, so
 //! one seed trains the same weights whichever path a machine takes (tested bit for bit).
 
+/// [`gemm`] on raw parts; the caller keeps to [`gemm`]'s bounds on a CPU with the kernel's
+/// features.
+type Kernel = unsafe fn(
+    usize,
+    usize,
+    usize,
+    *const f32,
+    usize,
+    usize,
+    *const f32,
+    usize,
+    *mut f32,
+    usize,
+    bool,
+);
+/// [`gemm_nt`] on raw parts, likewise.
+type KernelNt =
+    unsafe fn(usize, usize, usize, *const f32, usize, *const f32, usize, *mut f32, usize);
+
+/// The vector kernels this CPU runs, fastest first, detected once; none means the portable
+/// loops. Every entry computes the same bits (the tests compare each with the portable path).
+fn kernels() -> &'static [(&'static str, Kernel, KernelNt)] {
+    static KERNELS: std::sync::OnceLock<Vec<(&'static str, Kernel, KernelNt)>> =
+        std::sync::OnceLock::new();
+    KERNELS.get_or_init(|| {
+        #[allow(unused_mut)]
+        let mut found: Vec<(&'static str, Kernel, KernelNt)> = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                found.push(("avx512", avx512::gemm, avx512::gemm_nt));
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                found.push(("avx2", avx2::gemm, avx2::gemm_nt));
+            }
+        }
+        found
+    })
+}
+
 /// `C[i][j] (+)= Σ_p A[i][p]·B[p][j]` for `i < m`, `j < n`, `p < k`, where `A[i][p]` is
 /// `a[i·ars + p·acs]`, `B[p][j]` is `b[p·ldb + j]` and `C[i][j]` is `c[i·ldc + j]`.
 ///
@@ -40,12 +82,12 @@ pub(crate) fn gemm(
     );
     assert!(k == 0 || b.len() >= (k - 1) * ldb + n, "B too short");
     assert!(c.len() >= (m - 1) * ldc + n, "C too short");
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (checked just above), and the assertions keep every
-        // element the kernel reads or writes inside the slices (masked lanes are not accessed).
-        unsafe {
-            avx512::gemm(
+    match kernels().first() {
+        // SAFETY: the kernel runs on this CPU (`kernels` checked its features), and the
+        // assertions keep every element it reads or writes inside the slices (masked lanes are
+        // not accessed).
+        Some(&(_, kernel, _)) => unsafe {
+            kernel(
                 m,
                 k,
                 n,
@@ -58,35 +100,13 @@ pub(crate) fn gemm(
                 ldc,
                 accumulate,
             )
-        };
-        return;
+        },
+        None => portable(m, k, n, a, ars, acs, b, ldb, c, ldc, accumulate),
     }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above); the assertions keep every
-        // element the kernel reads or writes inside the slices.
-        unsafe {
-            avx2::gemm(
-                m,
-                k,
-                n,
-                a.as_ptr(),
-                ars,
-                acs,
-                b.as_ptr(),
-                ldb,
-                c.as_mut_ptr(),
-                ldc,
-                accumulate,
-            )
-        };
-        return;
-    }
-    portable(m, k, n, a, ars, acs, b, ldb, c, ldc, accumulate);
 }
 
-/// The reference path: the same per-element arithmetic as the AVX-512 kernel, in a loop order
-/// (`i`, then `p`, then `j`) that vectorises along `j` without reordering any sum.
+/// The reference path, for CPUs without AVX2 and FMA and for the tests: the same per-element
+/// arithmetic as the vector kernels (loop order `i`, `p`, `j`; no sum reordered).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn portable(
     m: usize,
@@ -101,64 +121,24 @@ pub(crate) fn portable(
     ldc: usize,
     accumulate: bool,
 ) {
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn body(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        ars: usize,
-        acs: usize,
-        b: &[f32],
-        ldb: usize,
-        c: &mut [f32],
-        ldc: usize,
-        accumulate: bool,
-    ) {
-        const W: usize = 64;
-        for i in 0..m {
-            for j0 in (0..n).step_by(W) {
-                let w = (n - j0).min(W);
-                let mut s = [0.0f32; W];
-                for p in 0..k {
-                    let av = a[i * ars + p * acs];
-                    let row = &b[p * ldb + j0..p * ldb + j0 + w];
-                    for (sj, &bj) in s[..w].iter_mut().zip(row) {
-                        *sj = av.mul_add(bj, *sj);
-                    }
+    const W: usize = 64;
+    for i in 0..m {
+        for j0 in (0..n).step_by(W) {
+            let w = (n - j0).min(W);
+            let mut s = [0.0f32; W];
+            for p in 0..k {
+                let av = a[i * ars + p * acs];
+                let row = &b[p * ldb + j0..p * ldb + j0 + w];
+                for (sj, &bj) in s[..w].iter_mut().zip(row) {
+                    *sj = av.mul_add(bj, *sj);
                 }
-                let out = &mut c[i * ldc + j0..i * ldc + j0 + w];
-                for (o, &sj) in out.iter_mut().zip(&s[..w]) {
-                    *o = if accumulate { *o + sj } else { sj };
-                }
+            }
+            let out = &mut c[i * ldc + j0..i * ldc + j0 + w];
+            for (o, &sj) in out.iter_mut().zip(&s[..w]) {
+                *o = if accumulate { *o + sj } else { sj };
             }
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn avx2(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        ars: usize,
-        acs: usize,
-        b: &[f32],
-        ldb: usize,
-        c: &mut [f32],
-        ldc: usize,
-        accumulate: bool,
-    ) {
-        body(m, k, n, a, ars, acs, b, ldb, c, ldc, accumulate)
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA, checked just above.
-        return unsafe { avx2(m, k, n, a, ars, acs, b, ldb, c, ldc, accumulate) };
-    }
-    body(m, k, n, a, ars, acs, b, ldb, c, ldc, accumulate)
 }
 
 /// `C[i][j] += Σ_p A[i][p]·B[j][p]` for `i < m`, `j < n`, `p < k`: both operands contiguous
@@ -191,12 +171,11 @@ pub(crate) fn gemm_nt(
     assert!(k == 0 || a.len() >= (m - 1) * lda + k, "A too short");
     assert!(k == 0 || b.len() >= (n - 1) * ldb + k, "B too short");
     assert!(c.len() >= (m - 1) * ldc + n, "C too short");
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F is present (checked above); the assertions keep every element read
-        // or written inside the slices (masked lanes are not accessed).
-        unsafe {
-            avx512::gemm_nt(
+    match kernels().first() {
+        // SAFETY: the kernel runs on this CPU (`kernels` checked its features), and the
+        // assertions keep every element it reads or writes inside the slices.
+        Some(&(_, _, kernel)) => unsafe {
+            kernel(
                 m,
                 k,
                 n,
@@ -207,29 +186,9 @@ pub(crate) fn gemm_nt(
                 c.as_mut_ptr(),
                 ldc,
             )
-        };
-        return;
+        },
+        None => portable_nt(m, k, n, a, lda, b, ldb, c, ldc),
     }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above); the assertions keep every
-        // element read or written inside the slices.
-        unsafe {
-            avx2::gemm_nt(
-                m,
-                k,
-                n,
-                a.as_ptr(),
-                lda,
-                b.as_ptr(),
-                ldb,
-                c.as_mut_ptr(),
-                ldc,
-            )
-        };
-        return;
-    }
-    portable_nt(m, k, n, a, lda, b, ldb, c, ldc);
 }
 
 /// The reference path of [`gemm_nt`]: the same lanes, chains and pairwise sum.
@@ -633,6 +592,7 @@ mod tests {
             .collect()
     }
 
+    /// As below, for the row dot products.
     #[test]
     fn nt_matches_reference_and_is_bitwise_portable() {
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(9);
@@ -652,14 +612,11 @@ mod tests {
             gemm_nt(m, k, n, &a, lda, &b, ldb, &mut fast, ldc);
             let mut slow = c0.clone();
             portable_nt(m, k, n, &a, lda, &b, ldb, &mut slow, ldc);
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
+            for &(name, _, kernel) in kernels() {
                 let mut mid = c0.clone();
-                // SAFETY: AVX2 and FMA are present; the buffers cover the shape.
+                // SAFETY: `kernels` lists what this CPU runs; the buffers cover the shape.
                 unsafe {
-                    avx2::gemm_nt(
+                    kernel(
                         m,
                         k,
                         n,
@@ -675,7 +632,7 @@ mod tests {
                     mid.iter()
                         .zip(&slow)
                         .all(|(x, y)| x.to_bits() == y.to_bits()),
-                    "AVX2 kernel {m}×{k}×{n}"
+                    "{name} kernel {m}×{k}×{n}"
                 );
             }
             for i in 0..m {
@@ -700,50 +657,9 @@ mod tests {
         }
     }
 
-    /// The AVX2 kernel on a copy of `c0`, where the CPU has it (this machine may take the
-    /// AVX-512 path in [`gemm`], so the AVX2 one is called directly).
-    #[allow(clippy::too_many_arguments)]
-    fn avx2_gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        ars: usize,
-        acs: usize,
-        b: &[f32],
-        ldb: usize,
-        c0: &[f32],
-        ldc: usize,
-        accumulate: bool,
-    ) -> Option<Vec<f32>> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            let mut c = c0.to_vec();
-            // SAFETY: AVX2 and FMA are present; the buffers cover the shape.
-            unsafe {
-                avx2::gemm(
-                    m,
-                    k,
-                    n,
-                    a.as_ptr(),
-                    ars,
-                    acs,
-                    b.as_ptr(),
-                    ldb,
-                    c.as_mut_ptr(),
-                    ldc,
-                    accumulate,
-                )
-            };
-            return Some(c);
-        }
-        None
-    }
-
-    /// Every path against an `f64` reference, and the dispatched path and the AVX2 kernel
-    /// against the portable one bit for bit, over shapes that exercise each row and column tail, strided (transposed)
-    /// `A`, padded `B`/`C` rows and both modes.
+    /// Every path against an `f64` reference, and the dispatched path and every kernel this
+    /// CPU runs against the portable one bit for bit, over shapes that exercise each row and
+    /// column tail, strided (transposed) `A`, padded `B`/`C` rows and both modes.
     #[test]
     fn matches_reference_and_is_bitwise_portable() {
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(5);
@@ -771,14 +687,30 @@ mod tests {
                     gemm(m, k, n, &a, ars, acs, &b, ldb, &mut fast, ldc, accumulate);
                     let mut slow = c0.clone();
                     portable(m, k, n, &a, ars, acs, &b, ldb, &mut slow, ldc, accumulate);
-                    if let Some(mid) =
-                        avx2_gemm(m, k, n, &a, ars, acs, &b, ldb, &c0, ldc, accumulate)
-                    {
+                    for &(name, kernel, _) in kernels() {
+                        let mut mid = c0.clone();
+                        // SAFETY: `kernels` lists what this CPU runs; the buffers cover the
+                        // shape.
+                        unsafe {
+                            kernel(
+                                m,
+                                k,
+                                n,
+                                a.as_ptr(),
+                                ars,
+                                acs,
+                                b.as_ptr(),
+                                ldb,
+                                mid.as_mut_ptr(),
+                                ldc,
+                                accumulate,
+                            )
+                        };
                         assert!(
                             mid.iter()
                                 .zip(&slow)
                                 .all(|(x, y)| x.to_bits() == y.to_bits()),
-                            "AVX2 kernel {m}×{k}×{n}"
+                            "{name} kernel {m}×{k}×{n}"
                         );
                     }
                     for i in 0..m {
