@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::coordinator::{write_job_file, Coordinator, JOBS_DIR};
+use crate::coordinator::{write_job_file, Coordinator, JOBS_DIR, JOB_SUFFIX, RESULT_SUFFIX};
 use crate::error::{Result, RunError};
 use crate::fsutil::write_atomic;
 use crate::job::{Job, Source};
@@ -136,7 +136,7 @@ pub fn export_slurm_array(
     );
     let _ = writeln!(
         text,
-        "exec {program_text} worker \"{dir_text}/{JOBS_DIR}/$id.job.json\" --run-dir {dir_text} --out \"{dir_text}/{JOBS_DIR}/$id.result.json\""
+        "exec {program_text} worker \"{dir_text}/{JOBS_DIR}/$id{JOB_SUFFIX}\" --run-dir {dir_text} --out \"{dir_text}/{JOBS_DIR}/$id{RESULT_SUFFIX}\""
     );
     let script = dir.join(SLURM_SCRIPT);
     write_atomic(&script, text.as_bytes())?;

@@ -112,15 +112,17 @@ impl<'a> Coordinator<'a> {
         let Ok(entries) = std::fs::read_dir(&jobs) else {
             return Ok(());
         };
-        let mut results: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.to_string_lossy().ends_with(".result.json"))
+        let mut ids: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(RESULT_SUFFIX).map(str::to_string)
+            })
             .collect();
-        results.sort();
-        for path in results {
+        ids.sort();
+        for id in ids {
+            let path = result_file(&self.dir, &id);
             let r = JobResult::read(&path)?;
-            let job_file =
-                PathBuf::from(path.to_string_lossy().replace(".result.json", ".job.json"));
             let store = self.store();
             if store.evaluations(r.trial, r.source)?.is_none() {
                 self.check_result(&r, &path.display().to_string())?;
@@ -130,8 +132,7 @@ impl<'a> Coordinator<'a> {
                 });
             }
             drop(store);
-            let _ = std::fs::remove_file(&path);
-            let _ = std::fs::remove_file(&job_file);
+            remove_job_files(&self.dir, &id);
         }
         Ok(())
     }
@@ -238,9 +239,7 @@ impl<'a> Coordinator<'a> {
         let done = store.trainings()?.len();
         drop(store);
         if let Executor::Process { .. } = self.executor {
-            let jobs = self.dir.join(JOBS_DIR);
-            let _ = std::fs::remove_file(jobs.join(format!("{id}.job.json")));
-            let _ = std::fs::remove_file(jobs.join(format!("{id}.result.json")));
+            remove_job_files(&self.dir, &id);
         }
         (self.on_event)(&Event::JobFinished {
             id,
@@ -253,7 +252,7 @@ impl<'a> Coordinator<'a> {
     fn run_worker(&self, job: &Job, program: &Path, launcher: &[String]) -> Result<JobResult> {
         let id = job.id();
         let job_file = write_job_file(&self.dir, job)?;
-        let result_file = self.dir.join(JOBS_DIR).join(format!("{id}.result.json"));
+        let result_file = result_file(&self.dir, &id);
         let mut command = match launcher.split_first() {
             Some((first, rest)) => {
                 let mut c = Command::new(first);
@@ -285,18 +284,39 @@ impl<'a> Coordinator<'a> {
     }
 }
 
-/// Writes `job` as `DIR/jobs/ID.job.json` (atomically) for a worker process to run.
+/// Suffix of a job file in [`JOBS_DIR`] (after the job's id).
+pub const JOB_SUFFIX: &str = ".job.json";
+/// Suffix of a worker's result file in [`JOBS_DIR`].
+pub const RESULT_SUFFIX: &str = ".result.json";
+
+/// The job file of job `id` in the run folder `dir`.
+pub fn job_file(dir: &Path, id: &str) -> PathBuf {
+    dir.join(JOBS_DIR).join(format!("{id}{JOB_SUFFIX}"))
+}
+
+/// The result file a worker writes for job `id` in the run folder `dir`.
+pub fn result_file(dir: &Path, id: &str) -> PathBuf {
+    dir.join(JOBS_DIR).join(format!("{id}{RESULT_SUFFIX}"))
+}
+
+/// Removes job `id`'s job and result files once its result is stored.
+fn remove_job_files(dir: &Path, id: &str) {
+    let _ = std::fs::remove_file(job_file(dir, id));
+    let _ = std::fs::remove_file(result_file(dir, id));
+}
+
+/// Writes `job` as its [`job_file`] (atomically) for a worker process to run.
 pub fn write_job_file(dir: &Path, job: &Job) -> Result<PathBuf> {
     let jobs = dir.join(JOBS_DIR);
     std::fs::create_dir_all(&jobs).map_err(|e| RunError::io(&jobs, e))?;
-    let job_file = jobs.join(format!("{}.job.json", job.id()));
+    let path = job_file(dir, &job.id());
     crate::fsutil::write_atomic(
-        &job_file,
+        &path,
         serde_json::to_string_pretty(job)
             .expect("jobs serialise")
             .as_bytes(),
     )?;
-    Ok(job_file)
+    Ok(path)
 }
 
 /// What `mbtl worker` does: runs one job file and writes its result file.
