@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{mbtl, run_ok, Scratch};
+use common::{mbtl, run_err, run_ok, Scratch};
 
 /// Eight pole lengths, every task trained (Independent), so a run takes a few seconds on one
 /// thread: long enough to be killed in the middle.
@@ -165,15 +165,7 @@ fn sigkill_at_any_moment_then_resume_equals_an_uninterrupted_run() {
 
     // A changed configuration is refused with the change, and exits non-zero.
     let changed = write_experiment(&s, &EXPERIMENT.replace("seed = 11", "seed = 12"));
-    let out = mbtl()
-        .arg("run")
-        .arg(&changed)
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = run_err(mbtl().arg("run").arg(&changed).arg("--out").arg(&dir));
     assert!(err.contains("seed: 11 → 12"), "{err}");
 }
 
@@ -289,16 +281,15 @@ fn slurm_array_tasks_run_the_jobs_and_the_next_matrix_ingests_them() {
     // Nothing is left to submit; bad options are refused with what was wrong.
     let again = run_ok(mbtl().arg("slurm").arg(&exp).arg("--out").arg(&dir));
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to submit"));
-    let bad = mbtl()
-        .arg("slurm")
-        .arg(&exp)
-        .arg("--out")
-        .arg(s.path("bad"))
-        .args(["--sbatch", "time 10"])
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("sbatch option 'time 10'"));
+    let err = run_err(
+        mbtl()
+            .arg("slurm")
+            .arg(&exp)
+            .arg("--out")
+            .arg(s.path("bad"))
+            .args(["--sbatch", "time 10"]),
+    );
+    assert!(err.contains("sbatch option 'time 10'"), "{err}");
 }
 
 #[test]
@@ -325,16 +316,15 @@ fn a_launcher_starts_every_worker_and_changes_no_result() {
         "{lines}"
     );
     assert_eq!(matrix_csv(&dir), matrix_csv(&reference));
-    let missing = mbtl()
-        .arg("matrix")
-        .arg(&exp)
-        .arg("--out")
-        .arg(s.path("missing"))
-        .args(["--launcher", "/no/such/launcher"])
-        .output()
-        .unwrap();
-    assert!(!missing.status.success());
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/launcher"));
+    let err = run_err(
+        mbtl()
+            .arg("matrix")
+            .arg(&exp)
+            .arg("--out")
+            .arg(s.path("missing"))
+            .args(["--launcher", "/no/such/launcher"]),
+    );
+    assert!(err.contains("/no/such/launcher"), "{err}");
 }
 
 #[test]

@@ -22,6 +22,16 @@ pub fn run_ok(cmd: &mut Command) -> Output {
     out
 }
 
+/// Runs `cmd`, failing the test unless it exits non-zero without a panic; returns its stderr
+/// (which should say what was wrong).
+pub fn run_err(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{cmd:?} succeeded; stderr: {err}");
+    assert!(!err.contains("panicked"), "{cmd:?} panicked: {err}");
+    err
+}
+
 /// A scratch folder, fresh for each test and removed when dropped.
 pub struct Scratch(pub PathBuf);
 
