@@ -97,6 +97,11 @@ fn progress(quiet: bool, total: Option<u64>) -> impl Fn(&Event) + Sync {
     }
 }
 
+/// This `mbtl` executable: what worker processes and array tasks run.
+fn this_program() -> Result<PathBuf> {
+    std::env::current_exe().context("locating the mbtl executable")
+}
+
 fn executor(args: &ExecArgs) -> Result<Executor> {
     let launcher: Vec<String> = args
         .launcher
@@ -110,7 +115,7 @@ fn executor(args: &ExecArgs) -> Result<Executor> {
     }
     Ok(if args.processes || !launcher.is_empty() {
         Executor::Process {
-            program: std::env::current_exe().context("locating the mbtl executable")?,
+            program: this_program()?,
             launcher,
         }
     } else {
@@ -232,7 +237,7 @@ pub fn slurm(args: SlurmArgs) -> Result<ExitCode> {
     let (plan, name) = load(&args.experiment)?;
     let dir = out_dir(&args.out, &name);
     let coord = coordinator(&plan, &dir, Executor::InProcess, |_: &Event| {})?;
-    let program = std::env::current_exe().context("locating the mbtl executable")?;
+    let program = this_program()?;
     let export = mbtl_run::cluster::export_slurm_array(&coord, &program, &args.sbatch)?;
     let total = plan.n_tasks() * plan.experiment.trials;
     match &export.script {
