@@ -8,8 +8,8 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use mbtl_env::{
-    Action, ActionSpace, BatchActions, BatchEnv, Context, ContextObs, Env, EnvKind, EnvRng,
-    Semantics,
+    environments, Action, ActionSpace, BatchActions, BatchEnv, Context, ContextObs, Env, EnvRef,
+    EnvRng, Semantics,
 };
 use serde_json::json;
 
@@ -34,9 +34,9 @@ pub struct EnvBenchArgs {
     /// Repeats; the median is reported.
     #[arg(long, default_value_t = 3)]
     repeats: usize,
-    /// Only these environments (default: all).
-    #[arg(long, value_delimiter = ',')]
-    env: Vec<EnvKind>,
+    /// Only these environments (default: every one, registered ones included).
+    #[arg(long, value_delimiter = ',', value_parser = crate::rl_cmd::parse_env)]
+    env: Vec<EnvRef>,
     #[arg(long, default_value = "carl")]
     semantics: Semantics,
     /// Print JSON lines instead of a table.
@@ -69,8 +69,8 @@ fn random_action(space: &ActionSpace, rng: &mut EnvRng, buf: &mut [f32]) -> Opti
     }
 }
 
-fn single(kind: EnvKind, semantics: Semantics, steps: u64) -> Result<f64> {
-    let mut env = Env::new(Context::default_for(kind, semantics), 1);
+fn single(kind: &EnvRef, semantics: Semantics, steps: u64) -> Result<f64> {
+    let mut env = Env::new(Context::defaults(kind, semantics)?, 1)?;
     let space = env.action_space().clone();
     let mut rng = EnvRng::seed_from(2);
     let mut buf = vec![0.0f32; space.size()];
@@ -90,15 +90,18 @@ fn single(kind: EnvKind, semantics: Semantics, steps: u64) -> Result<f64> {
     Ok(steps as f64 / start.elapsed().as_secs_f64())
 }
 
-fn batched(kind: EnvKind, semantics: Semantics, steps: u64, n: usize) -> Result<f64> {
+fn batched(kind: &EnvRef, semantics: Semantics, steps: u64, n: usize) -> Result<f64> {
     // Spread one feature over the batch so that contexts differ inside it.
-    let base = Context::default_for(kind, semantics);
-    let (name, default) = base.iter().next().expect("every env has features");
+    let base = Context::defaults(kind, semantics)?;
+    let first = base.iter().next().map(|(n, v)| (n.to_string(), v));
     let contexts: Vec<Context> = (0..n)
-        .map(|i| {
-            let scale = 0.9 + 0.2 * i as f64 / n.max(2) as f64;
-            base.with(name, default * scale)
-                .unwrap_or_else(|_| base.clone())
+        .map(|i| match &first {
+            Some((name, default)) => {
+                let scale = 0.9 + 0.2 * i as f64 / n.max(2) as f64;
+                base.with(name, default * scale)
+                    .unwrap_or_else(|_| base.clone())
+            }
+            None => base.clone(),
         })
         .collect();
     let mut batch = BatchEnv::new(&contexts, 1, &ContextObs::Hidden)?;
@@ -128,8 +131,11 @@ fn batched(kind: EnvKind, semantics: Semantics, steps: u64, n: usize) -> Result<
 }
 
 fn envs(args: &EnvBenchArgs) -> Result<ExitCode> {
-    let kinds = if args.env.is_empty() {
-        EnvKind::ALL.to_vec()
+    let kinds: Vec<EnvRef> = if args.env.is_empty() {
+        environments()
+            .into_iter()
+            .filter(|e| e.is_simulated() && e.spec().features(args.semantics).is_some())
+            .collect()
     } else {
         args.env.clone()
     };
@@ -148,12 +154,12 @@ fn envs(args: &EnvBenchArgs) -> Result<ExitCode> {
     for kind in kinds {
         let one = median(
             (0..args.repeats)
-                .map(|_| single(kind, args.semantics, args.steps))
+                .map(|_| single(&kind, args.semantics, args.steps))
                 .collect::<Result<_>>()?,
         );
         let many = median(
             (0..args.repeats)
-                .map(|_| batched(kind, args.semantics, args.steps, args.batch))
+                .map(|_| batched(&kind, args.semantics, args.steps, args.batch))
                 .collect::<Result<_>>()?,
         );
         if args.json {

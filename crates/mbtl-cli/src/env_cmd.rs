@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use mbtl_env::trajectory::{replay, Trajectory};
-use mbtl_env::{features, EnvKind, Semantics};
+use mbtl_env::{environments, Semantics};
 
 #[derive(Args)]
 pub struct EnvsArgs {
@@ -29,16 +29,26 @@ pub enum EnvCommand {
 }
 
 pub fn envs(args: &EnvsArgs) -> Result<ExitCode> {
+    // Every environment a name finds (built-in, then registered) that offers the semantics.
+    let all: Vec<_> = environments()
+        .into_iter()
+        .filter_map(|e| {
+            let table = e.spec().features(args.semantics)?.to_vec();
+            Some((e, table))
+        })
+        .collect();
     if args.json {
-        let list: Vec<_> = EnvKind::ALL
+        let list: Vec<_> = all
             .iter()
-            .map(|&k| {
+            .map(|(e, table)| {
+                let spec = e.spec();
                 serde_json::json!({
-                    "env": k.name(),
-                    "gym_id": k.gym_id(),
+                    "env": e.name(),
+                    "gym_id": e.kind().map(|k| k.gym_id()),
+                    "description": spec.description,
                     "semantics": args.semantics.name(),
-                    "max_episode_steps": k.max_episode_steps(),
-                    "features": features(k, args.semantics).iter().map(|f| serde_json::json!({
+                    "max_episode_steps": spec.max_episode_steps,
+                    "features": table.iter().map(|f| serde_json::json!({
                         "name": f.name, "default": f.default,
                         "lower": bound(f.lower), "upper": bound(f.upper), "effect": f.effect,
                     })).collect::<Vec<_>>(),
@@ -48,14 +58,15 @@ pub fn envs(args: &EnvsArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(ExitCode::SUCCESS);
     }
-    for kind in EnvKind::ALL {
-        let space = kind.action_space();
+    for (e, table) in &all {
+        let spec = e.spec();
+        let space = &spec.action_space;
         println!(
             "{} ({}; {} semantics; obs {}, {} action{} {}; {} steps max)",
-            kind.name(),
-            kind.gym_id(),
+            e.name(),
+            e.kind().map_or(spec.description.as_str(), |k| k.gym_id()),
             args.semantics,
-            kind.obs_dim(),
+            spec.obs_dim,
             space.size(),
             if space.size() == 1 { "" } else { "s" },
             if space.is_discrete() {
@@ -63,13 +74,13 @@ pub fn envs(args: &EnvsArgs) -> Result<ExitCode> {
             } else {
                 "continuous"
             },
-            kind.max_episode_steps()
+            spec.max_episode_steps
         );
         println!(
             "  {:<24} {:>16} {:>18} {:>18}  effect",
             "feature", "default", "lower", "upper"
         );
-        for f in features(kind, args.semantics) {
+        for f in table {
             println!(
                 "  {:<24} {:>16} {:>18} {:>18}  {}",
                 f.name, f.default, f.lower, f.upper, f.effect

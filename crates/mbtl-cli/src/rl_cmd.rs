@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
-use mbtl_env::{parse_overrides, Context, ContextObs, EnvKind, Semantics};
+use mbtl_env::{parse_overrides, Context, ContextObs, EnvRef, Semantics};
 use mbtl_rl::eval::evaluate;
 use mbtl_rl::learner::Learner;
 use mbtl_rl::policy::Policy;
@@ -13,8 +13,9 @@ use mbtl_select::matrix::write_atomic;
 
 #[derive(Args)]
 pub struct TrainArgs {
-    #[arg(long)]
-    env: EnvKind,
+    /// Environment: a built-in one (`mbtl envs` lists them) or one the executable registered.
+    #[arg(long, value_parser = parse_env)]
+    env: EnvRef,
     /// Context overrides, e.g. length=0.25,masspole=0.2.
     #[arg(long, default_value = "")]
     context: String,
@@ -51,8 +52,8 @@ pub struct EvalArgs {
     #[arg(long)]
     policy: PathBuf,
     /// Environment (must be the policy's).
-    #[arg(long)]
-    env: EnvKind,
+    #[arg(long, value_parser = parse_env)]
+    env: EnvRef,
     #[arg(long, default_value = "physical")]
     semantics: Semantics,
     /// Target contexts, one per flag: `--contexts length=0.5 --contexts length=1.0`; default: the
@@ -68,13 +69,18 @@ pub struct EvalArgs {
     json: Option<PathBuf>,
 }
 
+/// An environment by name (built-in or registered), for `--env`.
+pub(crate) fn parse_env(name: &str) -> std::result::Result<EnvRef, mbtl_env::EnvError> {
+    EnvRef::lookup(name)
+}
+
 pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
-    let ctx = Context::new(args.env, args.semantics, &parse_overrides(&args.context)?)?;
+    let ctx = Context::new(&args.env, args.semantics, &parse_overrides(&args.context)?)?;
     let mut overrides = Learner::parse_overrides(&args.hyperparameters)?;
     if let Some(t) = args.total_timesteps {
         overrides.insert("total_timesteps".into(), t.into());
     }
-    let learner = Learner::zoo(&args.algo, args.env)?.with_overrides(&overrides)?;
+    let learner = Learner::zoo(&args.algo, &args.env)?.with_overrides(&overrides)?;
     let obs = if args.context_visible {
         ContextObs::all(&ctx)
     } else {
@@ -105,7 +111,7 @@ pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}", args.out.display()))?;
     policy.save(&args.out.join("policy.safetensors"))?;
     let summary = serde_json::json!({
-        "env": args.env, "context": ctx.record(), "algo": args.algo, "seed": args.seed,
+        "env": args.env.name(), "context": ctx.record(), "algo": args.algo, "seed": args.seed,
         "pool": pool.iter().map(Context::record).collect::<Vec<_>>(),
         "env_steps": policy.header.env_steps, "wall_seconds": start.elapsed().as_secs_f64(),
         "hyperparameters": config,
@@ -136,7 +142,7 @@ pub fn eval_cmd(args: EvalArgs) -> Result<ExitCode> {
         args.policy.clone()
     };
     let policy = Policy::load(&path)?;
-    if policy.header.env != args.env {
+    if policy.header.env != args.env.name() {
         bail!(
             "{}: the policy was trained on {}, not {}",
             path.display(),
@@ -145,13 +151,13 @@ pub fn eval_cmd(args: EvalArgs) -> Result<ExitCode> {
         );
     }
     let contexts: Vec<Context> = if args.contexts.is_empty() {
-        vec![Context::from_record(&policy.header.context)?]
+        vec![Context::from_record_in(&args.env, &policy.header.context)?]
     } else {
         args.contexts
             .iter()
             .map(|c| {
                 Ok(Context::new(
-                    args.env,
+                    &args.env,
                     args.semantics,
                     &parse_overrides(c)?,
                 )?)

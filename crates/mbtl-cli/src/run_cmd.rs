@@ -68,9 +68,9 @@ pub struct WorkerArgs {
 }
 
 fn load(path: &Path) -> Result<(Plan, String)> {
-    let origin = path.display().to_string();
-    let exp = Experiment::read(path)?;
-    Ok((exp.plan(&origin)?, exp.name))
+    let plan = Experiment::load(path)?;
+    let name = plan.experiment.name.clone();
+    Ok((plan, name))
 }
 
 /// Progress: a bar on a terminal; otherwise one line per finished job on stderr (none with
@@ -93,6 +93,22 @@ fn progress(quiet: bool, total: Option<u64>) -> impl Fn(&Event) + Sync {
             if lines {
                 eprintln!("ingested worker result {id}");
             }
+        }
+        Event::JobFailed {
+            id,
+            attempt,
+            attempts,
+            message,
+        } => {
+            // Failures are always shown: they cost time (and the last one ends the run).
+            let then = if attempt < attempts {
+                "trying again"
+            } else {
+                "giving up"
+            };
+            bar.suspend(|| {
+                eprintln!("attempt {attempt} of {attempts} of {id} failed ({then}): {message}")
+            });
         }
     }
 }

@@ -1,16 +1,16 @@
 //! Many instances stepped together, with automatic reset. Contexts may differ inside one batch
-//! (evaluating one policy on every target context at once), the environment kind may not.
+//! (evaluating one policy on every target context at once), the environment may not. Every
+//! environment, built-in or outside, gets batched stepping this way.
 //!
 //! Reset follows gymnasium 0.29's same-step rule: when an instance's episode ends, its last
 //! observation goes to [`BatchOutput::final_obs`] and its row of [`BatchOutput::obs`] already
 //! holds the first observation of the next episode.
 
 use crate::context::Context;
-use crate::env::{Action, ContextObs, Env};
-use crate::envs::Act;
+use crate::env::{ContextObs, Env};
 use crate::error::{EnvError, Result};
-use crate::kind::{ActionSpace, EnvKind};
 use crate::rng::{derive_seed, EnvRng};
+use crate::spec::{Action, ActionSpace, EnvRef};
 
 /// Actions for a whole batch, one per instance (continuous: `action_dim` values per instance).
 #[derive(Debug, Clone, Copy)]
@@ -46,15 +46,14 @@ pub struct BatchOutput {
     pub episodes: Vec<Episode>,
 }
 
-/// A batch of instances of one environment kind.
+/// A batch of instances of one environment.
 #[derive(Debug, Clone)]
 pub struct BatchEnv {
     envs: Vec<Env>,
-    kind: EnvKind,
+    env: EnvRef,
     obs_dim: usize,
     action_space: ActionSpace,
     returns: Vec<f64>,
-    acts: Vec<Act>,
     /// Contexts drawn from at every reset (multi-task training), with the generator drawing them.
     pool: Option<(Vec<Context>, EnvRng)>,
 }
@@ -70,46 +69,45 @@ impl BatchEnv {
             .iter()
             .enumerate()
             .map(|(i, ctx)| {
-                if ctx.kind() != first.kind() || ctx.semantics() != first.semantics() {
+                if ctx.env() != first.env() || ctx.semantics() != first.semantics() {
                     return Err(EnvError::BadBatch(format!(
                         "instance {i} is {} [{}], instance 0 is {} [{}]",
-                        ctx.kind(),
+                        ctx.env(),
                         ctx.semantics(),
-                        first.kind(),
+                        first.env(),
                         first.semantics()
                     )));
                 }
-                Env::new(ctx.clone(), derive_seed(seed, i as u64))
+                Env::new(ctx.clone(), derive_seed(seed, i as u64))?
                     .with_context_obs(context_obs.clone())
             })
             .collect::<Result<Vec<_>>>()?;
         Self::from_envs(envs)
     }
 
-    /// Wraps existing instances (all of one kind and observation size).
+    /// Wraps existing instances (all of one environment and observation size).
     pub fn from_envs(envs: Vec<Env>) -> Result<BatchEnv> {
         let first = envs
             .first()
             .ok_or_else(|| EnvError::BadBatch("no environments given".into()))?;
-        let (kind, obs_dim) = (first.kind(), first.obs_dim());
+        let (env, obs_dim) = (first.env().clone(), first.obs_dim());
         if let Some((i, e)) = envs
             .iter()
             .enumerate()
-            .find(|(_, e)| e.kind() != kind || e.obs_dim() != obs_dim)
+            .find(|(_, e)| *e.env() != env || e.obs_dim() != obs_dim)
         {
             return Err(EnvError::BadBatch(format!(
-                "instance {i} is {} with {} observations, instance 0 is {kind} with {obs_dim}",
-                e.kind(),
+                "instance {i} is {} with {} observations, instance 0 is {env} with {obs_dim}",
+                e.env(),
                 e.obs_dim()
             )));
         }
         Ok(BatchEnv {
-            action_space: kind.action_space(),
+            action_space: first.action_space().clone(),
             returns: vec![0.0; envs.len()],
-            acts: Vec::with_capacity(envs.len()),
             pool: None,
             envs,
-            kind,
+            env,
             obs_dim,
         })
     }
@@ -169,8 +167,9 @@ impl BatchEnv {
         self.envs.is_empty()
     }
 
-    pub fn kind(&self) -> EnvKind {
-        self.kind
+    /// The environment every instance is of.
+    pub fn env(&self) -> &EnvRef {
+        &self.env
     }
 
     pub fn obs_dim(&self) -> usize {
@@ -217,17 +216,18 @@ impl BatchEnv {
 
     /// Steps every instance once, resetting those whose episode ended.
     pub fn step(&mut self, actions: BatchActions<'_>, out: &mut BatchOutput) -> Result<()> {
-        self.acts.clear();
         let n = self.len();
-        match actions {
+        // Every action is checked before any instance moves, so a bad batch changes nothing.
+        let dim = match actions {
             BatchActions::Discrete(a) if a.len() == n => {
                 for (env, &a) in self.envs.iter().zip(a) {
-                    self.acts.push(env.validate(Action::Discrete(a))?);
+                    env.validate(Action::Discrete(a))?;
                 }
+                0
             }
             BatchActions::Continuous(a) => {
                 let dim = self.action_space.size();
-                if a.len() != n * dim {
+                if a.len() != n * dim || dim == 0 {
                     return Err(EnvError::BadBatch(format!(
                         "{n} instances need {} continuous action values, got {}",
                         n * dim,
@@ -235,8 +235,9 @@ impl BatchEnv {
                     )));
                 }
                 for (env, a) in self.envs.iter().zip(a.chunks_exact(dim)) {
-                    self.acts.push(env.validate(Action::Continuous(a))?);
+                    env.validate(Action::Continuous(a))?;
                 }
+                dim
             }
             BatchActions::Discrete(a) => {
                 return Err(EnvError::BadBatch(format!(
@@ -244,10 +245,14 @@ impl BatchEnv {
                     a.len()
                 )))
             }
-        }
+        };
         out.episodes.clear();
         let d = self.obs_dim;
-        for (i, (env, &act)) in self.envs.iter_mut().zip(&self.acts).enumerate() {
+        for (i, env) in self.envs.iter_mut().enumerate() {
+            let act = match actions {
+                BatchActions::Discrete(a) => Action::Discrete(a[i]),
+                BatchActions::Continuous(a) => Action::Continuous(&a[i * dim..(i + 1) * dim]),
+            };
             let tr = env.step_validated(act);
             self.returns[i] += tr.reward;
             out.reward[i] = tr.reward;
@@ -275,6 +280,7 @@ impl BatchEnv {
 mod tests {
     use super::*;
     use crate::context::Semantics;
+    use crate::kind::EnvKind;
 
     fn contexts() -> Vec<Context> {
         [0.25, 0.5, 1.0, 2.0]
@@ -294,7 +300,7 @@ mod tests {
         let mut singles: Vec<Env> = ctxs
             .iter()
             .enumerate()
-            .map(|(i, c)| Env::new(c.clone(), derive_seed(9, i as u64)))
+            .map(|(i, c)| Env::new(c.clone(), derive_seed(9, i as u64)).unwrap())
             .collect();
         let mut out = batch.output();
         batch.observe(&mut out.obs);

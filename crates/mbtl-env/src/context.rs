@@ -13,8 +13,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EnvError, Result};
-use crate::features::{feature_index, features, FeatureSpec};
+use crate::features::features;
 use crate::kind::EnvKind;
+use crate::spec::{EnvRef, FeatureSpec};
 
 /// How context features act on the dynamics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -57,16 +58,16 @@ impl FromStr for Semantics {
 /// The full context of one task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Context {
-    kind: EnvKind,
+    env: EnvRef,
     semantics: Semantics,
     values: Vec<f64>,
 }
 
 impl Context {
-    /// The default context of `kind` under `semantics`.
+    /// The default context of the built-in environment `kind` under `semantics`.
     pub fn default_for(kind: EnvKind, semantics: Semantics) -> Context {
         Context {
-            kind,
+            env: EnvRef::builtin(kind),
             semantics,
             values: features(kind, semantics)
                 .iter()
@@ -75,13 +76,25 @@ impl Context {
         }
     }
 
+    /// The default context of any environment under `semantics` (an error if the environment
+    /// does not offer that semantics).
+    pub fn defaults(env: impl Into<EnvRef>, semantics: Semantics) -> Result<Context> {
+        let env = env.into();
+        let values = env.features(semantics)?.iter().map(|f| f.default).collect();
+        Ok(Context {
+            env,
+            semantics,
+            values,
+        })
+    }
+
     /// Defaults merged with `overrides`; every override is checked (name, finiteness, bounds).
     pub fn new<S: AsRef<str>>(
-        kind: EnvKind,
+        env: impl Into<EnvRef>,
         semantics: Semantics,
         overrides: &[(S, f64)],
     ) -> Result<Context> {
-        let mut ctx = Context::default_for(kind, semantics);
+        let mut ctx = Context::defaults(env, semantics)?;
         for (name, value) in overrides {
             ctx.set(name.as_ref(), *value)?;
         }
@@ -97,7 +110,7 @@ impl Context {
     /// Sets the feature at position `index` of the feature table, validating it.
     pub fn set_at(&mut self, index: usize, value: f64) -> Result<()> {
         let spec = &self.features()[index];
-        check_value(self.kind, spec, value)?;
+        check_value(self.env.name(), spec, value)?;
         self.values[index] = value;
         Ok(())
     }
@@ -111,33 +124,45 @@ impl Context {
 
     /// Position of a feature in this context's feature table, or a clear error.
     pub fn index_of(&self, name: &str) -> Result<usize> {
-        feature_index(self.kind, self.semantics, name).ok_or_else(|| EnvError::UnknownFeature {
-            env: self.kind.name(),
-            semantics: self.semantics.name(),
-            feature: name.to_string(),
-            known: self
-                .features()
-                .iter()
-                .map(|f| f.name)
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+        self.features()
+            .iter()
+            .position(|f| f.name == name)
+            .ok_or_else(|| EnvError::UnknownFeature {
+                env: self.env.name().to_string(),
+                semantics: self.semantics.name(),
+                feature: name.to_string(),
+                known: self
+                    .features()
+                    .iter()
+                    .map(|f| f.name.as_ref())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     pub fn get(&self, name: &str) -> Result<f64> {
         Ok(self.values[self.index_of(name)?])
     }
 
-    pub fn kind(&self) -> EnvKind {
-        self.kind
+    /// The environment this is a context of.
+    pub fn env(&self) -> &EnvRef {
+        &self.env
+    }
+
+    /// The built-in environment, if it is one.
+    pub fn kind(&self) -> Option<EnvKind> {
+        self.env.kind()
     }
 
     pub fn semantics(&self) -> Semantics {
         self.semantics
     }
 
-    pub fn features(&self) -> &'static [FeatureSpec] {
-        features(self.kind, self.semantics)
+    pub fn features(&self) -> &[FeatureSpec] {
+        self.env
+            .spec()
+            .features(self.semantics)
+            .expect("a context's semantics was checked when it was made")
     }
 
     /// Values in feature-table order.
@@ -146,15 +171,15 @@ impl Context {
     }
 
     /// `(name, value)` pairs in feature-table order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> + '_ {
         self.features()
             .iter()
-            .map(|f| f.name)
+            .map(|f| f.name.as_ref())
             .zip(self.values.iter().copied())
     }
 
     /// The features that differ from the defaults, in table order.
-    pub fn overrides(&self) -> Vec<(&'static str, f64)> {
+    pub fn overrides(&self) -> Vec<(&str, f64)> {
         self.iter()
             .zip(self.features())
             .filter(|((_, v), spec)| v.to_bits() != spec.default.to_bits())
@@ -165,26 +190,39 @@ impl Context {
     /// A plain, serialisable description (environment, semantics, every feature).
     pub fn record(&self) -> ContextRecord {
         ContextRecord {
-            env: self.kind,
+            env: self.env.name().to_string(),
             semantics: self.semantics,
             features: self.iter().map(|(n, v)| (n.to_string(), v)).collect(),
         }
     }
 
-    /// Rebuilds a context from its record; every value is validated again.
+    /// Rebuilds a context from its record, finding the environment by name
+    /// ([`EnvRef::lookup`]); every value is validated again.
     pub fn from_record(record: &ContextRecord) -> Result<Context> {
+        Context::from_record_in(&EnvRef::lookup(&record.env)?, record)
+    }
+
+    /// Rebuilds a context of `env` from its record (whose environment name must be `env`'s).
+    pub fn from_record_in(env: &EnvRef, record: &ContextRecord) -> Result<Context> {
+        if record.env != env.name() {
+            return Err(EnvError::BadBatch(format!(
+                "a context of '{}' where one of '{}' was expected",
+                record.env,
+                env.name()
+            )));
+        }
         let pairs: Vec<(&str, f64)> = record
             .features
             .iter()
             .map(|(k, v)| (k.as_str(), *v))
             .collect();
-        Context::new(record.env, record.semantics, &pairs)
+        Context::new(env, record.semantics, &pairs)
     }
 }
 
 impl fmt::Display for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}[{}]", self.kind, self.semantics)?;
+        write!(f, "{}[{}]", self.env, self.semantics)?;
         let overrides = self.overrides();
         if overrides.is_empty() {
             return f.write_str(" default");
@@ -199,22 +237,23 @@ impl fmt::Display for Context {
 /// A context as plain data, for result files and run stores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContextRecord {
-    pub env: EnvKind,
+    /// The environment's name.
+    pub env: String,
     pub semantics: Semantics,
     pub features: BTreeMap<String, f64>,
 }
 
-pub(crate) fn check_value(kind: EnvKind, spec: &FeatureSpec, value: f64) -> Result<()> {
+pub(crate) fn check_value(env: &str, spec: &FeatureSpec, value: f64) -> Result<()> {
     if !value.is_finite() {
         return Err(EnvError::NonFinite {
-            env: kind.name(),
+            env: env.to_string(),
             feature: spec.name.to_string(),
             value,
         });
     }
     if value < spec.lower || value > spec.upper {
         return Err(EnvError::OutOfBounds {
-            env: kind.name(),
+            env: env.to_string(),
             feature: spec.name.to_string(),
             value,
             lower: spec.lower,

@@ -2,17 +2,10 @@
 //! the observation layout (context hidden or appended) and its own seeded generator.
 
 use crate::context::Context;
-use crate::envs::{Act, Sim};
+use crate::envs::Sim;
 use crate::error::{EnvError, Result};
-use crate::kind::{ActionSpace, EnvKind};
 use crate::rng::EnvRng;
-
-/// An action for one instance.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Action<'a> {
-    Discrete(u32),
-    Continuous(&'a [f32]),
-}
+use crate::spec::{Action, ActionSpace, EnvRef};
 
 /// What one step returns besides the observation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,24 +60,27 @@ pub struct Env {
     max_episode_steps: u32,
     context_obs: ContextObs,
     context_values: Vec<f32>,
+    base_obs_dim: usize,
 }
 
 impl Env {
-    /// An instance with the context hidden, seeded with `seed`, and reset.
-    pub fn new(context: Context, seed: u64) -> Env {
-        let kind = context.kind();
+    /// An instance with the context hidden, seeded with `seed`, and reset. Refused for an
+    /// environment mbtl cannot simulate (one declared by its features only).
+    pub fn new(context: Context, seed: u64) -> Result<Env> {
+        let spec = context.env().spec();
         let mut env = Env {
-            sim: Sim::new(&context),
-            context,
+            sim: Sim::new(&context)?,
             rng: EnvRng::seed_from(seed),
-            action_space: kind.action_space(),
+            action_space: spec.action_space.clone(),
             elapsed: 0,
-            max_episode_steps: kind.max_episode_steps(),
+            max_episode_steps: spec.max_episode_steps,
             context_obs: ContextObs::Hidden,
             context_values: Vec::new(),
+            base_obs_dim: spec.obs_dim,
+            context,
         };
         env.reset();
-        env
+        Ok(env)
     }
 
     /// Appends (or hides) context features in the observation.
@@ -102,12 +98,12 @@ impl Env {
     /// starts a new episode in it. Multi-task training draws a context per episode this way
     /// (CARL's per-episode context sampling); the random stream carries on unchanged.
     pub fn set_context(&mut self, context: Context) -> Result<()> {
-        if context.kind() != self.kind() || context.semantics() != self.context.semantics() {
+        if context.env() != self.env() || context.semantics() != self.context.semantics() {
             return Err(EnvError::BadBatch(format!(
                 "cannot switch a {} [{}] instance to a {} [{}] context",
-                self.kind(),
+                self.env(),
                 self.context.semantics(),
-                context.kind(),
+                context.env(),
                 context.semantics()
             )));
         }
@@ -116,7 +112,7 @@ impl Env {
             .iter()
             .map(|&i| context.values()[i] as f32)
             .collect();
-        self.sim = Sim::new(&context);
+        self.sim = Sim::new(&context)?;
         self.context = context;
         self.reset();
         Ok(())
@@ -128,8 +124,9 @@ impl Env {
         self
     }
 
-    pub fn kind(&self) -> EnvKind {
-        self.context.kind()
+    /// The environment this is an instance of.
+    pub fn env(&self) -> &EnvRef {
+        self.context.env()
     }
 
     pub fn context(&self) -> &Context {
@@ -155,7 +152,7 @@ impl Env {
 
     /// Base observation plus appended context features.
     pub fn obs_dim(&self) -> usize {
-        self.kind().obs_dim() + self.context_values.len()
+        self.base_obs_dim + self.context_values.len()
     }
 
     /// Starts a new episode from the context's reset distribution.
@@ -166,10 +163,10 @@ impl Env {
 
     /// Starts a new episode from an explicit internal state (as the reference recordings do).
     pub fn reset_to(&mut self, state: &[f64]) -> Result<()> {
-        let expected = self.kind().state_dim();
+        let expected = self.env().spec().state_dim;
         if state.len() != expected {
             return Err(EnvError::StateLength {
-                env: self.kind().name(),
+                env: self.env().name().to_string(),
                 expected,
                 got: state.len(),
             });
@@ -187,7 +184,7 @@ impl Env {
     /// Writes the observation into `out` (`obs_dim()` values).
     #[inline]
     pub fn observe(&self, out: &mut [f32]) {
-        let base = self.kind().obs_dim();
+        let base = self.base_obs_dim;
         self.sim.observe(&mut out[..base]);
         out[base..base + self.context_values.len()].copy_from_slice(&self.context_values);
     }
@@ -201,22 +198,17 @@ impl Env {
 
     /// Checks an action against the action space.
     #[inline]
-    pub(crate) fn validate(&self, action: Action<'_>) -> Result<Act> {
+    pub(crate) fn validate(&self, action: Action<'_>) -> Result<()> {
         match (&self.action_space, action) {
-            (ActionSpace::Discrete { n }, Action::Discrete(a)) if a < *n => Ok(Act::Discrete(a)),
+            (ActionSpace::Discrete { n }, Action::Discrete(a)) if a < *n => Ok(()),
             (ActionSpace::Continuous { low, .. }, Action::Continuous(a))
                 if a.len() == low.len() =>
             {
-                Ok(Act::Continuous(a[0]))
+                Ok(())
             }
             (space, action) => Err(EnvError::ActionMismatch {
-                env: self.kind().name(),
-                expected: match space {
-                    ActionSpace::Discrete { n } => format!("discrete actions in 0..{n}"),
-                    ActionSpace::Continuous { low, .. } => {
-                        format!("continuous actions of {} component(s)", low.len())
-                    }
-                },
+                env: self.env().name().to_string(),
+                expected: space.describe(),
                 got: format!("{action:?}"),
             }),
         }
@@ -225,12 +217,13 @@ impl Env {
     /// Advances one step. Does not reset by itself; [`crate::BatchEnv`] does.
     #[inline]
     pub fn step(&mut self, action: Action<'_>) -> Result<Transition> {
-        let act = self.validate(action)?;
-        Ok(self.step_validated(act))
+        self.validate(action)?;
+        Ok(self.step_validated(action))
     }
 
+    /// A step with an action already checked against the action space.
     #[inline]
-    pub(crate) fn step_validated(&mut self, act: Act) -> Transition {
+    pub(crate) fn step_validated(&mut self, act: Action<'_>) -> Transition {
         let (reward, terminated) = self.sim.step(act, &mut self.rng);
         self.elapsed += 1;
         let truncated = self.max_episode_steps > 0 && self.elapsed >= self.max_episode_steps;
@@ -246,6 +239,7 @@ impl Env {
 mod tests {
     use super::*;
     use crate::context::Semantics;
+    use crate::kind::EnvKind;
 
     #[test]
     fn same_seed_same_episode() {
@@ -253,7 +247,7 @@ mod tests {
             .with("torque_noise_max", 0.2)
             .unwrap();
         let run = |seed| {
-            let mut env = Env::new(ctx.clone(), seed);
+            let mut env = Env::new(ctx.clone(), seed).unwrap();
             let mut trace = env.observation();
             for t in 0..50u32 {
                 let tr = env.step(Action::Discrete(t % 3)).unwrap();
@@ -268,11 +262,13 @@ mod tests {
 
     #[test]
     fn wrong_actions_and_states_are_errors() {
-        let mut env = Env::new(Context::default_for(EnvKind::CartPole, Semantics::Carl), 0);
+        let mut env =
+            Env::new(Context::default_for(EnvKind::CartPole, Semantics::Carl), 0).unwrap();
         assert!(env.step(Action::Discrete(2)).is_err());
         assert!(env.step(Action::Continuous(&[0.5])).is_err());
         assert!(env.reset_to(&[0.0; 3]).is_err());
-        let mut pend = Env::new(Context::default_for(EnvKind::Pendulum, Semantics::Carl), 0);
+        let mut pend =
+            Env::new(Context::default_for(EnvKind::Pendulum, Semantics::Carl), 0).unwrap();
         let e = pend.step(Action::Discrete(0)).unwrap_err().to_string();
         assert!(e.contains("pendulum") && e.contains("continuous"), "{e}");
     }
@@ -282,7 +278,8 @@ mod tests {
         let mut env = Env::new(
             Context::default_for(EnvKind::Pendulum, Semantics::Physical),
             1,
-        );
+        )
+        .unwrap();
         for t in 1..=200 {
             let tr = env.step(Action::Continuous(&[0.0])).unwrap();
             assert_eq!(tr.truncated, t == 200);
@@ -296,12 +293,14 @@ mod tests {
             .with("length", 1.5)
             .unwrap();
         let env = Env::new(ctx.clone(), 0)
+            .unwrap()
             .with_context_obs(ContextObs::Appended(vec!["length".into(), "tau".into()]))
             .unwrap();
         assert_eq!(env.obs_dim(), 6);
         let obs = env.observation();
         assert_eq!(&obs[4..], &[1.5, 0.02]);
         assert!(Env::new(ctx, 0)
+            .unwrap()
             .with_context_obs(ContextObs::Appended(vec!["nope".into()]))
             .is_err());
     }
@@ -312,7 +311,7 @@ mod tests {
             let ctx = Context::default_for(EnvKind::CartPole, sem)
                 .with("masscart", masscart)
                 .unwrap();
-            let mut env = Env::new(ctx, 0);
+            let mut env = Env::new(ctx, 0).unwrap();
             env.reset_to(&[0.0, 0.0, 0.05, 0.0]).unwrap();
             for _ in 0..20 {
                 env.step(Action::Discrete(1)).unwrap();

@@ -14,7 +14,7 @@ pub enum EnvError {
 
     #[error("environment '{env}' ({semantics} semantics) has no context feature '{feature}'; its features are: {known}")]
     UnknownFeature {
-        env: &'static str,
+        env: String,
         semantics: &'static str,
         feature: String,
         known: String,
@@ -22,7 +22,7 @@ pub enum EnvError {
 
     #[error("context feature '{feature}' of '{env}' must be a finite number, got {value}")]
     NonFinite {
-        env: &'static str,
+        env: String,
         feature: String,
         value: f64,
     },
@@ -31,7 +31,7 @@ pub enum EnvError {
         "context feature '{feature}' of '{env}' = {value} is outside its bounds [{lower}, {upper}]"
     )]
     OutOfBounds {
-        env: &'static str,
+        env: String,
         feature: String,
         value: f64,
         lower: f64,
@@ -45,17 +45,30 @@ pub enum EnvError {
 
     #[error("environment '{env}' expects {expected} actions, got {got}")]
     ActionMismatch {
-        env: &'static str,
+        env: String,
         expected: String,
         got: String,
     },
 
     #[error("state for '{env}' must have {expected} components, got {got}")]
     StateLength {
-        env: &'static str,
+        env: String,
         expected: usize,
         got: usize,
     },
+
+    #[error("environment '{0}': {1}")]
+    BadSpec(String, String),
+
+    #[error("environment '{env}' has no {semantics} semantics; it offers: {offered}")]
+    NoSemantics {
+        env: String,
+        semantics: &'static str,
+        offered: String,
+    },
+
+    #[error("environment '{env}' is declared by its context features only (an external trainer simulates it); mbtl cannot step it")]
+    NotSimulated { env: String },
 
     #[error("a batch needs at least one environment, and all of one kind; {0}")]
     BadBatch(String),

@@ -2,19 +2,11 @@
 //! and what each one does. Numbers follow envs-spec.md §3.3 (CARL 1.1.1; ConfigSpace rounds
 //! defaults and bounds to 13 decimals, hence the Acrobot velocity literals).
 
+use std::borrow::Cow;
+
 use crate::context::Semantics;
 use crate::kind::EnvKind;
-
-/// One context feature: its name, default value, declared bounds (inclusive) and its effect.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FeatureSpec {
-    pub name: &'static str,
-    pub default: f64,
-    pub lower: f64,
-    pub upper: f64,
-    /// What the feature does under this semantics (shown by `mbtl envs`).
-    pub effect: &'static str,
-}
+use crate::spec::FeatureSpec;
 
 const INF: f64 = f64::INFINITY;
 
@@ -30,11 +22,11 @@ const fn f(
     effect: &'static str,
 ) -> FeatureSpec {
     FeatureSpec {
-        name,
+        name: Cow::Borrowed(name),
         default,
         lower,
         upper,
-        effect,
+        effect: Cow::Borrowed(effect),
     }
 }
 

@@ -5,7 +5,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::Semantics;
 use crate::error::EnvError;
+use crate::features::features;
+use crate::spec::{ActionSpace, EnvSpec};
 
 /// One of the contextual classic-control environments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -16,29 +19,6 @@ pub enum EnvKind {
     MountainCar,
     MountainCarContinuous,
     Acrobot,
-}
-
-/// What an agent may send to an environment.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ActionSpace {
-    /// Actions `0..n`.
-    Discrete { n: u32 },
-    /// A box of `low.len()` real components; values outside are clipped by the dynamics.
-    Continuous { low: Vec<f32>, high: Vec<f32> },
-}
-
-impl ActionSpace {
-    /// Number of discrete actions, or number of continuous components.
-    pub fn size(&self) -> usize {
-        match self {
-            ActionSpace::Discrete { n } => *n as usize,
-            ActionSpace::Continuous { low, .. } => low.len(),
-        }
-    }
-
-    pub fn is_discrete(&self) -> bool {
-        matches!(self, ActionSpace::Discrete { .. })
-    }
 }
 
 impl EnvKind {
@@ -123,6 +103,33 @@ impl EnvKind {
             EnvKind::MountainCar => Some(-110.0),
             EnvKind::MountainCarContinuous => Some(90.0),
             EnvKind::Acrobot => Some(-100.0),
+        }
+    }
+
+    /// The environment's [`EnvSpec`]: what [`crate::EnvRef::builtin`] hands out.
+    pub fn spec(self) -> EnvSpec {
+        EnvSpec {
+            name: self.name().into(),
+            description: format!("{} (gymnasium 0.29.1; CARL 1.1.1 features)", self.gym_id()),
+            features: [Semantics::Physical, Semantics::Carl]
+                .into_iter()
+                .map(|s| (s, features(self, s).to_vec()))
+                .collect(),
+            obs_dim: self.obs_dim(),
+            state_dim: self.state_dim(),
+            action_space: self.action_space(),
+            max_episode_steps: self.max_episode_steps(),
+            reward_threshold: self.reward_threshold(),
+            return_bounds: self.return_bounds(),
+        }
+    }
+
+    /// MBTL's normalisation bounds of raw returns (mbtl-spec §4.3), where the paper gives them.
+    pub fn return_bounds(self) -> Option<[f64; 2]> {
+        match self {
+            EnvKind::CartPole => Some([0.0, 500.0]),
+            EnvKind::Pendulum => Some([-2200.0, -500.0]),
+            _ => None,
         }
     }
 

@@ -1,8 +1,13 @@
 //! # mbtl-env
 //!
-//! Contextual classic-control environments for mbtl: CartPole, Pendulum, MountainCar,
-//! MountainCarContinuous and Acrobot, with CARL's context features.
+//! Contextual environments for mbtl: an open interface any simulator can implement
+//! ([`Dynamics`] with its [`EnvSpec`], found by name through [`EnvRef`]), and mbtl's own
+//! implementations of CartPole, Pendulum, MountainCar, MountainCarContinuous and Acrobot with
+//! CARL's context features.
 //!
+//! * [`Dynamics`], [`EnvSpec`], [`EnvRef`], [`register`] — bring your own environment: a crate
+//!   implements `Dynamics` for its simulator, registers it, and trains, evaluates and runs
+//!   experiments on it like on the built-in ones.
 //! * [`Context`] — a full, validated context of one environment under one [`Semantics`]
 //!   (`carl`: bit-exact CARL 1.1.1 on gymnasium 0.29.1; `physical`: every feature acts as the
 //!   physics says).
@@ -21,13 +26,17 @@ mod kind;
 mod numerics;
 mod rng;
 mod space;
+mod spec;
 pub mod trajectory;
 
 pub use batch::{BatchActions, BatchEnv, BatchOutput, Episode};
 pub use context::{parse_overrides, Context, ContextRecord, Semantics};
-pub use env::{Action, ContextObs, Env, Transition};
+pub use env::{ContextObs, Env, Transition};
 pub use error::{EnvError, Result};
-pub use features::{feature_index, features, FeatureSpec};
-pub use kind::{ActionSpace, EnvKind};
+pub use features::{feature_index, features};
+pub use kind::EnvKind;
 pub use rng::{derive_seed, EnvRng};
 pub use space::{Axis, ContextSpace, Spacing};
+pub use spec::{
+    environments, register, Action, ActionSpace, Dynamics, EnvRef, EnvSpec, FeatureSpec,
+};

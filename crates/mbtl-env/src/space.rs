@@ -223,11 +223,11 @@ impl ContextSpace {
     }
 
     /// Names of the varied features (the coordinate order).
-    pub fn feature_names(&self) -> Vec<&'static str> {
+    pub fn feature_names(&self) -> Vec<&str> {
         let table = self.base.features();
         self.feature_indices()
             .iter()
-            .map(|&i| table[i].name)
+            .map(|&i| table[i].name.as_ref())
             .collect()
     }
 
@@ -316,7 +316,7 @@ impl ContextSpace {
 
     /// The task equal to `ctx` (same environment, semantics and every feature), if any.
     pub fn task_of(&self, ctx: &Context) -> Option<usize> {
-        if ctx.kind() != self.base.kind() || ctx.semantics() != self.base.semantics() {
+        if ctx.env() != self.base.env() || ctx.semantics() != self.base.semantics() {
             return None;
         }
         let coords: Vec<f64> = self

@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::context::{Context, Semantics};
-use crate::env::{Action, Env};
+use crate::env::Env;
 use crate::error::{EnvError, Result};
 use crate::kind::EnvKind;
+use crate::spec::Action;
 
 /// One recorded step (row 0 is the initial state and has no action or reward).
 #[derive(Debug, Clone, PartialEq)]
@@ -261,8 +262,8 @@ impl Tally {
 
 /// Replays the recorded actions from row 0 and compares every later row.
 pub fn replay(traj: &Trajectory) -> Result<ReplayReport> {
-    let kind = traj.context.kind();
-    let (ns, no) = (kind.state_dim(), kind.obs_dim());
+    let spec = traj.context.env().spec();
+    let (ns, no) = (spec.state_dim, spec.obs_dim);
     let mut names: Vec<String> = (0..ns).map(|i| format!("s{i}")).collect();
     names.extend((0..no).map(|i| format!("o{i}")));
     names.extend(["reward", "terminated", "truncated"].map(String::from));
@@ -277,7 +278,7 @@ pub fn replay(traj: &Trajectory) -> Result<ReplayReport> {
             })
             .collect(),
     );
-    let mut env = Env::new(traj.context.clone(), 0).with_max_episode_steps(traj.max_episode_steps);
+    let mut env = Env::new(traj.context.clone(), 0)?.with_max_episode_steps(traj.max_episode_steps);
     env.reset_to(&traj.initial_state)?;
     let compare_state_obs = |env: &Env, row: &Row, tally: &mut Tally| {
         for (i, (&w, &g)) in row.state.iter().zip(env.state()).enumerate() {

@@ -37,8 +37,9 @@ pub struct DqnConfig {
 
 impl DqnConfig {
     /// rl-baselines3-zoo's tuned DQN settings (`hyperparams/dqn.yml`) for CartPole-v1,
-    /// Acrobot-v1 and MountainCar-v0; Stable-Baselines3's defaults elsewhere.
-    pub fn zoo(kind: EnvKind) -> DqnConfig {
+    /// Acrobot-v1 and MountainCar-v0; Stable-Baselines3's defaults elsewhere (and for `None`,
+    /// an environment mbtl does not ship).
+    pub fn zoo(kind: impl Into<Option<EnvKind>>) -> DqnConfig {
         let defaults = DqnConfig {
             total_timesteps: 100_000,
             learning_rate: 1e-4,
@@ -55,8 +56,8 @@ impl DqnConfig {
             max_grad_norm: 10.0,
             hidden: vec![64, 64],
         };
-        match kind {
-            EnvKind::CartPole => DqnConfig {
+        match kind.into() {
+            Some(EnvKind::CartPole) => DqnConfig {
                 total_timesteps: 50_000,
                 learning_rate: 2.3e-3,
                 buffer_size: 100_000,
@@ -72,7 +73,7 @@ impl DqnConfig {
                 ..defaults
             },
             // `gradient_steps: -1` in the zoo means one per environment step of the phase.
-            EnvKind::Acrobot => DqnConfig {
+            Some(EnvKind::Acrobot) => DqnConfig {
                 total_timesteps: 100_000,
                 learning_rate: 6.3e-4,
                 buffer_size: 50_000,
@@ -87,7 +88,7 @@ impl DqnConfig {
                 hidden: vec![256, 256],
                 ..defaults
             },
-            EnvKind::MountainCar => DqnConfig {
+            Some(EnvKind::MountainCar) => DqnConfig {
                 total_timesteps: 120_000,
                 learning_rate: 4e-3,
                 buffer_size: 10_000,
@@ -123,8 +124,7 @@ impl Train for DqnConfig {
     ) -> Result<Policy> {
         let config = self;
         let context = first_context("dqn", contexts)?;
-        let kind = context.kind();
-        let n_actions = discrete_actions(kind, "dqn")?;
+        let n_actions = discrete_actions(context.env(), "dqn")?;
         if config.batch_size == 0
             || config.buffer_size < config.batch_size
             || config.train_freq == 0

@@ -41,7 +41,7 @@ fn evaluate_with(
         ));
     }
     let mut envs = BatchEnv::new(contexts, seed, &policy.header.context_obs)?;
-    policy.check_compatible(envs.kind(), &policy.header.context_obs, envs.obs_dim())?;
+    policy.check_compatible(envs.env(), &policy.header.context_obs, envs.obs_dim())?;
     let n = contexts.len();
     let a = policy.header.n_actions;
     let dim = policy.header.continuous.as_ref().map_or(0, |h| h.dim());

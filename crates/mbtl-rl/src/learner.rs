@@ -2,7 +2,7 @@
 //! environment with the user's overrides on top, so experiments, the command line and policy
 //! headers all speak of learners the same way.
 
-use mbtl_env::{Context, ContextObs, EnvKind};
+use mbtl_env::{Context, ContextObs, EnvRef};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -25,8 +25,10 @@ pub enum Learner {
 }
 
 impl Learner {
-    /// The zoo's tuned settings of `algo` for `kind`.
-    pub fn zoo(algo: &str, kind: EnvKind) -> Result<Learner> {
+    /// The zoo's tuned settings of `algo` for `env` (Stable-Baselines3's defaults for an
+    /// environment the zoo does not tune, outside environments included).
+    pub fn zoo(algo: &str, env: impl Into<EnvRef>) -> Result<Learner> {
+        let kind = env.into().kind();
         match algo {
             "ppo" => Ok(Learner::Ppo(PpoConfig::zoo(kind))),
             "dqn" => Ok(Learner::Dqn(DqnConfig::zoo(kind))),
@@ -139,7 +141,7 @@ impl Learner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mbtl_env::Semantics;
+    use mbtl_env::{EnvKind, Semantics};
 
     #[test]
     fn overrides_replace_named_values_and_reject_unknown_or_mistyped_ones() {

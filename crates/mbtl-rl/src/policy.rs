@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use mbtl_env::{Context, ContextObs, ContextRecord, Env, EnvKind};
+use mbtl_env::{ActionSpace, Context, ContextObs, ContextRecord, Env, EnvRef};
 use mbtl_nn::{io, Mlp};
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +16,8 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PolicyHeader {
     pub format_version: u32,
-    pub env: EnvKind,
+    /// The environment's name.
+    pub env: String,
     /// The context it was trained on (environment, semantics, every feature); for a policy
     /// trained over several contexts, the first of them.
     pub context: ContextRecord,
@@ -123,11 +124,11 @@ impl Policy {
         critic: Option<Mlp>,
     ) -> Result<Policy> {
         let context = &contexts[0];
-        let probe = Env::new(context.clone(), 0).with_context_obs(context_obs.clone())?;
+        let probe = Env::new(context.clone(), 0)?.with_context_obs(context_obs.clone())?;
         Ok(Policy {
             header: PolicyHeader {
                 format_version: FORMAT_VERSION,
-                env: context.kind(),
+                env: context.env().name().to_string(),
                 context: context.record(),
                 context_pool: if contexts.len() > 1 {
                     contexts.iter().map(Context::record).collect()
@@ -204,12 +205,12 @@ impl Policy {
     /// Checks that this policy can act in `env` with observations laid out as `context_obs`.
     pub fn check_compatible(
         &self,
-        env: EnvKind,
+        env: &EnvRef,
         context_obs: &ContextObs,
         obs_dim: usize,
     ) -> Result<()> {
         let h = &self.header;
-        if h.env != env || &h.context_obs != context_obs || h.obs_dim != obs_dim {
+        if h.env != env.name() || &h.context_obs != context_obs || h.obs_dim != obs_dim {
             return Err(RlError::Config(format!(
                 "the policy was trained on {} with observations {:?} ({} values); asked to act in {env} with {:?} ({obs_dim} values)",
                 h.env, h.context_obs, h.obs_dim, context_obs
@@ -219,12 +220,12 @@ impl Policy {
     }
 }
 
-/// Number of discrete actions of `kind`, or an error naming the learner.
-pub(crate) fn discrete_actions(kind: EnvKind, algo: &str) -> Result<usize> {
-    match kind.action_space() {
-        mbtl_env::ActionSpace::Discrete { n } => Ok(n as usize),
-        mbtl_env::ActionSpace::Continuous { .. } => Err(RlError::Config(format!(
-            "{algo}: {kind} has continuous actions; {algo} needs discrete ones"
+/// Number of discrete actions of `env`, or an error naming the learner.
+pub(crate) fn discrete_actions(env: &EnvRef, algo: &str) -> Result<usize> {
+    match env.spec().action_space {
+        ActionSpace::Discrete { n } => Ok(n as usize),
+        ActionSpace::Continuous { .. } => Err(RlError::Config(format!(
+            "{algo}: {env} has continuous actions; {algo} needs discrete ones"
         ))),
     }
 }

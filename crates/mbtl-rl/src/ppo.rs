@@ -41,10 +41,11 @@ pub struct PpoConfig {
 impl PpoConfig {
     /// rl-baselines3-zoo's tuned PPO settings (`hyperparams/ppo.yml`) for CartPole-v1 and, without
     /// their generalized state-dependent exploration (not implemented), Pendulum-v1; other
-    /// environments get Stable-Baselines3's defaults.
-    pub fn zoo(kind: mbtl_env::EnvKind) -> PpoConfig {
-        match kind {
-            mbtl_env::EnvKind::CartPole => PpoConfig {
+    /// environments (and `None`: an environment mbtl does not ship) get Stable-Baselines3's
+    /// defaults.
+    pub fn zoo(kind: impl Into<Option<mbtl_env::EnvKind>>) -> PpoConfig {
+        match kind.into() {
+            Some(mbtl_env::EnvKind::CartPole) => PpoConfig {
                 total_timesteps: 100_000,
                 n_envs: 8,
                 n_steps: 32,
@@ -61,7 +62,7 @@ impl PpoConfig {
                 hidden: vec![64, 64],
                 log_std_init: 0.0,
             },
-            mbtl_env::EnvKind::Pendulum => PpoConfig {
+            Some(mbtl_env::EnvKind::Pendulum) => PpoConfig {
                 total_timesteps: 100_000,
                 n_envs: 4,
                 n_steps: 1024,
@@ -189,8 +190,7 @@ impl Train for PpoConfig {
         let config = self;
         config.validate()?;
         let context = first_context("ppo", contexts)?;
-        let kind = context.kind();
-        let mut head = match kind.action_space() {
+        let mut head = match context.env().spec().action_space.clone() {
             ActionSpace::Discrete { n } => Head::Categorical { n: n as usize },
             ActionSpace::Continuous { low, high } => {
                 let dim = low.len();

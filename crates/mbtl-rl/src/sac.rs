@@ -63,8 +63,9 @@ const SDE_CLIP_MEAN: f32 = 2.0;
 
 impl SacConfig {
     /// rl-baselines3-zoo's tuned SAC settings (`hyperparams/sac.yml`) for Pendulum-v1 and
-    /// MountainCarContinuous-v0; Stable-Baselines3's defaults elsewhere.
-    pub fn zoo(kind: EnvKind) -> SacConfig {
+    /// MountainCarContinuous-v0; Stable-Baselines3's defaults elsewhere (and for `None`, an
+    /// environment mbtl does not ship).
+    pub fn zoo(kind: impl Into<Option<EnvKind>>) -> SacConfig {
         let sb3 = SacConfig {
             total_timesteps: 1_000_000,
             learning_rate: 3e-4,
@@ -82,13 +83,13 @@ impl SacConfig {
             use_sde: false,
             log_std_init: -3.0,
         };
-        match kind {
-            EnvKind::Pendulum => SacConfig {
+        match kind.into() {
+            Some(EnvKind::Pendulum) => SacConfig {
                 total_timesteps: 20_000,
                 learning_rate: 1e-3,
                 ..sb3
             },
-            EnvKind::MountainCarContinuous => SacConfig {
+            Some(EnvKind::MountainCarContinuous) => SacConfig {
                 total_timesteps: 50_000,
                 learning_rate: 3e-4,
                 buffer_size: 50_000,
@@ -326,10 +327,10 @@ impl Train for SacConfig {
         let config = self;
         config.validate()?;
         let context = first_context("sac", contexts)?;
-        let kind = context.kind();
-        let ActionSpace::Continuous { low, high } = kind.action_space() else {
+        let env = context.env();
+        let ActionSpace::Continuous { low, high } = env.spec().action_space.clone() else {
             return Err(RlError::Config(format!(
-                "sac: {kind} has discrete actions; sac needs continuous ones"
+                "sac: {env} has discrete actions; sac needs continuous ones"
             )));
         };
         let dim = low.len();

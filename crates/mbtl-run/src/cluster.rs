@@ -79,11 +79,7 @@ pub fn export_slurm_array(
             {
                 continue;
             }
-            let job = Job {
-                trial,
-                source,
-                experiment: plan.experiment.clone(),
-            };
+            let job = Job::new(plan, trial, source);
             write_job_file(&dir, &job)?;
             jobs.push(job.id());
         }

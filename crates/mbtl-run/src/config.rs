@@ -21,6 +21,11 @@
 //! [learner]
 //! algo = "ppo"
 //! hyperparameters = { total_timesteps = 50000 }   # on top of the zoo's tuned values
+//! # or, any trainer in any language (the external-trainer protocol, `crate::external`):
+//! # kind = "command"
+//! # command = ["python3", "train.py"]   # run in this file's folder, with the job file appended
+//! # timeout = 600                       # seconds; a hung command is killed
+//! # retries = 1                         # failed attempts tried again
 //!
 //! [eval]
 //! episodes = 100
@@ -33,9 +38,9 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use mbtl_env::{Context, ContextObs, ContextSpace, EnvKind, Semantics, Spacing};
+use mbtl_env::{Context, ContextObs, ContextSpace, EnvRef, FeatureSpec, Semantics, Spacing};
 use mbtl_rl::learner::Learner;
 use mbtl_select::replay::{ReplayOptions, StrategyName};
 use mbtl_select::{Acquisition, GapModel, TaskSpace};
@@ -76,6 +81,25 @@ pub struct EnvSection {
     /// Features fixed for every task.
     #[serde(default)]
     pub context: BTreeMap<String, f64>,
+    /// The context features of an environment mbtl does not simulate (an external trainer
+    /// does): name → default and bounds. With them, `name` is free and nothing is looked up.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub features: BTreeMap<String, FeatureDecl>,
+}
+
+/// A declared context feature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureDecl {
+    pub default: f64,
+    /// Inclusive bounds every task's value is checked against (unbounded when left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper: Option<f64>,
+    /// What the feature is (shown in reports and job files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,10 +118,71 @@ pub struct AxisSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LearnerSection {
-    pub algo: String,
-    /// Overrides of the zoo's tuned hyper-parameters, by Stable-Baselines3's names.
+    /// `builtin` (mbtl's PPO, DQN or SAC; the default) or `command` (an external trainer).
+    #[serde(default, skip_serializing_if = "LearnerKind::is_builtin")]
+    pub kind: LearnerKind,
+    /// The built-in algorithm: ppo, dqn or sac.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algo: Option<String>,
+    /// The external trainer's argv; mbtl appends the job file's path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Built-in: overrides of the zoo's tuned hyper-parameters, by Stable-Baselines3's names.
+    /// Command: passed through to the job file as they are.
     #[serde(default)]
     pub hyperparameters: Map<String, Value>,
+    /// Seconds an external trainer may run before it is killed (and the attempt fails).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+    /// Failed attempts of a job tried again before the run gives up.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Who trains and evaluates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LearnerKind {
+    #[default]
+    Builtin,
+    Command,
+}
+
+impl LearnerKind {
+    fn is_builtin(&self) -> bool {
+        *self == LearnerKind::Builtin
+    }
+}
+
+/// The learner of a resolved experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LearnerPlan {
+    /// mbtl's own PPO, DQN or SAC.
+    Builtin(Learner),
+    /// An external trainer run through the job/result file protocol.
+    Command(crate::external::CommandLearner),
+}
+
+impl LearnerPlan {
+    /// A short name for reports: the algorithm, or the command's program.
+    pub fn describe(&self) -> String {
+        match self {
+            LearnerPlan::Builtin(l) => l.algo().to_string(),
+            LearnerPlan::Command(c) => c.describe(),
+        }
+    }
+
+    /// How many times a job is tried before the run fails.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            LearnerPlan::Builtin(_) => 1,
+            LearnerPlan::Command(c) => 1 + c.retries,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,30 +228,23 @@ fn default_acquisition() -> String {
     "sqrt-log".into()
 }
 
-/// MBTL's per-benchmark normalisation bounds (spec §4.3) where the paper gives them; other
-/// environments need `select.bounds`.
-pub fn default_bounds(kind: EnvKind) -> Option<[f64; 2]> {
-    match kind {
-        EnvKind::CartPole => Some([0.0, 500.0]),
-        EnvKind::Pendulum => Some([-2200.0, -500.0]),
-        _ => None,
-    }
-}
-
 /// An experiment resolved against the environments, learners and strategies.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub experiment: Experiment,
-    pub kind: EnvKind,
+    pub env: EnvRef,
     pub space: ContextSpace,
     pub contexts: Vec<Context>,
     /// Coordinates the strategies see: task indices per axis (MBTL's convention, so θ is "per
     /// index" as in the paper).
     pub task_space: TaskSpace,
-    pub learner: Learner,
+    pub learner: LearnerPlan,
     pub strategies: Vec<StrategyName>,
     pub bounds: [f64; 2],
     pub options: ReplayOptions,
+    /// Where an external trainer's command runs: the experiment file's folder (absolute), or
+    /// the current folder when the experiment did not come from a file.
+    pub workdir: Option<PathBuf>,
 }
 
 impl Plan {
@@ -197,6 +275,16 @@ impl Plan {
 }
 
 impl Experiment {
+    /// Reads an experiment file and resolves it; an external trainer's command will run in the
+    /// file's folder.
+    pub fn load(path: &Path) -> Result<Plan> {
+        let mut plan = Experiment::read(path)?.plan(&path.display().to_string())?;
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let folder = folder.unwrap_or(Path::new("."));
+        plan.workdir = Some(std::fs::canonicalize(folder).map_err(|e| RunError::io(folder, e))?);
+        Ok(plan)
+    }
+
     /// Reads and checks an experiment file.
     pub fn read(path: &Path) -> Result<Experiment> {
         let text = std::fs::read_to_string(path).map_err(|e| RunError::io(path, e))?;
@@ -225,18 +313,42 @@ impl Experiment {
         if self.trials == 0 {
             return Err(bad("trials", "must be at least 1, got 0".into()));
         }
-        let kind: EnvKind = self
-            .env
-            .name
-            .parse()
-            .map_err(|e| bad("env.name", format!("'{}': {e}", self.env.name)))?;
+        let env = if self.env.features.is_empty() {
+            EnvRef::lookup(&self.env.name).map_err(|e| bad("env.name", e.to_string()))?
+        } else {
+            if self.env.semantics != Semantics::default() {
+                return Err(bad(
+                    "env.semantics",
+                    format!(
+                        "'{}': an environment declared by its features has one feature table; leave semantics out",
+                        self.env.semantics
+                    ),
+                ));
+            }
+            let features = self
+                .env
+                .features
+                .iter()
+                .map(|(name, d)| {
+                    FeatureSpec::new(
+                        name.clone(),
+                        d.default,
+                        d.lower.unwrap_or(f64::NEG_INFINITY),
+                        d.upper.unwrap_or(f64::INFINITY),
+                        d.description.clone().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            EnvRef::declared(&self.env.name, "declared in the experiment file", features)
+                .map_err(|e| bad("env.features", e.to_string()))?
+        };
         let fixed: Vec<(String, f64)> = self
             .env
             .context
             .iter()
             .map(|(k, v)| (k.clone(), *v))
             .collect();
-        let base = Context::new(kind, self.env.semantics, &fixed)
+        let base = Context::new(&env, self.env.semantics, &fixed)
             .map_err(|e| bad("env.context", e.to_string()))?;
         if self.space.axes.is_empty() {
             return Err(bad(
@@ -269,9 +381,7 @@ impl Experiment {
             TaskSpace::grid(&levels).map_err(|e| bad("space", e.to_string()))?
         };
 
-        let learner = Learner::zoo(&self.learner.algo, kind)
-            .and_then(|l| l.with_overrides(&self.learner.hyperparameters))
-            .map_err(|e| bad("learner", e.to_string()))?;
+        let learner = self.learner_plan(&env, &bad)?;
 
         let s = &self.select;
         if s.strategies.is_empty() {
@@ -302,7 +412,7 @@ impl Experiment {
                 ),
             ));
         }
-        let bounds = match s.bounds.or(default_bounds(kind)) {
+        let bounds = match s.bounds.or(env.spec().return_bounds) {
             Some(b) if b[0].is_finite() && b[1].is_finite() && b[1] > b[0] => b,
             Some(b) => {
                 return Err(bad(
@@ -313,7 +423,7 @@ impl Experiment {
             None => {
                 return Err(bad(
                     "select.bounds",
-                    format!("{kind} has no default normalisation bounds; give [lo, hi]"),
+                    format!("{env} has no default normalisation bounds; give [lo, hi]"),
                 ))
             }
         };
@@ -337,7 +447,7 @@ impl Experiment {
         };
         Ok(Plan {
             experiment: self.clone(),
-            kind,
+            env,
             space,
             contexts,
             task_space,
@@ -345,11 +455,93 @@ impl Experiment {
             strategies,
             bounds,
             options,
+            workdir: None,
         })
+    }
+
+    /// The learner section resolved: a built-in algorithm with its zoo defaults and overrides,
+    /// or an external command; fields that belong to the other kind are refused.
+    fn learner_plan(
+        &self,
+        env: &EnvRef,
+        bad: &dyn Fn(&str, String) -> RunError,
+    ) -> Result<LearnerPlan> {
+        let l = &self.learner;
+        if let Some(t) = l.timeout {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(bad("learner.timeout", format!("{t}: need seconds > 0")));
+            }
+        }
+        match l.kind {
+            LearnerKind::Builtin => {
+                let Some(algo) = &l.algo else {
+                    return Err(bad(
+                        "learner.algo",
+                        "missing: name ppo, dqn or sac (or set kind = \"command\" for an external trainer)".into(),
+                    ));
+                };
+                if !l.command.is_empty() {
+                    return Err(bad(
+                        "learner.command",
+                        "only an external trainer (kind = \"command\") runs a command".into(),
+                    ));
+                }
+                if l.timeout.is_some() {
+                    return Err(bad(
+                        "learner.timeout",
+                        "only an external trainer (kind = \"command\") can be timed out".into(),
+                    ));
+                }
+                if l.retries > 0 {
+                    return Err(bad(
+                        "learner.retries",
+                        format!("{}: only an external trainer (kind = \"command\") is retried; mbtl's learners give the same result every time", l.retries),
+                    ));
+                }
+                if !env.is_simulated() {
+                    return Err(bad(
+                        "learner.algo",
+                        format!(
+                            "'{algo}' cannot train on '{env}': mbtl does not simulate an environment declared by its features; use kind = \"command\""
+                        ),
+                    ));
+                }
+                let learner = Learner::zoo(algo, env)
+                    .and_then(|l| l.with_overrides(&self.learner.hyperparameters))
+                    .map_err(|e| bad("learner", e.to_string()))?;
+                Ok(LearnerPlan::Builtin(learner))
+            }
+            LearnerKind::Command => {
+                if let Some(algo) = &l.algo {
+                    return Err(bad(
+                        "learner.algo",
+                        format!("'{algo}': an external trainer names no built-in algorithm; its command trains"),
+                    ));
+                }
+                if l.command.first().is_none_or(|p| p.trim().is_empty()) {
+                    return Err(bad(
+                        "learner.command",
+                        "give the trainer's argv, e.g. command = [\"python3\", \"train.py\"]"
+                            .into(),
+                    ));
+                }
+                Ok(LearnerPlan::Command(crate::external::CommandLearner {
+                    command: l.command.clone(),
+                    hyperparameters: l.hyperparameters.clone(),
+                    timeout: l.timeout.map(std::time::Duration::from_secs_f64),
+                    retries: l.retries,
+                }))
+            }
+        }
     }
 }
 
-/// The settings that differ between two experiments, as `field: old → new` lines.
+/// Settings that decide how jobs run, not what they produce: changing them never makes a run
+/// folder's results stale (raising a timeout after one hit is what a user does).
+const EXECUTION_ONLY: [&str; 2] = ["learner.timeout", "learner.retries"];
+
+/// The settings that differ between two experiments, as `field: old → new` lines (settings
+/// that only decide how jobs run are left out).
 pub fn differences(old: &Experiment, new: &Experiment) -> Vec<String> {
     let (a, b) = (
         serde_json::to_value(old).expect("serialisable"),
@@ -357,6 +549,11 @@ pub fn differences(old: &Experiment, new: &Experiment) -> Vec<String> {
     );
     let mut out = Vec::new();
     diff("", &a, &b, &mut out);
+    out.retain(|line| {
+        !EXECUTION_ONLY
+            .iter()
+            .any(|f| line.strip_prefix(f).is_some_and(|r| r.starts_with(':')))
+    });
     out
 }
 
@@ -413,7 +610,10 @@ budget = 2
         assert_eq!(p.n_tasks(), 4);
         assert_eq!(p.contexts[3].get("length").unwrap(), 1.0);
         assert_eq!(p.bounds, [0.0, 500.0]);
-        assert_eq!(p.learner.total_timesteps(), 2048);
+        let LearnerPlan::Builtin(learner) = &p.learner else {
+            panic!("a built-in learner")
+        };
+        assert_eq!(learner.total_timesteps(), 2048);
         assert_eq!(p.eval_episodes(), 100);
         // The canonical text parses back to the same experiment.
         assert_eq!(Experiment::parse(&e.canonical(), "x").unwrap(), e);

@@ -44,6 +44,13 @@ pub enum Event {
     Ingested {
         id: String,
     },
+    /// An attempt failed; `attempt` of `attempts` (the last one fails the run).
+    JobFailed {
+        id: String,
+        attempt: u32,
+        attempts: u32,
+        message: String,
+    },
 }
 
 enum Slot {
@@ -112,12 +119,27 @@ impl<'a> Coordinator<'a> {
         let Ok(entries) = std::fs::read_dir(&jobs) else {
             return Ok(());
         };
-        let mut ids: Vec<String> = entries
+        let names: Vec<String> = entries
             .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                name.strip_suffix(RESULT_SUFFIX).map(str::to_string)
-            })
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        // Failures that array tasks recorded: into the store as failed attempts, so `status`
+        // shows them; the job itself stays missing and runs again.
+        let mut failed: Vec<&str> = names
+            .iter()
+            .filter_map(|n| n.strip_suffix(FAILURE_SUFFIX))
+            .collect();
+        failed.sort();
+        for id in failed {
+            let path = failure_file(&self.dir, id);
+            if let Ok(f) = read_failure(&path) {
+                self.store().record_failure(f.trial, f.source, &f.message)?;
+            }
+            let _ = std::fs::remove_file(&path);
+        }
+        let mut ids: Vec<String> = names
+            .iter()
+            .filter_map(|n| n.strip_suffix(RESULT_SUFFIX).map(str::to_string))
             .collect();
         ids.sort();
         for id in ids {
@@ -161,7 +183,7 @@ impl<'a> Coordinator<'a> {
                 ),
             });
         }
-        if !self.dir.join(&r.policy).is_file() {
+        if !self.dir.join(&r.policy).exists() {
             return Err(RunError::Job {
                 job: origin.into(),
                 message: format!("its policy file {} is missing", r.policy),
@@ -213,25 +235,37 @@ impl<'a> Coordinator<'a> {
         result
     }
 
+    /// Runs a job, trying again after a failure as often as the learner allows; every attempt
+    /// is recorded.
     fn run_job(&self, trial: usize, source: Source) -> Result<Arc<Vec<f64>>> {
-        let job = Job {
-            trial,
-            source,
-            experiment: self.plan.experiment.clone(),
-        };
+        let job = Job::new(self.plan, trial, source);
         let id = job.id();
-        let attempt = self.store().begin_attempt(trial, source)?;
-        (self.on_event)(&Event::JobStarted { id: id.clone() });
+        let attempts = self.plan.learner.attempts();
         let start = std::time::Instant::now();
-        let result = match &self.executor {
-            Executor::InProcess => job.execute(self.plan, &self.dir),
-            Executor::Process { program, launcher } => self.run_worker(&job, program, launcher),
-        };
-        let result = match result.and_then(|r| self.check_result(&r, &id).map(|()| r)) {
-            Ok(r) => r,
-            Err(e) => {
-                self.store().fail_attempt(attempt, &e.to_string())?;
-                return Err(e);
+        let mut tried = 0;
+        let (result, attempt) = loop {
+            tried += 1;
+            let attempt = self.store().begin_attempt(trial, source)?;
+            (self.on_event)(&Event::JobStarted { id: id.clone() });
+            let result = match &self.executor {
+                Executor::InProcess => job.execute(self.plan, &self.dir),
+                Executor::Process { program, launcher } => self.run_worker(&job, program, launcher),
+            };
+            match result.and_then(|r| self.check_result(&r, &id).map(|()| r)) {
+                Ok(r) => break (r, attempt),
+                Err(e) => {
+                    let message = e.to_string();
+                    self.store().fail_attempt(attempt, &message)?;
+                    (self.on_event)(&Event::JobFailed {
+                        id: id.clone(),
+                        attempt: tried,
+                        attempts,
+                        message,
+                    });
+                    if tried >= attempts {
+                        return Err(e);
+                    }
+                }
             }
         };
         let store = self.store();
@@ -270,6 +304,8 @@ impl<'a> Coordinator<'a> {
             .arg(&result_file)
             .output()
             .map_err(|e| RunError::io(launcher.first().map_or(program, Path::new), e))?;
+        // The worker's stderr carries its error; the failure file it left is not needed.
+        let _ = std::fs::remove_file(failure_file(&self.dir, &id));
         if !output.status.success() {
             return Err(RunError::Job {
                 job: id,
@@ -288,6 +324,31 @@ impl<'a> Coordinator<'a> {
 pub const JOB_SUFFIX: &str = ".job.json";
 /// Suffix of a worker's result file in [`JOBS_DIR`].
 pub const RESULT_SUFFIX: &str = ".result.json";
+
+/// Suffix of the file a worker leaves in [`JOBS_DIR`] when its job failed.
+pub const FAILURE_SUFFIX: &str = ".failure.json";
+
+/// The failure file of job `id` in the run folder `dir`.
+pub fn failure_file(dir: &Path, id: &str) -> PathBuf {
+    dir.join(JOBS_DIR).join(format!("{id}{FAILURE_SUFFIX}"))
+}
+
+/// What a worker whose job failed leaves for the coordinator (a Slurm array task has nobody
+/// else to tell).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Failure {
+    trial: usize,
+    source: Source,
+    message: String,
+}
+
+fn read_failure(path: &Path) -> Result<Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| RunError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| RunError::Config {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
 
 /// The job file of job `id` in the run folder `dir`.
 pub fn job_file(dir: &Path, id: &str) -> PathBuf {
@@ -319,11 +380,34 @@ pub fn write_job_file(dir: &Path, job: &Job) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// What `mbtl worker` does: runs one job file and writes its result file.
+/// What `mbtl worker` does: runs one job file and writes its result file. A job that fails
+/// leaves a failure file in the run folder, which the next coordinator records as a failed
+/// attempt (so a Slurm array task's failure shows in `mbtl status`).
 pub fn run_worker_job(job_file: &Path, run_dir: &Path, out: &Path) -> Result<JobResult> {
     let job = Job::read(job_file)?;
-    let plan = job.experiment.plan(&job_file.display().to_string())?;
-    let result = job.execute(&plan, run_dir)?;
-    result.write(out)?;
-    Ok(result)
+    let mut plan = job.experiment.plan(&job_file.display().to_string())?;
+    plan.workdir = job.workdir.clone();
+    match job
+        .execute(&plan, run_dir)
+        .and_then(|r| r.write(out).map(|()| r))
+    {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            let failure = Failure {
+                trial: job.trial,
+                source: job.source,
+                message: e.to_string(),
+            };
+            let jobs = run_dir.join(JOBS_DIR);
+            if std::fs::create_dir_all(&jobs).is_ok() {
+                let _ = crate::fsutil::write_atomic(
+                    &failure_file(run_dir, &job.id()),
+                    serde_json::to_string_pretty(&failure)
+                        .expect("failures serialise")
+                        .as_bytes(),
+                );
+            }
+            Err(e)
+        }
+    }
 }

@@ -11,7 +11,7 @@ use mbtl_env::{derive_seed, ContextObs};
 use mbtl_rl::eval::evaluate;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Experiment, Plan};
+use crate::config::{Experiment, LearnerPlan, Plan};
 use crate::error::{Result, RunError};
 use crate::fsutil::write_atomic;
 
@@ -58,14 +58,27 @@ pub struct Job {
     pub trial: usize,
     pub source: Source,
     pub experiment: Experiment,
+    /// Where an external trainer's command runs (the experiment file's folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<PathBuf>,
 }
 
-/// Per-target returns of one policy.
+/// Per-target returns of one policy. mbtl's learners report all three; an external trainer
+/// may report only the mean.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetReturn {
     pub mean: f64,
-    pub std: f64,
-    pub episodes: usize,
+    #[serde(default)]
+    pub std: Option<f64>,
+    #[serde(default)]
+    pub episodes: Option<usize>,
+}
+
+/// One point of a learning curve: the return reached after `step` environment steps.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub step: u64,
+    pub value: f64,
 }
 
 /// What a job produced.
@@ -74,16 +87,32 @@ pub struct JobResult {
     pub trial: usize,
     pub source: Source,
     pub seed: u64,
-    /// The policy file, relative to the run folder.
+    /// The policy file (an external trainer: its output folder), relative to the run folder.
     pub policy: String,
     pub env_steps: u64,
     pub train_seconds: f64,
     pub eval_seconds: f64,
     /// One per target task, in task order.
     pub targets: Vec<TargetReturn>,
+    /// Training progress, where the learner reported it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub learning_curve: Vec<CurvePoint>,
+    /// Files an external trainer kept, as it named them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<String>,
 }
 
 impl Job {
+    /// The job of `(trial, source)` in `plan`'s experiment.
+    pub fn new(plan: &Plan, trial: usize, source: Source) -> Job {
+        Job {
+            trial,
+            source,
+            experiment: plan.experiment.clone(),
+            workdir: plan.workdir.clone(),
+        }
+    }
+
     /// A short name for logs and file names: `t0-s12`, `t1-multi`.
     pub fn id(&self) -> String {
         match self.source {
@@ -110,8 +139,13 @@ impl Job {
         }
     }
 
-    /// Trains, saves the policy under `run_dir`, and evaluates it on every target.
+    /// Trains, saves the policy under `run_dir`, and evaluates it on every target: with mbtl's
+    /// own learner, or through the experiment's external command.
     pub fn execute(&self, plan: &Plan, run_dir: &Path) -> Result<JobResult> {
+        let learner = match &plan.learner {
+            LearnerPlan::Builtin(l) => l,
+            LearnerPlan::Command(_) => return crate::external::execute(self, plan, run_dir),
+        };
         let fail = |m: String| RunError::Job {
             job: self.id(),
             message: m,
@@ -127,7 +161,7 @@ impl Job {
             Source::Multitask => (plan.contexts.clone(), plan.multitask_obs()),
         };
         let start = Instant::now();
-        let policy = plan.learner.train(&pool, &obs, seed, |_| {})?;
+        let policy = learner.train(&pool, &obs, seed, |_| {})?;
         let train_seconds = start.elapsed().as_secs_f64();
         let file = self.policy_file();
         let path: PathBuf = run_dir.join(&file);
@@ -154,10 +188,12 @@ impl Job {
                 .into_iter()
                 .map(|s| TargetReturn {
                     mean: s.mean,
-                    std: s.std,
-                    episodes: s.episodes,
+                    std: Some(s.std),
+                    episodes: Some(s.episodes),
                 })
                 .collect(),
+            learning_curve: Vec::new(),
+            artifacts: Vec::new(),
         })
     }
 

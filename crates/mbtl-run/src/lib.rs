@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod config;
 pub mod coordinator;
 pub mod error;
+pub mod external;
 pub mod fsutil;
 pub mod job;
 pub mod online;
@@ -22,7 +23,7 @@ pub mod report;
 pub mod status;
 pub mod store;
 
-pub use config::{Experiment, Plan};
+pub use config::{Experiment, LearnerPlan, Plan};
 pub use coordinator::{Coordinator, Event, Executor};
 pub use error::{Result, RunError};
 pub use job::{Job, JobResult, Source};

@@ -7,7 +7,10 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::job::Source;
-use crate::store::{AttemptCounts, RunStore};
+use crate::store::{AttemptCounts, FailedAttempt, RunStore};
+
+/// Failed attempts `status` lists (newest first).
+const FAILURES_SHOWN: usize = 5;
 
 /// One strategy in one trial.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,6 +45,9 @@ pub struct Status {
     pub strategies: Vec<StrategyStatus>,
     /// Every strategy of every trial has all K steps.
     pub complete: bool,
+    /// The most recent failed attempts with their errors (an external trainer's include the
+    /// tail of its stderr), newest first.
+    pub recent_failures: Vec<FailedAttempt>,
 }
 
 /// Reads the status of the run in `dir`.
@@ -91,6 +97,7 @@ pub fn status(dir: &Path) -> Result<Status> {
             .iter()
             .all(|s| s.trials.iter().all(|t| t.complete)),
         strategies,
+        recent_failures: store.failed_attempts(FAILURES_SHOWN)?,
     })
 }
 
@@ -120,6 +127,15 @@ impl Status {
             self.attempts.interrupted,
             self.attempts.failed
         );
+        if !self.recent_failures.is_empty() {
+            let _ = writeln!(out, "recent failures (newest first):");
+            for f in &self.recent_failures {
+                let _ = writeln!(out, "  trial {}, {}:", f.trial, f.source);
+                for line in f.error.lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+        }
         for s in &self.strategies {
             for t in &s.trials {
                 let last = t.curve.last().map_or("-".into(), |v| format!("{v:.4}"));

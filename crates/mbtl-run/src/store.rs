@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::config::{differences, Experiment};
 use crate::error::{Result, RunError};
-use crate::job::{JobResult, Source, TargetReturn};
+use crate::job::{CurvePoint, JobResult, Source, TargetReturn};
 
 /// File name of the store inside a run folder.
 pub const STORE_FILE: &str = "run.sqlite";
@@ -53,9 +53,25 @@ CREATE TABLE IF NOT EXISTS evaluations (
     source INTEGER NOT NULL,
     target INTEGER NOT NULL,
     mean REAL NOT NULL,
-    std REAL NOT NULL,
-    episodes INTEGER NOT NULL,
+    std REAL,
+    episodes INTEGER,
     PRIMARY KEY (trial, source, target)
+);
+CREATE TABLE IF NOT EXISTS curves (
+    trial INTEGER NOT NULL,
+    source INTEGER NOT NULL,
+    series TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (trial, source, series, idx)
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    trial INTEGER NOT NULL,
+    source INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (trial, source, idx)
 );
 CREATE TABLE IF NOT EXISTS steps (
     strategy TEXT NOT NULL,
@@ -88,6 +104,16 @@ pub struct TrainingRecord {
     pub policy: String,
     pub train_seconds: f64,
     pub eval_seconds: f64,
+}
+
+/// A failed attempt, with what went wrong.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedAttempt {
+    pub trial: usize,
+    pub source: Source,
+    /// Seconds since the Unix epoch.
+    pub finished: f64,
+    pub error: String,
 }
 
 /// Counts of attempts by status.
@@ -230,6 +256,38 @@ impl RunStore {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// Records a failed attempt that ran elsewhere (a Slurm array task's failure file).
+    pub fn record_failure(&self, trial: usize, source: Source, error: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO attempts (trial, source, started, finished, status, error) VALUES (?1, ?2, ?3, ?3, 'failed', ?4)",
+                params![trial as i64, source.key(), now(), error],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The most recent `limit` failed attempts, newest first.
+    pub fn failed_attempts(&self, limit: usize) -> Result<Vec<FailedAttempt>> {
+        let mut q = self
+            .conn
+            .prepare("SELECT trial, source, finished, error FROM attempts WHERE status = 'failed' ORDER BY id DESC LIMIT ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map([limit as i64], |r| {
+                Ok(FailedAttempt {
+                    trial: r.get::<_, i64>(0)? as usize,
+                    source: Source::from_key(r.get(1)?),
+                    finished: r.get::<_, Option<f64>>(2)?.unwrap_or(0.0),
+                    error: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
     pub fn fail_attempt(&self, attempt: i64, error: &str) -> Result<()> {
         self.conn
             .execute(
@@ -287,7 +345,34 @@ impl RunStore {
                     t as i64,
                     r.mean,
                     r.std,
-                    r.episodes as i64
+                    r.episodes.map(|e| e as i64)
+                ])
+                .map_err(|e| self.err(e))?;
+            }
+            let mut ins = tx
+                .prepare_cached("INSERT INTO curves (trial, source, series, idx, step, value) VALUES (?1, ?2, 'return', ?3, ?4, ?5)")
+                .map_err(|e| self.err(e))?;
+            for (i, p) in result.learning_curve.iter().enumerate() {
+                ins.execute(params![
+                    result.trial as i64,
+                    result.source.key(),
+                    i as i64,
+                    i64::try_from(p.step).unwrap_or(i64::MAX),
+                    p.value
+                ])
+                .map_err(|e| self.err(e))?;
+            }
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO artifacts (trial, source, idx, path) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(|e| self.err(e))?;
+            for (i, a) in result.artifacts.iter().enumerate() {
+                ins.execute(params![
+                    result.trial as i64,
+                    result.source.key(),
+                    i as i64,
+                    a
                 ])
                 .map_err(|e| self.err(e))?;
             }
@@ -308,13 +393,48 @@ impl RunStore {
                 Ok(TargetReturn {
                     mean: r.get(0)?,
                     std: r.get(1)?,
-                    episodes: r.get::<_, i64>(2)? as usize,
+                    episodes: r.get::<_, Option<i64>>(2)?.map(|e| e as usize),
                 })
             })
             .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))?;
         Ok(if rows.is_empty() { None } else { Some(rows) })
+    }
+
+    /// The learning curve stored with a training (empty when the learner reported none).
+    pub fn learning_curve(&self, trial: usize, source: Source) -> Result<Vec<CurvePoint>> {
+        let mut q = self
+            .conn
+            .prepare_cached("SELECT step, value FROM curves WHERE trial = ?1 AND source = ?2 AND series = 'return' ORDER BY idx")
+            .map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map(params![trial as i64, source.key()], |r| {
+                Ok(CurvePoint {
+                    step: r.get::<_, i64>(0)? as u64,
+                    value: r.get(1)?,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// The artifacts an external trainer named for a training.
+    pub fn artifacts(&self, trial: usize, source: Source) -> Result<Vec<String>> {
+        let mut q = self
+            .conn
+            .prepare_cached(
+                "SELECT path FROM artifacts WHERE trial = ?1 AND source = ?2 ORDER BY idx",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map(params![trial as i64, source.key()], |r| r.get(0))
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
     }
 
     /// Every finished training as `(trial, source)`.

@@ -1,9 +1,10 @@
 //! Acrobot-v1 (envs-spec.md §2.5, "book" dynamics, one RK4 step per action; CARL quirk Q3).
 
-use super::{feat, Act, Dynamics};
+use super::feat;
 use crate::context::{Context, Semantics};
 use crate::numerics::py_sq;
 use crate::rng::EnvRng;
+use crate::spec::{Action, Dynamics, EnvSpec};
 
 use std::f64::consts::PI;
 
@@ -78,6 +79,10 @@ fn wrap(mut x: f64, lo: f64, hi: f64) -> f64 {
 }
 
 impl Dynamics for Acrobot {
+    fn spec() -> EnvSpec {
+        crate::kind::EnvKind::Acrobot.spec()
+    }
+
     fn from_context(ctx: &Context) -> Self {
         Acrobot {
             semantics: ctx.semantics(),
@@ -120,8 +125,8 @@ impl Dynamics for Acrobot {
     }
 
     #[inline]
-    fn step(&mut self, action: Act, rng: &mut EnvRng) -> (f64, bool) {
-        let mut torque = AVAIL_TORQUE[action.discrete() as usize];
+    fn step(&mut self, action: Action<'_>, rng: &mut EnvRng) -> (f64, bool) {
+        let mut torque = AVAIL_TORQUE[action.index() as usize];
         if self.torque_noise_max > 0.0 {
             torque += rng.uniform(-self.torque_noise_max, self.torque_noise_max);
         }

@@ -1,9 +1,10 @@
 //! CartPole-v1 (envs-spec.md §2.1, CARL quirk Q1).
 
-use super::{feat, Act, Dynamics};
+use super::feat;
 use crate::context::{Context, Semantics};
 use crate::numerics::py_sq;
 use crate::rng::EnvRng;
+use crate::spec::{Action, Dynamics, EnvSpec};
 
 /// gymnasium's construction-time values, which CARL never recomputes.
 const GYM_MASSCART: f64 = 1.0;
@@ -31,6 +32,10 @@ pub(crate) struct CartPole {
 }
 
 impl Dynamics for CartPole {
+    fn spec() -> EnvSpec {
+        crate::kind::EnvKind::CartPole.spec()
+    }
+
     fn from_context(ctx: &Context) -> Self {
         let masscart = feat(ctx, "masscart");
         let masspole = feat(ctx, "masspole");
@@ -72,9 +77,9 @@ impl Dynamics for CartPole {
     }
 
     #[inline]
-    fn step(&mut self, action: Act, _rng: &mut EnvRng) -> (f64, bool) {
+    fn step(&mut self, action: Action<'_>, _rng: &mut EnvRng) -> (f64, bool) {
         let [x, x_dot, theta, theta_dot] = self.state;
-        let force = if action.discrete() == 1 {
+        let force = if action.index() == 1 {
             self.force_mag
         } else {
             -self.force_mag

@@ -16,107 +16,107 @@ pub(crate) use mountain_car_continuous::MountainCarContinuous;
 pub(crate) use pendulum::Pendulum;
 
 use crate::context::Context;
+use crate::error::{EnvError, Result};
 use crate::kind::EnvKind;
 use crate::rng::EnvRng;
+use crate::spec::{Action, DynDynamics, Dynamics, Maker};
 
-/// An action after validation: a discrete index in range, or the first component of a
-/// continuous action (every continuous environment here has one component).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Act {
-    Discrete(u32),
-    Continuous(f32),
-}
-
-impl Act {
-    #[inline(always)]
-    fn discrete(self) -> u32 {
-        match self {
-            Act::Discrete(a) => a,
-            Act::Continuous(_) => unreachable!("validated by Env::step"),
-        }
-    }
-
-    #[inline(always)]
-    fn continuous(self) -> f32 {
-        match self {
-            Act::Continuous(a) => a,
-            Act::Discrete(_) => unreachable!("validated by Env::step"),
-        }
-    }
-}
-
-/// What every simulator implements. The time limit, observation layout and seeding live in
-/// [`crate::Env`], once for all of them.
-pub(crate) trait Dynamics: Clone + Send + Sync {
-    fn from_context(ctx: &Context) -> Self;
-    fn state(&self) -> &[f64];
-    /// `state.len()` has been checked against the environment's state dimension.
-    fn set_state(&mut self, state: &[f64]);
-    fn reset(&mut self, rng: &mut EnvRng);
-    /// One transition: returns `(reward, terminated)`.
-    fn step(&mut self, action: Act, rng: &mut EnvRng) -> (f64, bool);
-    /// Writes the base observation (`EnvKind::obs_dim` values).
-    fn observe(&self, out: &mut [f32]);
-}
-
-/// Static dispatch over the simulators; a `match` per step costs less than the physics.
-#[derive(Debug, Clone)]
+/// Static dispatch over mbtl's own simulators, plus one boxed variant for every outside one: a
+/// `match` per step costs less than the physics, and a built-in environment never pays for a
+/// virtual call.
 pub(crate) enum Sim {
     CartPole(CartPole),
     Pendulum(Pendulum),
     MountainCar(MountainCar),
     MountainCarContinuous(MountainCarContinuous),
     Acrobot(Acrobot),
+    Custom(Box<dyn DynDynamics>),
 }
 
 macro_rules! dispatch {
-    ($self:expr, $sim:ident => $body:expr) => {
+    ($self:expr, $sim:ident => $body:expr, $custom:ident => $cbody:expr) => {
         match $self {
             Sim::CartPole($sim) => $body,
             Sim::Pendulum($sim) => $body,
             Sim::MountainCar($sim) => $body,
             Sim::MountainCarContinuous($sim) => $body,
             Sim::Acrobot($sim) => $body,
+            Sim::Custom($custom) => $cbody,
         }
     };
 }
 
-impl Sim {
-    pub(crate) fn new(ctx: &Context) -> Sim {
-        match ctx.kind() {
-            EnvKind::CartPole => Sim::CartPole(CartPole::from_context(ctx)),
-            EnvKind::Pendulum => Sim::Pendulum(Pendulum::from_context(ctx)),
-            EnvKind::MountainCar => Sim::MountainCar(MountainCar::from_context(ctx)),
-            EnvKind::MountainCarContinuous => {
-                Sim::MountainCarContinuous(MountainCarContinuous::from_context(ctx))
-            }
-            EnvKind::Acrobot => Sim::Acrobot(Acrobot::from_context(ctx)),
+impl Clone for Sim {
+    fn clone(&self) -> Sim {
+        match self {
+            Sim::CartPole(s) => Sim::CartPole(s.clone()),
+            Sim::Pendulum(s) => Sim::Pendulum(s.clone()),
+            Sim::MountainCar(s) => Sim::MountainCar(s.clone()),
+            Sim::MountainCarContinuous(s) => Sim::MountainCarContinuous(s.clone()),
+            Sim::Acrobot(s) => Sim::Acrobot(s.clone()),
+            Sim::Custom(s) => Sim::Custom(s.clone_box()),
         }
+    }
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sim::CartPole(_) => "Sim::CartPole",
+            Sim::Pendulum(_) => "Sim::Pendulum",
+            Sim::MountainCar(_) => "Sim::MountainCar",
+            Sim::MountainCarContinuous(_) => "Sim::MountainCarContinuous",
+            Sim::Acrobot(_) => "Sim::Acrobot",
+            Sim::Custom(_) => "Sim::Custom",
+        })
+    }
+}
+
+impl Sim {
+    /// The simulator of `ctx`'s environment, or an error for a declared (unsimulated) one.
+    pub(crate) fn new(ctx: &Context) -> Result<Sim> {
+        Ok(match ctx.env().maker() {
+            Maker::Builtin(kind) => match kind {
+                EnvKind::CartPole => Sim::CartPole(CartPole::from_context(ctx)),
+                EnvKind::Pendulum => Sim::Pendulum(Pendulum::from_context(ctx)),
+                EnvKind::MountainCar => Sim::MountainCar(MountainCar::from_context(ctx)),
+                EnvKind::MountainCarContinuous => {
+                    Sim::MountainCarContinuous(MountainCarContinuous::from_context(ctx))
+                }
+                EnvKind::Acrobot => Sim::Acrobot(Acrobot::from_context(ctx)),
+            },
+            Maker::Custom(make) => Sim::Custom(make(ctx)),
+            Maker::Declared => {
+                return Err(EnvError::NotSimulated {
+                    env: ctx.env().name().to_string(),
+                })
+            }
+        })
     }
 
     #[inline]
     pub(crate) fn state(&self) -> &[f64] {
-        dispatch!(self, s => s.state())
+        dispatch!(self, s => Dynamics::state(s), c => c.state())
     }
 
     #[inline]
     pub(crate) fn set_state(&mut self, state: &[f64]) {
-        dispatch!(self, s => s.set_state(state))
+        dispatch!(self, s => Dynamics::set_state(s, state), c => c.set_state(state))
     }
 
     #[inline]
     pub(crate) fn reset(&mut self, rng: &mut EnvRng) {
-        dispatch!(self, s => s.reset(rng))
+        dispatch!(self, s => Dynamics::reset(s, rng), c => c.reset(rng))
     }
 
     #[inline]
-    pub(crate) fn step(&mut self, action: Act, rng: &mut EnvRng) -> (f64, bool) {
-        dispatch!(self, s => s.step(action, rng))
+    pub(crate) fn step(&mut self, action: Action<'_>, rng: &mut EnvRng) -> (f64, bool) {
+        dispatch!(self, s => Dynamics::step(s, action, rng), c => c.step(action, rng))
     }
 
     #[inline]
     pub(crate) fn observe(&self, out: &mut [f32]) {
-        dispatch!(self, s => s.observe(out))
+        dispatch!(self, s => Dynamics::observe(s, out), c => c.observe(out))
     }
 }
 

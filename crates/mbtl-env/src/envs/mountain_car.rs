@@ -1,8 +1,9 @@
 //! MountainCar-v0 (envs-spec.md §2.3; every CARL feature takes effect).
 
-use super::{feat, Act, Dynamics};
+use super::feat;
 use crate::context::Context;
 use crate::rng::EnvRng;
+use crate::spec::{Action, Dynamics, EnvSpec};
 
 #[derive(Debug, Clone)]
 pub(crate) struct MountainCar {
@@ -18,6 +19,10 @@ pub(crate) struct MountainCar {
 }
 
 impl Dynamics for MountainCar {
+    fn spec() -> EnvSpec {
+        crate::kind::EnvKind::MountainCar.spec()
+    }
+
     fn from_context(ctx: &Context) -> Self {
         MountainCar {
             min_position: feat(ctx, "min_position"),
@@ -52,9 +57,9 @@ impl Dynamics for MountainCar {
     }
 
     #[inline]
-    fn step(&mut self, action: Act, _rng: &mut EnvRng) -> (f64, bool) {
+    fn step(&mut self, action: Action<'_>, _rng: &mut EnvRng) -> (f64, bool) {
         let [position, velocity] = self.state;
-        let push = f64::from(action.discrete() as i32 - 1);
+        let push = f64::from(action.index() as i32 - 1);
         let velocity = velocity + (push * self.force + (3.0 * position).cos() * (-self.gravity));
         let mut velocity = velocity.clamp(-self.max_speed, self.max_speed);
         let position = (position + velocity).clamp(self.min_position, self.max_position);

@@ -1,9 +1,10 @@
 //! MountainCarContinuous-v0 (envs-spec.md §2.4). The state is rounded to f32 after every step,
 //! as gymnasium stores it in a float32 array; termination is decided before that rounding.
 
-use super::{feat, Act, Dynamics};
+use super::feat;
 use crate::context::{Context, Semantics};
 use crate::rng::EnvRng;
+use crate::spec::{Action, Dynamics, EnvSpec};
 
 /// gymnasium hard-codes this gravity; only `physical` semantics exposes it as a feature.
 const GYM_GRAVITY: f64 = 0.0025;
@@ -22,6 +23,10 @@ pub(crate) struct MountainCarContinuous {
 }
 
 impl Dynamics for MountainCarContinuous {
+    fn spec() -> EnvSpec {
+        crate::kind::EnvKind::MountainCarContinuous.spec()
+    }
+
     fn from_context(ctx: &Context) -> Self {
         let gravity = match ctx.semantics() {
             Semantics::Carl => GYM_GRAVITY,
@@ -60,9 +65,9 @@ impl Dynamics for MountainCarContinuous {
     }
 
     #[inline]
-    fn step(&mut self, action: Act, _rng: &mut EnvRng) -> (f64, bool) {
+    fn step(&mut self, action: Action<'_>, _rng: &mut EnvRng) -> (f64, bool) {
         let [position, velocity] = self.state;
-        let a = action.continuous();
+        let a = action.first();
         let force = f64::from(a.clamp(-1.0, 1.0));
         let mut velocity = velocity + (force * self.power - self.gravity * (3.0 * position).cos());
         if velocity > self.max_speed {

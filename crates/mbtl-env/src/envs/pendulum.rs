@@ -1,9 +1,10 @@
 //! Pendulum-v1 (envs-spec.md §2.2, CARL quirks Q2 and Q6).
 
-use super::{feat, Act, Dynamics};
+use super::feat;
 use crate::context::{Context, Semantics};
 use crate::numerics::{py_mod, py_sq};
 use crate::rng::EnvRng;
+use crate::spec::{Action, Dynamics, EnvSpec};
 
 use std::f64::consts::PI;
 
@@ -28,6 +29,10 @@ fn angle_normalize(x: f64) -> f64 {
 }
 
 impl Dynamics for Pendulum {
+    fn spec() -> EnvSpec {
+        crate::kind::EnvKind::Pendulum.spec()
+    }
+
     fn from_context(ctx: &Context) -> Self {
         let (max_speed, max_torque) = match ctx.semantics() {
             Semantics::Carl => (8.0, 2.0),
@@ -75,9 +80,9 @@ impl Dynamics for Pendulum {
     }
 
     #[inline]
-    fn step(&mut self, action: Act, _rng: &mut EnvRng) -> (f64, bool) {
+    fn step(&mut self, action: Action<'_>, _rng: &mut EnvRng) -> (f64, bool) {
         let [th, thdot] = self.state;
-        let u = f64::from(action.continuous().clamp(-self.max_torque, self.max_torque));
+        let u = f64::from(action.first().clamp(-self.max_torque, self.max_torque));
         let costs = py_sq(angle_normalize(th)) + 0.1 * py_sq(thdot) + 0.001 * (u * u);
         let newthdot = thdot
             + (3.0 * self.g / (2.0 * self.l) * th.sin() + 3.0 / (self.m * py_sq(self.l)) * u)
