@@ -206,11 +206,18 @@ impl Env {
             {
                 Ok(())
             }
-            (space, action) => Err(EnvError::ActionMismatch {
-                env: self.env().name().to_string(),
-                expected: space.describe(),
-                got: format!("{action:?}"),
-            }),
+            _ => Err(self.mismatch(action)),
+        }
+    }
+
+    /// The error for an action outside the action space, kept out of the stepping path.
+    #[cold]
+    #[inline(never)]
+    fn mismatch(&self, action: Action<'_>) -> EnvError {
+        EnvError::ActionMismatch {
+            env: self.env().name().to_string(),
+            expected: self.action_space.describe(),
+            got: format!("{action:?}"),
         }
     }
 

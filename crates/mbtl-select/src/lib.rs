@@ -17,6 +17,7 @@ pub mod matrix;
 pub mod metrics;
 pub mod numpy_rng;
 pub mod replay;
+pub mod session;
 pub mod space;
 pub mod strategy;
 pub mod structure;
@@ -25,6 +26,7 @@ pub mod table;
 
 pub use error::{Result, SelectError};
 pub use matrix::{NanPolicy, TransferMatrix};
+pub use session::{Selector, SelectorState};
 pub use space::TaskSpace;
 pub use strategy::{
     curve_of, run_selection, run_selection_observed, Acquisition, Candidates, Equidistant,

@@ -154,11 +154,10 @@ impl Dynamics for Acrobot {
     #[inline]
     fn observe(&self, out: &mut [f32]) {
         let [t1, t2, d1, d2] = self.state;
-        out[0] = t1.cos() as f32;
-        out[1] = t1.sin() as f32;
-        out[2] = t2.cos() as f32;
-        out[3] = t2.sin() as f32;
-        out[4] = d1 as f32;
-        out[5] = d2 as f32;
+        // Every sine and cosine before any store, so that LLVM can pair them into `sincos`.
+        let (s1, c1, s2, c2) = (t1.sin(), t1.cos(), t2.sin(), t2.cos());
+        out[..6].copy_from_slice(&[
+            c1 as f32, s1 as f32, c2 as f32, s2 as f32, d1 as f32, d2 as f32,
+        ]);
     }
 }

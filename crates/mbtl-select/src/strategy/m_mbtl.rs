@@ -36,6 +36,31 @@ pub enum Candidates {
     Subset(usize),
 }
 
+impl std::fmt::Display for Candidates {
+    /// `all` or the subset size: what [`Candidates::from_str`](std::str::FromStr) reads.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Candidates::All => f.write_str("all"),
+            Candidates::Subset(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Candidates {
+    type Err = crate::SelectError;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "all" => Ok(Candidates::All),
+            m => match m.parse::<usize>() {
+                Ok(m) if m > 0 => Ok(Candidates::Subset(m)),
+                _ => Err(crate::SelectError::Option(format!(
+                    "candidates '{s}': expected all or a number ≥ 1"
+                ))),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Fit {
     cost: f64,

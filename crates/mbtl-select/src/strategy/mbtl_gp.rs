@@ -42,6 +42,20 @@ impl Acquisition {
     }
 }
 
+impl std::fmt::Display for Acquisition {
+    /// The name [`Acquisition::from_str`](std::str::FromStr) reads back (`sampled` always means
+    /// 500 draws there).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Acquisition::Zero => "zero",
+            Acquisition::One => "one",
+            Acquisition::InverseK => "inverse-k",
+            Acquisition::SqrtLog => "sqrt-log",
+            Acquisition::Sampled { .. } => "sampled",
+        })
+    }
+}
+
 impl std::str::FromStr for Acquisition {
     type Err = SelectError;
     fn from_str(s: &str) -> Result<Self> {
@@ -68,6 +82,39 @@ pub enum GapModel {
     Estimated,
     /// SD-MBTL's learned asymmetric per-dimension slopes from all revealed rows.
     Learned,
+}
+
+impl std::fmt::Display for GapModel {
+    /// `fixed:θ`, `estimated` or `learned`: what [`GapModel::from_str`](std::str::FromStr)
+    /// reads.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GapModel::Fixed(theta) => write!(f, "fixed:{theta:?}"),
+            GapModel::Estimated => f.write_str("estimated"),
+            GapModel::Learned => f.write_str("learned"),
+        }
+    }
+}
+
+impl std::str::FromStr for GapModel {
+    type Err = SelectError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "estimated" => Ok(GapModel::Estimated),
+            "learned" => Ok(GapModel::Learned),
+            _ => {
+                let theta = s
+                    .strip_prefix("fixed:")
+                    .and_then(|t| t.parse::<f64>().ok())
+                    .filter(|t| t.is_finite() && *t >= 0.0);
+                theta.map(GapModel::Fixed).ok_or_else(|| {
+                    SelectError::Option(format!(
+                        "gap '{s}': expected fixed:θ (θ ≥ 0), estimated or learned"
+                    ))
+                })
+            }
+        }
+    }
 }
 
 /// Options of [`MbtlGp`].

@@ -164,23 +164,11 @@ pub fn run_selection_observed(
             Some(i) => rows[i].clone(),
             None => {
                 let row = evaluator.evaluate(task)?;
-                if row.len() != n || row.iter().any(|v| !v.is_finite()) {
-                    return Err(SelectError::Evaluation {
-                        task,
-                        message: format!(
-                            "expected {n} finite values, got {} ({:?}…)",
-                            row.len(),
-                            &row[..row.len().min(3)]
-                        ),
-                    });
-                }
+                check_row(task, n, &row)?;
                 row
             }
         };
-        for (b, v) in best.iter_mut().zip(&row) {
-            *b = b.max(*v);
-        }
-        let value = best.iter().sum::<f64>() / n as f64;
+        let value = absorb(&mut best, &row);
         curve.push(value);
         chosen.push(task);
         rows.push(row);
@@ -201,6 +189,29 @@ pub fn run_selection_observed(
         curve,
         modes,
     })
+}
+
+/// Checks a revealed row: one finite value per target.
+pub(crate) fn check_row(task: usize, n: usize, row: &[f64]) -> Result<()> {
+    if row.len() != n || row.iter().any(|v| !v.is_finite()) {
+        return Err(SelectError::Evaluation {
+            task,
+            message: format!(
+                "expected {n} finite values, got {} ({:?}…)",
+                row.len(),
+                &row[..row.len().min(3)]
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Folds a revealed row into the per-target best and returns the new `V_k` (their mean).
+pub(crate) fn absorb(best: &mut [f64], row: &[f64]) -> f64 {
+    for (b, v) in best.iter_mut().zip(row) {
+        *b = b.max(*v);
+    }
+    best.iter().sum::<f64>() / best.len() as f64
 }
 
 /// The curve of a fixed order on a known matrix.
