@@ -3,8 +3,10 @@
 //! into Python exceptions with the library's message (the same text the CLI prints). The
 //! Pythonic surface (keyword arguments, Gymnasium classes) lives in `mbtl/*.py`.
 
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -13,8 +15,11 @@ use mbtl_env::{
     Semantics,
 };
 use mbtl_select::replay::{replay as replay_all, ReplayOptions, StrategyName};
-use mbtl_select::synth::{SynthSpec, GapTerm, SourceTerm, TargetTerm, Family};
-use mbtl_select::{metrics, Acquisition, Candidates, GapModel, NanPolicy, Selector, SelectorState, TaskSpace, TransferMatrix};
+use mbtl_select::synth::{Family, GapTerm, SourceTerm, SynthSpec, TargetTerm};
+use mbtl_select::{
+    metrics, Acquisition, Candidates, GapModel, NanPolicy, Selector, SelectorState, TaskSpace,
+    TransferMatrix,
+};
 
 fn value_err(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
@@ -41,9 +46,7 @@ fn task_space(
             let points: Vec<Vec<f64>> = a.rows().into_iter().map(|r| r.to_vec()).collect();
             TaskSpace::points(&points).map_err(value_err)
         }
-        _ => Err(value_err(
-            "give exactly one of n_tasks, grid or coords",
-        )),
+        _ => Err(value_err("give exactly one of n_tasks, grid or coords")),
     }
 }
 
@@ -65,7 +68,7 @@ fn options(
 }
 
 /// Ask/tell selection (see `mbtl.Selector`).
-#[pyclass(module = "mbtl._mbtl", name = "Selector")]
+#[pyclass(module = "mbtl._mbtl", name = "Selector", unsendable)]
 struct PySelector {
     inner: Selector,
 }
@@ -113,7 +116,9 @@ impl PySelector {
     }
 
     fn known_row<'py>(&self, py: Python<'py>, task: usize) -> Option<Bound<'py, PyArray1<f64>>> {
-        self.inner.known_row(task).map(|r| r.to_vec().into_pyarray(py))
+        self.inner
+            .known_row(task)
+            .map(|r| r.to_vec().into_pyarray(py))
     }
 
     #[getter]
@@ -204,7 +209,10 @@ fn replay(
     multitask: Option<PyReadonlyArray1<'_, f64>>,
 ) -> PyResult<String> {
     let mut ms = matrices_from(matrices)?;
-    let n = ms.first().map(TransferMatrix::n).ok_or_else(|| value_err("no matrix given"))?;
+    let n = ms
+        .first()
+        .map(TransferMatrix::n)
+        .ok_or_else(|| value_err("no matrix given"))?;
     let mut multitask = multitask.map(|m| m.as_array().to_vec());
     match normalize {
         None | Some("none") => {}
@@ -219,9 +227,15 @@ fn replay(
                 .split(',')
                 .map(|p| p.trim().parse::<f64>())
                 .collect::<Result<_, _>>()
-                .map_err(|_| value_err(format!("normalize '{bounds}': expected none, minmax or LOWER,UPPER")))?;
+                .map_err(|_| {
+                    value_err(format!(
+                        "normalize '{bounds}': expected none, minmax or LOWER,UPPER"
+                    ))
+                })?;
             let [lo, hi] = parts[..] else {
-                return Err(value_err(format!("normalize '{bounds}': expected none, minmax or LOWER,UPPER")));
+                return Err(value_err(format!(
+                    "normalize '{bounds}': expected none, minmax or LOWER,UPPER"
+                )));
             };
             for m in &mut ms {
                 m.normalize_bounds(lo, hi, negate).map_err(value_err)?;
@@ -306,7 +320,10 @@ fn oracle(matrix: PyReadonlyArray2<'_, f64>) -> PyResult<f64> {
 fn curve_of(matrix: PyReadonlyArray2<'_, f64>, order: Vec<usize>) -> PyResult<Vec<f64>> {
     let m = matrices_from(vec![matrix])?.remove(0);
     if let Some(t) = order.iter().find(|&&t| t >= m.n()) {
-        return Err(value_err(format!("task {t} is out of range: the matrix has {} tasks", m.n())));
+        return Err(value_err(format!(
+            "task {t} is out of range: the matrix has {} tasks",
+            m.n()
+        )));
     }
     Ok(mbtl_select::curve_of(&m, &order))
 }
@@ -333,16 +350,22 @@ fn mean_ci95(values: Vec<f64>) -> (f64, f64) {
 
 // ---------------------------------------------------------------- environments
 
-fn context_of(name: &str, semantics: &str, context: Option<&Bound<'_, PyDict>>) -> PyResult<Context> {
+fn context_of(
+    name: &str,
+    semantics: &str,
+    context: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Context> {
     let env = EnvRef::lookup(name).map_err(value_err)?;
     let semantics: Semantics = semantics.parse().map_err(value_err)?;
     let mut overrides: Vec<(String, f64)> = Vec::new();
     if let Some(d) = context {
         for (k, v) in d.iter() {
             let key: String = k.extract()?;
-            let value: f64 = v
-                .extract()
-                .map_err(|_| value_err(format!("context feature '{key}': expected a number, got {v}")))?;
+            let value: f64 = v.extract().map_err(|_| {
+                value_err(format!(
+                    "context feature '{key}': expected a number, got {v}"
+                ))
+            })?;
             overrides.push((key, value));
         }
     }
@@ -402,7 +425,10 @@ impl PyEnv {
     ) -> PyResult<PyEnv> {
         let ctx = context_of(name, semantics, context)?;
         let obs = self::context_obs(context_obs, &ctx);
-        let mut env = Env::new(ctx, seed).map_err(value_err)?.with_context_obs(obs).map_err(value_err)?;
+        let mut env = Env::new(ctx, seed)
+            .map_err(value_err)?
+            .with_context_obs(obs)
+            .map_err(value_err)?;
         if let Some(m) = max_episode_steps {
             env = env.with_max_episode_steps(m);
         }
@@ -422,7 +448,11 @@ impl PyEnv {
     }
 
     /// Starts an episode from an explicit internal state (conformance replays).
-    fn reset_to<'py>(&mut self, py: Python<'py>, state: Vec<f64>) -> PyResult<Bound<'py, PyArray1<f32>>> {
+    fn reset_to<'py>(
+        &mut self,
+        py: Python<'py>,
+        state: Vec<f64>,
+    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
         self.env.reset_to(&state).map_err(value_err)?;
         self.env.observe(&mut self.obs);
         Ok(self.obs.clone().into_pyarray(py))
@@ -430,25 +460,46 @@ impl PyEnv {
 
     /// One step: `(obs, reward, terminated, truncated)`. `action`: an int, or a sequence of
     /// floats for continuous actions.
-    fn step<'py>(&mut self, py: Python<'py>, action: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyArray1<f32>>, f64, bool, bool)> {
+    fn step<'py>(
+        &mut self,
+        py: Python<'py>,
+        action: &Bound<'py, PyAny>,
+    ) -> PyResult<(Bound<'py, PyArray1<f32>>, f64, bool, bool)> {
         let tr = if self.env.action_space().is_discrete() {
             let a: i64 = action
                 .extract()
                 .or_else(|_| action.call_method0("item").and_then(|x| x.extract()))
-                .map_err(|_| value_err(format!("{}: expected an integer action, got {action}", self.env.env())))?;
-            let a = u32::try_from(a).map_err(|_| value_err(format!("{}: action {a} is out of range", self.env.env())))?;
+                .map_err(|_| {
+                    value_err(format!(
+                        "{}: expected an integer action, got {action}",
+                        self.env.env()
+                    ))
+                })?;
+            let a = u32::try_from(a).map_err(|_| {
+                value_err(format!("{}: action {a} is out of range", self.env.env()))
+            })?;
             self.env.step(Action::Discrete(a))
         } else {
             let a: Vec<f32> = action
                 .extract()
                 .or_else(|_| action.call_method0("tolist").and_then(|x| x.extract()))
                 .or_else(|_| action.extract::<f32>().map(|x| vec![x]))
-                .map_err(|_| value_err(format!("{}: expected a sequence of floats, got {action}", self.env.env())))?;
+                .map_err(|_| {
+                    value_err(format!(
+                        "{}: expected a sequence of floats, got {action}",
+                        self.env.env()
+                    ))
+                })?;
             self.env.step(Action::Continuous(&a))
         }
         .map_err(value_err)?;
         self.env.observe(&mut self.obs);
-        Ok((self.obs.clone().into_pyarray(py), tr.reward, tr.terminated, tr.truncated))
+        Ok((
+            self.obs.clone().into_pyarray(py),
+            tr.reward,
+            tr.terminated,
+            tr.truncated,
+        ))
     }
 
     #[getter]
@@ -497,7 +548,12 @@ struct PyVecEnv {
     max_episode_steps: Option<u32>,
 }
 
-fn build_batch(contexts: &[Context], seed: u64, features: &Option<Vec<String>>, max: Option<u32>) -> PyResult<BatchEnv> {
+fn build_batch(
+    contexts: &[Context],
+    seed: u64,
+    features: &Option<Vec<String>>,
+    max: Option<u32>,
+) -> PyResult<BatchEnv> {
     let obs = context_obs(features.clone(), &contexts[0]);
     let mut envs = Vec::with_capacity(contexts.len());
     for (i, c) in contexts.iter().enumerate() {
@@ -526,7 +582,9 @@ impl PyVecEnv {
         max_episode_steps: Option<u32>,
     ) -> PyResult<PyVecEnv> {
         if contexts.is_empty() {
-            return Err(value_err("make_vec needs at least one environment (num_envs ≥ 1)"));
+            return Err(value_err(
+                "make_vec needs at least one environment (num_envs ≥ 1)",
+            ));
         }
         let contexts: Vec<Context> = contexts
             .iter()
@@ -534,16 +592,32 @@ impl PyVecEnv {
             .collect::<PyResult<_>>()?;
         let batch = build_batch(&contexts, seed, &context_obs, max_episode_steps)?;
         let out = batch.output();
-        Ok(PyVecEnv { batch, out, contexts, obs_features: context_obs, seed, max_episode_steps })
+        Ok(PyVecEnv {
+            batch,
+            out,
+            contexts,
+            obs_features: context_obs,
+            seed,
+            max_episode_steps,
+        })
     }
 
     /// Reseeds every instance from `seed` (instance `i` from a stream derived from `(seed, i)`)
     /// when given, resets all, and returns the observations (`num_envs × obs_dim`).
     #[pyo3(signature = (seed=None))]
-    fn reset<'py>(&mut self, py: Python<'py>, seed: Option<u64>) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    fn reset<'py>(
+        &mut self,
+        py: Python<'py>,
+        seed: Option<u64>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         if let Some(s) = seed {
             self.seed = s;
-            self.batch = build_batch(&self.contexts, s, &self.obs_features, self.max_episode_steps)?;
+            self.batch = build_batch(
+                &self.contexts,
+                s,
+                &self.obs_features,
+                self.max_episode_steps,
+            )?;
             self.out = self.batch.output();
         }
         self.batch.reset(&mut self.out);
@@ -551,7 +625,8 @@ impl PyVecEnv {
     }
 
     /// One step of every instance with same-step auto-reset: `(obs, rewards, terminated,
-    /// truncated, final_obs)`; `final_obs` rows are meaningful where an episode ended.
+    /// truncated, final_obs)`; `final_obs` is `None` when no episode ended, else its rows are
+    /// meaningful where one did.
     #[allow(clippy::type_complexity)]
     fn step<'py>(
         &mut self,
@@ -562,20 +637,30 @@ impl PyVecEnv {
         Bound<'py, PyArray1<f64>>,
         Bound<'py, PyArray1<bool>>,
         Bound<'py, PyArray1<bool>>,
-        Bound<'py, PyArray2<f32>>,
+        Option<Bound<'py, PyArray2<f32>>>,
     )> {
         let n = self.batch.len();
         if self.batch.action_space().is_discrete() {
-            let a: PyReadonlyArray1<'_, i64> = actions
-                .call_method1("astype", ("int64",))
-                .and_then(|x| x.extract())
-                .map_err(|_| value_err("expected an integer array of one action per environment"))?;
+            // An int64 array goes straight through; anything else is converted once.
+            let a: PyReadonlyArray1<'_, i64> = match actions.extract() {
+                Ok(a) => a,
+                Err(_) => actions
+                    .call_method1("astype", ("int64",))
+                    .and_then(|x| x.extract())
+                    .map_err(|_| {
+                        value_err("expected an integer array of one action per environment")
+                    })?,
+            };
             let a = a.as_array();
             let acts: Vec<u32> = a
                 .iter()
-                .map(|&x| u32::try_from(x).map_err(|_| value_err(format!("action {x} is out of range"))))
+                .map(|&x| {
+                    u32::try_from(x).map_err(|_| value_err(format!("action {x} is out of range")))
+                })
                 .collect::<PyResult<_>>()?;
-            self.batch.step(BatchActions::Discrete(&acts), &mut self.out).map_err(value_err)?;
+            self.batch
+                .step(BatchActions::Discrete(&acts), &mut self.out)
+                .map_err(value_err)?;
         } else {
             let a: PyReadonlyArray2<'_, f32> = actions
                 .call_method1("astype", ("float32",))
@@ -583,14 +668,16 @@ impl PyVecEnv {
                 .and_then(|x| x.extract())
                 .map_err(|_| value_err("expected a float array of shape (num_envs, action_dim)"))?;
             let flat: Vec<f32> = a.as_array().iter().copied().collect();
-            self.batch.step(BatchActions::Continuous(&flat), &mut self.out).map_err(value_err)?;
+            self.batch
+                .step(BatchActions::Continuous(&flat), &mut self.out)
+                .map_err(value_err)?;
         }
         Ok((
             self.obs_array(py, false),
             self.out.reward.clone().into_pyarray(py),
             self.out.terminated.clone().into_pyarray(py),
             self.out.truncated.clone().into_pyarray(py),
-            self.obs_array(py, true),
+            (!self.out.episodes.is_empty()).then(|| self.obs_array(py, true)),
         ))
     }
 
@@ -621,22 +708,31 @@ impl PyVecEnv {
 
 impl PyVecEnv {
     fn obs_array<'py>(&self, py: Python<'py>, final_obs: bool) -> Bound<'py, PyArray2<f32>> {
-        let src = if final_obs { &self.out.final_obs } else { &self.out.obs };
-        numpy::ndarray::Array2::from_shape_vec((self.batch.len(), self.batch.obs_dim()), src.clone())
-            .expect("buffers are num_envs × obs_dim")
-            .into_pyarray(py)
+        let src = if final_obs {
+            &self.out.final_obs
+        } else {
+            &self.out.obs
+        };
+        numpy::ndarray::Array2::from_shape_vec(
+            (self.batch.len(), self.batch.obs_dim()),
+            src.clone(),
+        )
+        .expect("buffers are num_envs × obs_dim")
+        .into_pyarray(py)
     }
 }
 
 /// Every environment with its features (`mbtl envs --json`).
 #[pyfunction]
 #[pyo3(signature = (semantics="physical"))]
-fn environments(py: Python<'_>, semantics: &str) -> PyResult<Vec<Bound<'_, PyDict>>> {
+fn environments<'py>(py: Python<'py>, semantics: &str) -> PyResult<Vec<Bound<'py, PyDict>>> {
     let semantics: Semantics = semantics.parse().map_err(value_err)?;
     let mut out = Vec::new();
     for e in mbtl_env::environments() {
         let spec = e.spec();
-        let Some(table) = spec.features(semantics) else { continue };
+        let Some(table) = spec.features(semantics) else {
+            continue;
+        };
         let d = PyDict::new(py);
         d.set_item("name", e.name())?;
         d.set_item("description", &spec.description)?;
@@ -646,7 +742,10 @@ fn environments(py: Python<'_>, semantics: &str) -> PyResult<Vec<Bound<'_, PyDic
         d.set_item("reward_threshold", spec.reward_threshold)?;
         let feats = PyDict::new(py);
         for f in table {
-            feats.set_item(f.name.as_ref(), (f.default, f.lower, f.upper, f.effect.as_ref()))?;
+            feats.set_item(
+                f.name.as_ref(),
+                (f.default, f.lower, f.upper, f.effect.as_ref()),
+            )?;
         }
         d.set_item("features", feats)?;
         out.push(d);
@@ -657,7 +756,10 @@ fn environments(py: Python<'_>, semantics: &str) -> PyResult<Vec<Bound<'_, PyDic
 #[pymodule]
 fn _mbtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("StrategyNames", StrategyName::ALL.map(StrategyName::name).to_vec())?;
+    m.add(
+        "StrategyNames",
+        StrategyName::ALL.map(StrategyName::name).to_vec(),
+    )?;
     m.add_class::<PySelector>()?;
     m.add_class::<PyEnv>()?;
     m.add_class::<PyVecEnv>()?;
@@ -673,6 +775,5 @@ fn _mbtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(aggregated, m)?)?;
     m.add_function(wrap_pyfunction!(mean_ci95, m)?)?;
     m.add_function(wrap_pyfunction!(environments, m)?)?;
-    let _ = PyRuntimeError::new_err("");
     Ok(())
 }

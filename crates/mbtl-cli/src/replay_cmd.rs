@@ -163,17 +163,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         ),
     };
     let strategies = if args.strategies.is_empty() {
-        let mut s = vec![
-            StrategyName::MbtlGp,
-            StrategyName::MgpMbtl,
-            StrategyName::Random,
-            StrategyName::SequentialOracle,
-        ];
-        if space.dim() == 1 {
-            s.extend([StrategyName::Pseudogreedy, StrategyName::Equidistant]);
-        }
-        s.extend([StrategyName::Independent, StrategyName::Oracle]);
-        s
+        StrategyName::defaults(space.dim())
     } else {
         args.strategies.clone()
     };

@@ -155,6 +155,12 @@ impl Env {
         self.base_obs_dim + self.context_values.len()
     }
 
+    /// Replaces the random stream with a fresh one seeded from `seed` (gymnasium's
+    /// `reset(seed=...)`); takes effect from the next reset.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = EnvRng::seed_from(seed);
+    }
+
     /// Starts a new episode from the context's reset distribution.
     pub fn reset(&mut self) {
         self.sim.reset(&mut self.rng);

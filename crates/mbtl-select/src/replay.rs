@@ -63,6 +63,23 @@ impl StrategyName {
         }
     }
 
+    /// What `mbtl replay` (and `mbtl.replay`) run when no strategy is named: the MBTL
+    /// variants, Random and the sequential oracle; Pseudogreedy and Equidistant on 1-D spaces;
+    /// Independent and Oracle.
+    pub fn defaults(dim: usize) -> Vec<StrategyName> {
+        let mut s = vec![
+            StrategyName::MbtlGp,
+            StrategyName::MgpMbtl,
+            StrategyName::Random,
+            StrategyName::SequentialOracle,
+        ];
+        if dim == 1 {
+            s.extend([StrategyName::Pseudogreedy, StrategyName::Equidistant]);
+        }
+        s.extend([StrategyName::Independent, StrategyName::Oracle]);
+        s
+    }
+
     /// Constant levels that train all tasks (or one multi-task policy), not a sequence.
     pub fn is_constant(self) -> bool {
         matches!(
