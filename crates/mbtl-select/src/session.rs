@@ -285,13 +285,17 @@ mod tests {
                 ..Default::default()
             };
             let mut replayed = build_strategy(name, 0, 0, &opts).unwrap();
-            let want = run_selection(replayed.as_mut(), &mut &m, &TaskSpace::indices(n), 6)
-                .unwrap();
+            let want =
+                run_selection(replayed.as_mut(), &mut &m, &TaskSpace::indices(n), 6).unwrap();
 
             let mut sel = Selector::new(name, TaskSpace::indices(n), opts.clone(), 0).unwrap();
             let mut saved = None;
             while let Some(task) = sel.ask().unwrap() {
-                assert_eq!(sel.ask().unwrap(), Some(task), "asking twice gives the same task");
+                assert_eq!(
+                    sel.ask().unwrap(),
+                    Some(task),
+                    "asking twice gives the same task"
+                );
                 let row = match sel.known_row(task) {
                     Some(r) => r.to_vec(),
                     None => m.row(task).to_vec(),
@@ -323,16 +327,27 @@ mod tests {
         };
         let mut sel =
             Selector::new(StrategyName::Random, TaskSpace::indices(n), opts.clone(), 0).unwrap();
-        assert!(sel.tell(0, vec![0.0; n]).unwrap_err().to_string().contains("before asking"));
+        assert!(sel
+            .tell(0, vec![0.0; n])
+            .unwrap_err()
+            .to_string()
+            .contains("before asking"));
         let t = sel.ask().unwrap().unwrap();
         let other = (t + 1) % n;
-        assert!(sel.tell(other, vec![0.0; n]).unwrap_err().to_string().contains("asked for"));
+        assert!(sel
+            .tell(other, vec![0.0; n])
+            .unwrap_err()
+            .to_string()
+            .contains("asked for"));
         assert!(sel.tell(t, vec![0.0; n - 1]).is_err());
         assert!(sel.tell(t, vec![f64::NAN; n]).is_err());
         sel.tell(t, vec![0.5; n]).unwrap();
         assert!(Selector::new(StrategyName::Oracle, TaskSpace::indices(n), opts, 0).is_err());
         let mut state = sel.state();
         state.steps[0].0 = (t + 1) % n;
-        assert!(Selector::restore(&state).is_err(), "a state the strategy does not reproduce");
+        assert!(
+            Selector::restore(&state).is_err(),
+            "a state the strategy does not reproduce"
+        );
     }
 }
