@@ -73,6 +73,9 @@ pub struct ReplayArgs {
     json: Option<PathBuf>,
 }
 
+/// Most Random orders averaged per matrix.
+const MAX_RANDOM_REPEATS: usize = 100_000;
+
 /// Numbers in any layout (one row, one column, or a grid), in reading order.
 fn read_vector(path: &Path) -> Result<Vec<f64>> {
     Ok(read_points(path)?.concat())
@@ -149,19 +152,22 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         (None, true) => TaskSpace::indices(n),
         (None, false) => TaskSpace::grid(&args.grid)?,
     };
+    if !(args.slope.is_finite() && args.slope >= 0.0) {
+        bail!("--slope {}: need a finite θ ≥ 0", args.slope);
+    }
+    if args.random_repeats == 0 || args.random_repeats > MAX_RANDOM_REPEATS {
+        bail!(
+            "--random-repeats {}: need between 1 and {MAX_RANDOM_REPEATS}",
+            args.random_repeats
+        );
+    }
     let gap = match args.gap.as_str() {
         "fixed" => GapModel::Fixed(args.slope),
         "estimated" => GapModel::Estimated,
         "learned" => GapModel::Learned,
         other => bail!("--gap '{other}': expected fixed, estimated or learned"),
     };
-    let candidates = match args.candidates.as_str() {
-        "all" => Candidates::All,
-        m => Candidates::Subset(
-            m.parse()
-                .map_err(|_| anyhow::anyhow!("--candidates '{m}': expected all or a number"))?,
-        ),
-    };
+    let candidates: Candidates = args.candidates.parse()?;
     let strategies = if args.strategies.is_empty() {
         StrategyName::defaults(space.dim())
     } else {

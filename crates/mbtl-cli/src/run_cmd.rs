@@ -252,8 +252,10 @@ pub struct SlurmArgs {
 pub fn slurm(args: SlurmArgs) -> Result<ExitCode> {
     let (plan, name) = load(&args.experiment)?;
     let dir = out_dir(&args.out, &name);
-    let coord = coordinator(&plan, &dir, Executor::InProcess, |_: &Event| {})?;
+    // Everything is checked before the run folder is made.
+    mbtl_run::cluster::check_sbatch_options(&args.sbatch)?;
     let program = this_program()?;
+    let coord = coordinator(&plan, &dir, Executor::InProcess, |_: &Event| {})?;
     let export = mbtl_run::cluster::export_slurm_array(&coord, &program, &args.sbatch)?;
     let total = plan.n_tasks() * plan.experiment.trials;
     match &export.script {

@@ -7,44 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{mbtl, run_err, run_ok, Scratch};
-
-/// Eight pole lengths, every task trained (Independent), so a run takes a few seconds on one
-/// thread: long enough to be killed in the middle.
-const EXPERIMENT: &str = r#"
-name = "kill-test"
-seed = 11
-
-[env]
-name = "cartpole"
-
-[[space.axes]]
-feature = "length"
-spacing = "linear"
-lo = 0.2
-hi = 1.6
-n = 8
-
-[learner]
-algo = "ppo"
-hyperparameters = { total_timesteps = 12000, n_epochs = 5 }
-
-[eval]
-episodes = 5
-
-[select]
-strategies = ["mbtl-gp", "random", "independent", "multitask"]
-budget = 3
-slope = 0.03
-"#;
-
-/// [`EXPERIMENT`] with `n` pole lengths and short trainings (for tests that need a finished
-/// run, not a long one).
-fn quick(n: usize) -> String {
-    EXPERIMENT
-        .replace("total_timesteps = 12000", "total_timesteps = 3000")
-        .replace("n = 8", &format!("n = {n}"))
-}
+use common::{mbtl, quick, run_err, run_ok, Scratch, EXPERIMENT};
 
 fn write_experiment(s: &Scratch, text: &str) -> PathBuf {
     let p = s.path("exp.toml");
@@ -191,12 +154,10 @@ fn a_worker_result_left_by_a_dead_coordinator_is_ingested() {
     );
     let exp = write_experiment(&s, &text);
     let dir = s.path("run");
-    // A job file as the coordinator writes it, run by a worker on its own (as on a cluster).
-    let experiment: toml::Value = toml::from_str(&text).unwrap();
-    let job = serde_json::json!({"trial": 0, "source": {"task": 2}, "experiment": experiment});
-    std::fs::create_dir_all(dir.join("jobs")).unwrap();
+    // Job files as the coordinator writes them (here through `mbtl slurm`), one run by a
+    // worker on its own (as on a cluster) before any coordinator ingests it.
+    run_ok(mbtl().arg("slurm").arg(&exp).arg("--out").arg(&dir));
     let job_file = dir.join("jobs/t0-s2.job.json");
-    std::fs::write(&job_file, job.to_string()).unwrap();
     run_ok(
         mbtl()
             .arg("worker")

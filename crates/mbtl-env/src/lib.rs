@@ -36,7 +36,7 @@ pub use error::{EnvError, Result};
 pub use features::{feature_index, features};
 pub use kind::EnvKind;
 pub use rng::{derive_seed, EnvRng};
-pub use space::{Axis, ContextSpace, Spacing};
+pub use space::{Axis, ContextSpace, Spacing, MAX_TASKS};
 pub use spec::{
     environments, register, Action, ActionSpace, Dynamics, EnvRef, EnvSpec, FeatureSpec,
 };

@@ -32,10 +32,29 @@ fn default_scaled_n() -> usize {
     100
 }
 
+/// Most tasks a context space may hold (per axis and in all): a hundred thousand tasks are a
+/// 10¹⁰-pair transfer matrix already, and a typo such as `n = 1000000000` must be an error,
+/// not an allocation.
+pub const MAX_TASKS: usize = 100_000;
+
 impl Spacing {
     /// The axis values; `default` is the feature's default (for [`Spacing::Scaled`]).
     pub fn values(&self, default: f64) -> Result<Vec<f64>> {
         let bad = |m: String| Err(EnvError::Space(m));
+        let n = match self {
+            Spacing::Linear { n, .. } | Spacing::Log { n, .. } | Spacing::Scaled { n, .. } => *n,
+            Spacing::Values { values } => values.len(),
+        };
+        if n > MAX_TASKS {
+            return bad(format!("{n} values on one axis: at most {MAX_TASKS}"));
+        }
+        if let Spacing::Linear { lo, hi, n } | Spacing::Log { lo, hi, n } = *self {
+            if n > 1 && lo >= hi {
+                return bad(format!(
+                    "lo = {lo} must be below hi = {hi} for n = {n} values (ascending, no repeats)"
+                ));
+            }
+        }
         match *self {
             Spacing::Linear { lo, hi, n } => {
                 if n == 0 || !lo.is_finite() || !hi.is_finite() {
@@ -82,6 +101,14 @@ impl Spacing {
             Spacing::Values { ref values } => {
                 if values.is_empty() {
                     return bad("an explicit axis needs at least one value".into());
+                }
+                if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+                    return bad(format!("values: {v} is not a finite number"));
+                }
+                for (i, v) in values.iter().enumerate() {
+                    if values[..i].contains(v) {
+                        return bad(format!("values: {v} is listed twice (tasks must differ)"));
+                    }
                 }
                 Ok(values.clone())
             }
@@ -165,7 +192,16 @@ impl ContextSpace {
             }
             resolved.push((index, axis.values));
         }
-        let len = resolved.iter().map(|(_, v)| v.len()).product();
+        let len = resolved
+            .iter()
+            .try_fold(1usize, |acc, (_, v)| acc.checked_mul(v.len()))
+            .filter(|&n| n <= MAX_TASKS)
+            .ok_or_else(|| {
+                EnvError::Space(format!(
+                    "the grid {:?} has more than {MAX_TASKS} tasks",
+                    resolved.iter().map(|(_, v)| v.len()).collect::<Vec<_>>()
+                ))
+            })?;
         Ok(ContextSpace {
             base,
             layout: Layout::Grid(resolved),

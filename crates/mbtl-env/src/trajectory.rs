@@ -58,6 +58,9 @@ struct ManifestRun {
     context_full: serde_json::Map<String, serde_json::Value>,
     initial_state: Vec<f64>,
     max_episode_steps: u32,
+    /// Steps recorded after the initial row (older manifests may lack it).
+    #[serde(default)]
+    steps: Option<usize>,
 }
 
 fn file_err(path: &Path, message: impl Into<String>) -> EnvError {
@@ -124,6 +127,17 @@ impl Trajectory {
             ));
         }
         let rows = read_rows(csv, kind)?;
+        if let Some(steps) = run.steps {
+            if rows.len() != steps + 1 {
+                return Err(file_err(
+                    csv,
+                    format!(
+                        "{} rows, but manifest.json records {steps} steps after the initial row: the file is cut short or padded",
+                        rows.len()
+                    ),
+                ));
+            }
+        }
         Ok(Trajectory {
             path: csv.to_path_buf(),
             context,

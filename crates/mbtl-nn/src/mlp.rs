@@ -252,6 +252,11 @@ impl Mlp {
         self.params.len()
     }
 
+    /// Whether every weight and bias is a finite number (a file of NaNs is refused on load).
+    pub fn all_finite(&self) -> bool {
+        self.params.iter().all(|p| p.is_finite())
+    }
+
     fn layer(&self, l: usize) -> (usize, usize, &[f32], &[f32], Activation) {
         let (i, o) = (self.spec.sizes[l], self.spec.sizes[l + 1]);
         let off = self.offsets[l];

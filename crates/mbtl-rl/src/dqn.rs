@@ -108,6 +108,37 @@ impl DqnConfig {
     }
 }
 
+impl DqnConfig {
+    pub(crate) fn validate(&self) -> Result<()> {
+        crate::learner::check_buffer("dqn", self.buffer_size, self.batch_size)?;
+        if self.batch_size == 0 || self.buffer_size < self.batch_size || self.train_freq == 0 {
+            return Err(RlError::Config(
+                "dqn: batch_size > 0, buffer_size ≥ batch_size and train_freq > 0 are required"
+                    .into(),
+            ));
+        }
+        let in_unit = [
+            self.gamma,
+            self.exploration_fraction,
+            self.exploration_initial_eps,
+            self.exploration_final_eps,
+        ]
+        .iter()
+        .all(|x| (0.0..=1.0).contains(x));
+        if !(in_unit && self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(RlError::Config(format!(
+                "dqn: gamma = {}, learning_rate = {}, exploration_fraction = {}, exploration_initial_eps = {}, exploration_final_eps = {}: gamma and the exploration settings must lie in [0, 1], learning_rate must be positive",
+                self.gamma,
+                self.learning_rate,
+                self.exploration_fraction,
+                self.exploration_initial_eps,
+                self.exploration_final_eps
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Huber (smooth L1, δ = 1) derivative.
 fn huber_grad(x: f32) -> f32 {
     x.clamp(-1.0, 1.0)
@@ -125,15 +156,7 @@ impl Train for DqnConfig {
         let config = self;
         let context = first_context("dqn", contexts)?;
         let n_actions = discrete_actions(context.env(), "dqn")?;
-        if config.batch_size == 0
-            || config.buffer_size < config.batch_size
-            || config.train_freq == 0
-        {
-            return Err(RlError::Config(
-                "dqn: batch_size > 0, buffer_size ≥ batch_size and train_freq > 0 are required"
-                    .into(),
-            ));
-        }
+        config.validate()?;
         let mut env = training_envs(
             contexts,
             1,

@@ -7,6 +7,9 @@ use serde::Serialize;
 use crate::policy::Policy;
 use crate::{Result, RlError};
 
+/// Most evaluation episodes per target context.
+pub const MAX_EPISODES: usize = 1_000_000;
+
 /// Returns of one target context.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalStats {
@@ -35,10 +38,10 @@ fn evaluate_with(
     seed: u64,
     compact: bool,
 ) -> Result<Vec<EvalStats>> {
-    if episodes == 0 {
-        return Err(RlError::Config(
-            "evaluation needs at least one episode".into(),
-        ));
+    if episodes == 0 || episodes > MAX_EPISODES {
+        return Err(RlError::Config(format!(
+            "evaluation needs between 1 and {MAX_EPISODES} episodes per target, got {episodes}"
+        )));
     }
     let mut envs = BatchEnv::new(contexts, seed, &policy.header.context_obs)?;
     policy.check_compatible(envs.env(), &policy.header.context_obs, envs.obs_dim())?;

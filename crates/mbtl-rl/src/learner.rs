@@ -12,6 +12,30 @@ use crate::ppo::{PpoConfig, TrainLog};
 use crate::sac::SacConfig;
 use crate::{Result, RlError, Train};
 
+/// Most environment steps one training may take.
+pub const MAX_TIMESTEPS: u64 = 100_000_000_000;
+/// Most hidden layers, and units per layer.
+pub const MAX_LAYERS: usize = 64;
+pub const MAX_WIDTH: usize = 65_536;
+/// Most parameters of one network (800 MB of f32 weights).
+pub const MAX_PARAMS: usize = 200_000_000;
+/// Most parallel training environments.
+pub const MAX_ENVS: usize = 65_536;
+/// Most samples in one rollout or one minibatch.
+pub const MAX_BATCH: usize = 10_000_000;
+/// Most transitions a replay buffer may hold.
+pub const MAX_BUFFER: usize = 100_000_000;
+
+/// Checks a replay buffer's and a minibatch's sizes against the limits.
+pub(crate) fn check_buffer(algo: &str, buffer_size: usize, batch_size: usize) -> Result<()> {
+    if buffer_size > MAX_BUFFER || batch_size > MAX_BATCH {
+        return Err(RlError::Config(format!(
+            "{algo}: buffer_size = {buffer_size}, batch_size = {batch_size}: at most {MAX_BUFFER} transitions and {MAX_BATCH} samples per batch"
+        )));
+    }
+    Ok(())
+}
+
 /// Algorithms by their command-line names.
 pub const ALGORITHMS: [&str; 3] = ["ppo", "dqn", "sac"];
 
@@ -113,6 +137,73 @@ impl Learner {
         Ok(map)
     }
 
+    /// The network widths (actor and critics share them).
+    pub fn hidden(&self) -> &[usize] {
+        match self {
+            Learner::Ppo(c) => &c.hidden,
+            Learner::Dqn(c) => &c.hidden,
+            Learner::Sac(c) => &c.hidden,
+        }
+    }
+
+    /// Checks every hyper-parameter, and that the algorithm fits `env`'s actions, before
+    /// anything is trained or written: a value out of range or sizes that would exhaust memory
+    /// are errors naming the hyper-parameter and its value.
+    pub fn validate(&self, env: &EnvRef) -> Result<()> {
+        let algo = self.algo();
+        let bad = |m: String| Err(RlError::Config(format!("{algo}: {m}")));
+        if self.total_timesteps() == 0 || self.total_timesteps() > MAX_TIMESTEPS {
+            return bad(format!(
+                "total_timesteps = {} must be between 1 and {MAX_TIMESTEPS}",
+                self.total_timesteps()
+            ));
+        }
+        let hidden = self.hidden();
+        if hidden.len() > MAX_LAYERS || hidden.iter().any(|&w| w == 0 || w > MAX_WIDTH) {
+            return bad(format!(
+                "hidden = {hidden:?}: at most {MAX_LAYERS} layers of 1 to {MAX_WIDTH} units"
+            ));
+        }
+        // Parameters of the largest network (inputs: the observation and every feature).
+        let spec = env.spec();
+        let inputs = spec.obs_dim
+            + spec
+                .features
+                .iter()
+                .map(|(_, f)| f.len())
+                .max()
+                .unwrap_or(0);
+        let mut params = 0usize;
+        let mut fan_in = inputs;
+        for &w in hidden
+            .iter()
+            .chain(std::iter::once(&(2 * spec.action_space.size().max(1))))
+        {
+            params = params.saturating_add((fan_in + 1).saturating_mul(w));
+            fan_in = w;
+        }
+        if params > MAX_PARAMS {
+            return bad(format!(
+                "hidden = {hidden:?} makes networks of about {params} parameters; at most {MAX_PARAMS}"
+            ));
+        }
+        match self {
+            Learner::Ppo(c) => c.validate(),
+            Learner::Dqn(c) => {
+                crate::policy::discrete_actions(env, algo)?;
+                c.validate()
+            }
+            Learner::Sac(c) => {
+                if spec.action_space.is_discrete() {
+                    return bad(format!(
+                        "{env} has discrete actions; {algo} needs continuous ones"
+                    ));
+                }
+                c.validate()
+            }
+        }
+    }
+
     /// Environment steps the learner trains for.
     pub fn total_timesteps(&self) -> u64 {
         match self {
@@ -130,6 +221,9 @@ impl Learner {
         seed: u64,
         progress: impl FnMut(&TrainLog),
     ) -> Result<Policy> {
+        if let Some(first) = contexts.first() {
+            self.validate(first.env())?;
+        }
         match self {
             Learner::Ppo(c) => c.train_pool(contexts, context_obs, seed, progress),
             Learner::Dqn(c) => c.train_pool(contexts, context_obs, seed, progress),

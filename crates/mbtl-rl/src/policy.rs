@@ -186,6 +186,15 @@ impl Policy {
         let actor = nets
             .remove("actor")
             .ok_or_else(|| bad("no 'actor' network".into()))?;
+        for (name, net) in
+            std::iter::once(("actor", &actor)).chain(nets.get("critic").map(|c| ("critic", c)))
+        {
+            if !net.all_finite() {
+                return Err(bad(format!(
+                    "the {name} network holds NaN or infinite weights (a diverged training?)"
+                )));
+            }
+        }
         if actor.input_dim() != header.obs_dim || actor.output_dim() != header.n_actions {
             return Err(bad(format!(
                 "actor is {}→{}, header says {}→{}",

@@ -99,10 +99,25 @@ impl PpoConfig {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(RlError::Config(format!("ppo: {m}")));
         if self.n_envs == 0 || self.n_steps == 0 || self.batch_size == 0 || self.n_epochs == 0 {
             return bad("n_envs, n_steps, batch_size and n_epochs must be positive");
+        }
+        if self.n_envs > crate::learner::MAX_ENVS
+            || self.n_envs.saturating_mul(self.n_steps) > crate::learner::MAX_BATCH
+            || self.batch_size > crate::learner::MAX_BATCH
+            || self.n_epochs > 10_000
+        {
+            return Err(RlError::Config(format!(
+                "ppo: n_envs = {}, n_steps = {}, batch_size = {}, n_epochs = {}: at most {} environments, {} samples per rollout and per batch, 10000 epochs",
+                self.n_envs,
+                self.n_steps,
+                self.batch_size,
+                self.n_epochs,
+                crate::learner::MAX_ENVS,
+                crate::learner::MAX_BATCH
+            )));
         }
         if !(0.0..=1.0).contains(&self.gamma) || !(0.0..=1.0).contains(&self.gae_lambda) {
             return bad("gamma and gae_lambda must lie in [0, 1]");

@@ -110,7 +110,14 @@ impl SacConfig {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
+        crate::learner::check_buffer("sac", self.buffer_size, self.batch_size)?;
+        if !(0.0..=1.0).contains(&self.gamma) {
+            return Err(RlError::Config(format!(
+                "sac: gamma = {} must lie in [0, 1]",
+                self.gamma
+            )));
+        }
         if self.batch_size == 0 || self.buffer_size < self.batch_size || self.train_freq == 0 {
             return Err(RlError::Config(
                 "sac: batch_size > 0, buffer_size ≥ batch_size and train_freq > 0 are required"

@@ -42,6 +42,55 @@ fn plain(path: &Path) -> Result<String> {
     }
 }
 
+/// `#SBATCH` keys the array script sets itself and a user may not: the array's range and the
+/// log files are what ties array task `i` to job `i`.
+const RESERVED: [&str; 2] = ["array", "output"];
+/// Keys the script sets by default, which a user's option replaces.
+const DEFAULTS: [(&str, &str); 3] = [("job-name", ""), ("ntasks", "1"), ("cpus-per-task", "1")];
+
+/// Checks `--sbatch KEY=VALUE` options (before anything is written): a key of letters, digits
+/// and '-', a non-empty value without spaces or quotes, no key twice, none of the script's own.
+pub fn check_sbatch_options(options: &[String]) -> Result<()> {
+    let mut seen: Vec<&str> = Vec::new();
+    for o in options {
+        let Some((key, value)) = o.split_once('=') else {
+            return Err(RunError::Cluster(format!(
+                "sbatch option '{o}': expected KEY=VALUE, e.g. time=01:00:00"
+            )));
+        };
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(RunError::Cluster(format!(
+                "sbatch option '{o}': expected KEY=VALUE, e.g. time=01:00:00"
+            )));
+        }
+        if value.is_empty() {
+            return Err(RunError::Cluster(format!(
+                "sbatch option '{o}': '{key}' needs a value"
+            )));
+        }
+        if value
+            .chars()
+            .any(|c| c.is_whitespace() || c == '\'' || c == '"')
+        {
+            return Err(RunError::Cluster(format!(
+                "sbatch option '{o}': the value may not contain spaces or quotes"
+            )));
+        }
+        if RESERVED.contains(&key) {
+            return Err(RunError::Cluster(format!(
+                "sbatch option '{o}': mbtl writes --{key} itself (array task i runs job i, logs go to jobs/)"
+            )));
+        }
+        if seen.contains(&key) {
+            return Err(RunError::Cluster(format!(
+                "sbatch option '{o}': '{key}' is given twice"
+            )));
+        }
+        seen.push(key);
+    }
+    Ok(())
+}
+
 /// Writes a job file for every `(trial, task)` of the matrix that is not stored yet, the array
 /// list and an `sbatch` script running `program worker` on each. `options` are `KEY=VALUE`
 /// pairs written as `#SBATCH --KEY=VALUE` (partition, time, memory, account, …).
@@ -53,22 +102,7 @@ pub fn export_slurm_array(
     let plan = coord.plan();
     let dir = std::fs::canonicalize(coord.dir()).map_err(|e| RunError::io(coord.dir(), e))?;
     let (dir_text, program_text) = (plain(&dir)?, plain(program)?);
-    for o in options {
-        let (key, value) = o.split_once('=').unwrap_or((o, ""));
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(RunError::Cluster(format!(
-                "sbatch option '{o}': expected KEY=VALUE, e.g. time=01:00:00"
-            )));
-        }
-        if value
-            .chars()
-            .any(|c| c.is_whitespace() || c == '\'' || c == '"')
-        {
-            return Err(RunError::Cluster(format!(
-                "sbatch option '{o}': the value may not contain spaces or quotes"
-            )));
-        }
-    }
+    check_sbatch_options(options)?;
     let mut jobs = Vec::new();
     for trial in 0..plan.experiment.trials {
         for task in 0..plan.n_tasks() {
@@ -114,10 +148,22 @@ pub fn export_slurm_array(
         text,
         "# ingests the results and trains only what is missing."
     );
-    let _ = writeln!(text, "#SBATCH --job-name=mbtl-{safe_name}");
+    let given = |key: &str| {
+        options
+            .iter()
+            .any(|o| o.split_once('=').is_some_and(|(k, _)| k == key))
+    };
+    for (key, value) in DEFAULTS {
+        if !given(key) {
+            let value = if key == "job-name" {
+                format!("mbtl-{safe_name}")
+            } else {
+                value.to_string()
+            };
+            let _ = writeln!(text, "#SBATCH --{key}={value}");
+        }
+    }
     let _ = writeln!(text, "#SBATCH --array=0-{}", jobs.len() - 1);
-    let _ = writeln!(text, "#SBATCH --ntasks=1");
-    let _ = writeln!(text, "#SBATCH --cpus-per-task=1");
     let _ = writeln!(
         text,
         "#SBATCH --output={dir_text}/{JOBS_DIR}/slurm-%A_%a.log"

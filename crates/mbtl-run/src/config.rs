@@ -210,8 +210,9 @@ pub struct SelectSection {
     /// K: tasks each sequential strategy trains.
     pub budget: usize,
     /// Normalisation bounds `[lo, hi]` of the raw returns (MBTL §4.3); default per environment.
+    /// Two numbers; a list (not a fixed-size array) so that a third one is refused by name.
     #[serde(default)]
-    pub bounds: Option<[f64; 2]>,
+    pub bounds: Option<Vec<f64>>,
     /// MBTL-GP's generalization-gap slope θ per task index (MBTL eq. 5, fixed gap).
     #[serde(default = "default_slope")]
     pub slope: f64,
@@ -226,6 +227,25 @@ fn default_slope() -> f64 {
 
 fn default_acquisition() -> String {
     "sqrt-log".into()
+}
+
+/// Most independent trials of one experiment.
+pub const MAX_TRIALS: usize = 10_000;
+/// Longest `learner.timeout`, in seconds (a year).
+pub const MAX_TIMEOUT: f64 = 31_536_000.0;
+/// Most evaluation episodes per (policy, target) pair.
+pub const MAX_EPISODES: usize = 1_000_000;
+
+/// Whether `name` can name a folder under `runs/` and nothing else: letters, digits, `-`, `_`,
+/// `.`, and not `.` or `..`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 /// An experiment resolved against the environments, learners and strategies.
@@ -304,14 +324,41 @@ impl Experiment {
         toml::to_string(self).expect("an experiment serialises to TOML")
     }
 
+    /// A short fingerprint of the settings that decide results (FNV-1a, 64 bits, of the
+    /// canonical text without the execution-only settings): job and result files carry it, and
+    /// workers and the coordinator refuse files whose fingerprint is not their run folder's.
+    pub fn identity(&self) -> String {
+        let mut e = self.clone();
+        e.learner.timeout = None;
+        e.learner.retries = 0;
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in e.canonical().bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+
     /// Resolves names, grids and options; `origin` names the file in errors.
     pub fn plan(&self, origin: &str) -> Result<Plan> {
         let bad = |field: &str, message: String| RunError::Config {
             file: origin.into(),
             message: format!("{field}: {message}"),
         };
-        if self.trials == 0 {
-            return Err(bad("trials", "must be at least 1, got 0".into()));
+        if !valid_name(&self.name) {
+            return Err(bad(
+                "name",
+                format!(
+                    "'{}': use letters, digits, '-', '_' and '.' (not '.' or '..' alone): the name is the default run folder runs/NAME",
+                    self.name
+                ),
+            ));
+        }
+        if self.trials == 0 || self.trials > MAX_TRIALS {
+            return Err(bad(
+                "trials",
+                format!("must be between 1 and {MAX_TRIALS}, got {}", self.trials),
+            ));
         }
         let env = if self.env.features.is_empty() {
             EnvRef::lookup(&self.env.name).map_err(|e| bad("env.name", e.to_string()))?
@@ -359,6 +406,15 @@ impl Experiment {
         let mut axes = Vec::new();
         for (i, a) in self.space.axes.iter().enumerate() {
             let field = format!("space.axes[{i}]");
+            if self.env.context.contains_key(&a.feature) {
+                return Err(bad(
+                    &format!("{field}.feature"),
+                    format!(
+                        "'{}' is also fixed in env.context; a feature is either fixed or varied",
+                        a.feature
+                    ),
+                ));
+            }
             let default = base
                 .get(&a.feature)
                 .map_err(|e| bad(&format!("{field}.feature"), e.to_string()))?;
@@ -382,6 +438,10 @@ impl Experiment {
         };
 
         let learner = self.learner_plan(&env, &bad)?;
+        if let LearnerPlan::Builtin(l) = &learner {
+            l.validate(&env)
+                .map_err(|e| bad("learner.hyperparameters", e.to_string()))?;
+        }
 
         let s = &self.select;
         if s.strategies.is_empty() {
@@ -412,7 +472,17 @@ impl Experiment {
                 ),
             ));
         }
-        let bounds = match s.bounds.or(env.spec().return_bounds) {
+        let given = match s.bounds.as_deref() {
+            None => None,
+            Some(&[lo, hi]) => Some([lo, hi]),
+            Some(other) => {
+                return Err(bad(
+                    "select.bounds",
+                    format!("{other:?}: give exactly two numbers [lo, hi]"),
+                ))
+            }
+        };
+        let bounds = match given.or(env.spec().return_bounds) {
             Some(b) if b[0].is_finite() && b[1].is_finite() && b[1] > b[0] => b,
             Some(b) => {
                 return Err(bad(
@@ -434,8 +504,14 @@ impl Experiment {
             .acquisition
             .parse()
             .map_err(|e| bad("select.acquisition", format!("{e}")))?;
-        if self.eval.episodes == 0 {
-            return Err(bad("eval.episodes", "must be at least 1, got 0".into()));
+        if self.eval.episodes == 0 || self.eval.episodes > MAX_EPISODES {
+            return Err(bad(
+                "eval.episodes",
+                format!(
+                    "must be between 1 and {MAX_EPISODES}, got {}",
+                    self.eval.episodes
+                ),
+            ));
         }
         let options = ReplayOptions {
             budget: s.budget,
@@ -468,8 +544,11 @@ impl Experiment {
     ) -> Result<LearnerPlan> {
         let l = &self.learner;
         if let Some(t) = l.timeout {
-            if !(t.is_finite() && t > 0.0) {
-                return Err(bad("learner.timeout", format!("{t}: need seconds > 0")));
+            if !(t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT) {
+                return Err(bad(
+                    "learner.timeout",
+                    format!("{t}: need seconds in (0, {MAX_TIMEOUT}]"),
+                ));
             }
         }
         match l.kind {

@@ -161,6 +161,16 @@ impl<'a> Coordinator<'a> {
 
     fn check_result(&self, r: &JobResult, origin: &str) -> Result<()> {
         let n = self.plan.n_tasks();
+        let identity = self.plan.experiment.identity();
+        if r.identity != identity {
+            return Err(RunError::Job {
+                job: origin.into(),
+                message: format!(
+                    "the result belongs to experiment identity '{}', this run folder to '{identity}' ({}); remove the file if it is not this run's",
+                    r.identity, self.plan.experiment.name
+                ),
+            });
+        }
         let in_range = match r.source {
             Source::Task(i) => i < n,
             Source::Multitask => true,
@@ -227,7 +237,7 @@ impl<'a> Coordinator<'a> {
                 Ok(row)
             }
             Err(e) => {
-                slots.insert(key, Slot::Failed(e.to_string()));
+                slots.insert(key, Slot::Failed(e.chain()));
                 Err(e)
             }
         };
@@ -254,7 +264,7 @@ impl<'a> Coordinator<'a> {
             match result.and_then(|r| self.check_result(&r, &id).map(|()| r)) {
                 Ok(r) => break (r, attempt),
                 Err(e) => {
-                    let message = e.to_string();
+                    let message = e.chain();
                     self.store().fail_attempt(attempt, &message)?;
                     (self.on_event)(&Event::JobFailed {
                         id: id.clone(),
@@ -350,6 +360,46 @@ fn read_failure(path: &Path) -> Result<Failure> {
     })
 }
 
+/// Refuses a job that is not one of `run_dir`'s: the folder must be an existing run folder of
+/// the same experiment (by identity), and the trial and source must exist in it. Nothing is
+/// written before this passes.
+fn check_job(job: &Job, plan: &Plan, run_dir: &Path, origin: &str) -> Result<()> {
+    let fail = |message: String| RunError::Job {
+        job: origin.to_string(),
+        message,
+    };
+    let own = job.experiment.identity();
+    if job.identity != own {
+        return Err(fail(format!(
+            "its identity '{}' is not that of the experiment it holds ('{own}'): the file was edited",
+            job.identity
+        )));
+    }
+    let (_, stored) = crate::store::RunStore::open_existing(run_dir)
+        .map_err(|e| fail(format!("--run-dir {}: {e}", run_dir.display())))?;
+    if stored.identity() != own {
+        return Err(fail(format!(
+            "it belongs to experiment '{}' (identity {own}), but run folder {} holds experiment '{}' (identity {})",
+            job.experiment.name,
+            run_dir.display(),
+            stored.name,
+            stored.identity()
+        )));
+    }
+    let n = plan.n_tasks();
+    let in_range = match job.source {
+        Source::Task(i) => i < n,
+        Source::Multitask => true,
+    };
+    if job.trial >= plan.experiment.trials || !in_range {
+        return Err(fail(format!(
+            "trial {}, {} is not a job of this experiment ({} trials, {n} tasks)",
+            job.trial, job.source, plan.experiment.trials
+        )));
+    }
+    Ok(())
+}
+
 /// The job file of job `id` in the run folder `dir`.
 pub fn job_file(dir: &Path, id: &str) -> PathBuf {
     dir.join(JOBS_DIR).join(format!("{id}{JOB_SUFFIX}"))
@@ -385,8 +435,10 @@ pub fn write_job_file(dir: &Path, job: &Job) -> Result<PathBuf> {
 /// attempt (so a Slurm array task's failure shows in `mbtl status`).
 pub fn run_worker_job(job_file: &Path, run_dir: &Path, out: &Path) -> Result<JobResult> {
     let job = Job::read(job_file)?;
-    let mut plan = job.experiment.plan(&job_file.display().to_string())?;
+    let origin = job_file.display().to_string();
+    let mut plan = job.experiment.plan(&origin)?;
     plan.workdir = job.workdir.clone();
+    check_job(&job, &plan, run_dir, &origin)?;
     match job
         .execute(&plan, run_dir)
         .and_then(|r| r.write(out).map(|()| r))
@@ -396,7 +448,7 @@ pub fn run_worker_job(job_file: &Path, run_dir: &Path, out: &Path) -> Result<Job
             let failure = Failure {
                 trial: job.trial,
                 source: job.source,
-                message: e.to_string(),
+                message: e.chain(),
             };
             let jobs = run_dir.join(JOBS_DIR);
             if std::fs::create_dir_all(&jobs).is_ok() {

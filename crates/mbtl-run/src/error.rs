@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("{}: {source}", path.display())]
+    /// The OS error is the source (printed after the path by `{:#}` and [`RunError::chain`]).
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -15,6 +16,8 @@ pub enum RunError {
     Store { path: PathBuf, message: String },
     #[error("{} was made by a different experiment; resuming it with this one is refused. Changed:\n  {}\n(run into a new --out folder, or restore the old settings)", path.display(), changes.join("\n  "))]
     ConfigChanged { path: PathBuf, changes: Vec<String> },
+    #[error("run folder {} is in use by another mbtl ({holder}); one writer at a time (status and report still work)", dir.display())]
+    Locked { dir: PathBuf, holder: String },
     #[error("job {job}: {message}")]
     Job { job: String, message: String },
     #[error(transparent)]
@@ -30,6 +33,22 @@ pub enum RunError {
 }
 
 impl RunError {
+    /// The message with every source after it (`a: b: c`), for places that keep errors as
+    /// text (the store's attempts, failure files).
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            let more = s.to_string();
+            if !text.ends_with(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            source = s.source();
+        }
+        text
+    }
+
     pub fn io(path: &Path, source: std::io::Error) -> RunError {
         RunError::Io {
             path: path.to_path_buf(),

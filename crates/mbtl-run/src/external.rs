@@ -245,6 +245,7 @@ pub fn execute(job: &Job, plan: &Plan, run_dir: &Path) -> Result<JobResult> {
     let parsed = parse_result(&text, &id, plan.n_tasks())
         .map_err(|m| fail(format!("result file {}: {m}", result_path.display())))?;
     Ok(JobResult {
+        identity: job.identity.clone(),
         trial: job.trial,
         source: job.source,
         seed: job.seed(),

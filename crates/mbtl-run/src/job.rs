@@ -55,6 +55,9 @@ impl fmt::Display for Source {
 /// One training with its evaluations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
+    /// The experiment's [`Experiment::identity`]: the run folder a job belongs to.
+    #[serde(default)]
+    pub identity: String,
     pub trial: usize,
     pub source: Source,
     pub experiment: Experiment,
@@ -84,6 +87,9 @@ pub struct CurvePoint {
 /// What a job produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobResult {
+    /// The identity of the experiment whose job this is (see [`Job::identity`]).
+    #[serde(default)]
+    pub identity: String,
     pub trial: usize,
     pub source: Source,
     pub seed: u64,
@@ -106,6 +112,7 @@ impl Job {
     /// The job of `(trial, source)` in `plan`'s experiment.
     pub fn new(plan: &Plan, trial: usize, source: Source) -> Job {
         Job {
+            identity: plan.experiment.identity(),
             trial,
             source,
             experiment: plan.experiment.clone(),
@@ -177,6 +184,7 @@ impl Job {
             derive_seed(seed, 0xE7A1),
         )?;
         Ok(JobResult {
+            identity: self.identity.clone(),
             trial: self.trial,
             source: self.source,
             seed,

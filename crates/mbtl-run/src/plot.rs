@@ -9,6 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{Result, RunError};
+use crate::fsutil::write_atomic;
 
 /// A drawing error, with plotters' message.
 macro_rules! draw_err {
@@ -58,7 +59,7 @@ fn draw_curves<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e:?}");
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e}");
     root.fill(&WHITE).map_err(err)?;
     let k_max = series
         .iter()
@@ -151,7 +152,7 @@ fn legend_and_present<'a, DB: DrawingBackend + 'a>(
 where
     DB::ErrorType: 'static,
 {
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e:?}");
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e}");
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
@@ -175,19 +176,28 @@ pub trait Figure {
         DB::ErrorType: 'static;
 }
 
-/// Writes `figure` to `stem.png` and `stem.svg`, each drawn beside its final name and renamed,
-/// so a crash never leaves half a figure.
+/// Writes `figure` to `stem.png` and `stem.svg`: both are drawn in memory and written with
+/// [`write_atomic`], so a crash or a full disk never leaves half a figure and an I/O error names
+/// the file.
 pub fn save(stem: &Path, figure: &impl Figure) -> Result<()> {
     register_font();
-    let tmp_png = stem.with_extension("tmp.png");
-    let tmp_svg = stem.with_extension("tmp.svg");
-    figure.draw(BitMapBackend::new(&tmp_png, figure.size()).into_drawing_area())?;
-    figure.draw(SVGBackend::new(&tmp_svg, figure.size()).into_drawing_area())?;
-    for (tmp, ext) in [(&tmp_png, "png"), (&tmp_svg, "svg")] {
-        let path = stem.with_extension(ext);
-        std::fs::rename(tmp, &path).map_err(|e| RunError::io(&path, e))?;
+    let (w, h) = figure.size();
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    figure.draw(BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area())?;
+    let mut svg = String::new();
+    figure.draw(SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area())?;
+    let mut png = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut png, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder
+            .write_header()
+            .and_then(|mut writer| writer.write_image_data(&rgb))
+            .map_err(|e| draw_err!("encoding {}.png: {e}", stem.display()))?;
     }
-    Ok(())
+    write_atomic(&stem.with_extension("png"), &png)?;
+    write_atomic(&stem.with_extension("svg"), svg.as_bytes())
 }
 
 /// Generalization curves `V_k` against the number of trained tasks.
@@ -263,7 +273,7 @@ impl Figure for Heatmap<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e:?}");
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e}");
         let n = self.rows.len();
         if n == 0 {
             return Err(draw_err!("an empty matrix"));
@@ -336,7 +346,7 @@ impl Figure for Posterior<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e:?}");
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e}");
         root.fill(&WHITE).map_err(err)?;
         let (x0, x1) = self
             .x

@@ -91,8 +91,9 @@ pub fn status(dir: &Path) -> Result<Status> {
             .filter(|r| r.source == Source::Multitask)
             .count(),
         attempts: store.attempt_counts()?,
-        train_seconds: records.iter().map(|r| r.train_seconds).sum(),
-        eval_seconds: records.iter().map(|r| r.eval_seconds).sum(),
+        // `+ 0.0`: an empty float sum is −0.0, which would print as "-0.0 s".
+        train_seconds: records.iter().map(|r| r.train_seconds).sum::<f64>() + 0.0,
+        eval_seconds: records.iter().map(|r| r.eval_seconds).sum::<f64>() + 0.0,
         complete: strategies
             .iter()
             .all(|s| s.trials.iter().all(|t| t.complete)),

@@ -125,10 +125,62 @@ pub struct AttemptCounts {
     pub interrupted: usize,
 }
 
+/// File a writer holds locked (`flock`) while it has a run folder open: the operating system
+/// releases it when the process ends, however it ends, so a killed run never leaves it stuck.
+pub const LOCK_FILE: &str = "run.lock";
+
 /// An open run store.
 pub struct RunStore {
     conn: Connection,
     path: PathBuf,
+    /// Held for the store's lifetime by the one writer (`None` for read-only stores).
+    _lock: Option<std::fs::File>,
+}
+
+/// Who holds a run folder's lock, as its lock file says.
+fn lock_holder(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(", "))
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "a process that has not written its name yet".into())
+}
+
+/// Takes the run folder's writer lock, or says who holds it.
+fn take_lock(dir: &Path) -> Result<std::fs::File> {
+    use std::io::Write as _;
+    let path = dir.join(LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| RunError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(RunError::Locked {
+                dir: dir.to_path_buf(),
+                holder: lock_holder(&path),
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(RunError::io(&path, e)),
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let text = format!(
+        "pid={} host={} since={:.0}\n",
+        std::process::id(),
+        host.trim(),
+        now()
+    );
+    file.set_len(0)
+        .and_then(|()| file.write_all(text.as_bytes()))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| RunError::io(&path, e))?;
+    Ok(file)
 }
 
 fn now() -> f64 {
@@ -145,7 +197,7 @@ impl RunStore {
         }
     }
 
-    fn connect(path: &Path) -> Result<RunStore> {
+    fn connect(path: &Path, lock: std::fs::File) -> Result<RunStore> {
         let store_err = |e: rusqlite::Error| RunError::Store {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -162,6 +214,7 @@ impl RunStore {
         Ok(RunStore {
             conn,
             path: path.to_path_buf(),
+            _lock: Some(lock),
         })
     }
 
@@ -170,8 +223,9 @@ impl RunStore {
     /// `contexts` are the tasks' contexts as JSON, recorded once.
     pub fn open(dir: &Path, experiment: &Experiment, contexts: &[String]) -> Result<RunStore> {
         std::fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
+        let lock = take_lock(dir)?;
         let path = dir.join(STORE_FILE);
-        let store = Self::connect(&path)?;
+        let store = Self::connect(&path, lock)?;
         store.conn.execute_batch(SCHEMA).map_err(|e| store.err(e))?;
         let canonical = experiment.canonical();
         match store.meta("experiment")? {
@@ -213,7 +267,9 @@ impl RunStore {
         Ok(store)
     }
 
-    /// Opens an existing store read-mostly (status, report), returning its experiment.
+    /// Opens an existing store read-only (status, report, workers checking their run folder),
+    /// returning its experiment: it takes no lock, so it works while a run holds the folder,
+    /// and it never writes (a damaged or empty store file is reported, not rewritten).
     pub fn open_existing(dir: &Path) -> Result<(RunStore, Experiment)> {
         let path = dir.join(STORE_FILE);
         if !path.is_file() {
@@ -224,11 +280,32 @@ impl RunStore {
                         .into(),
             });
         }
-        let store = Self::connect(&path)?;
-        let text = store.meta("experiment")?.ok_or_else(|| RunError::Store {
+        let store_err = |e: rusqlite::Error| RunError::Store {
             path: path.clone(),
-            message: "the store holds no experiment".into(),
-        })?;
+            message: e.to_string(),
+        };
+        let conn = Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(store_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(store_err)?;
+        let store = RunStore {
+            conn,
+            path: path.clone(),
+            _lock: None,
+        };
+        let text = store
+            .meta("experiment")
+            .ok()
+            .flatten()
+            .ok_or_else(|| RunError::Store {
+                path: path.clone(),
+                message:
+                    "the store holds no experiment (empty, unfinished or not an mbtl run store)"
+                        .into(),
+            })?;
         let exp = Experiment::parse(&text, &path.display().to_string())?;
         Ok((store, exp))
     }

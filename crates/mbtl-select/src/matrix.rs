@@ -247,6 +247,21 @@ impl TransferMatrix {
                 format!("expected a 2-D array, got shape {shape:?}"),
             ));
         }
+        // The header's shape must fit the file before anything is allocated for it.
+        let file_len = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let cells = shape[0].checked_mul(shape[1]);
+        let item = npy.dtype().num_bytes().unwrap_or(8) as u64;
+        if cells
+            .and_then(|c| c.checked_mul(item))
+            .is_none_or(|b| b > file_len)
+        {
+            return Err(file_err(
+                path,
+                format!(
+                    "the header claims shape {shape:?}, more than the file's {file_len} bytes hold"
+                ),
+            ));
+        }
         let (rows, cols) = (shape[0] as usize, shape[1] as usize);
         let fortran = npy.order() == npyz::Order::Fortran;
         let descr = npy
@@ -390,13 +405,41 @@ impl TransferMatrix {
 
 /// Writes to a temporary file beside `path` and renames it, so a crash never leaves half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp{}",
-        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+    write_durable(path, bytes).map_err(|e| file_err(path, e.to_string()))
+}
+
+/// The one durable write of mbtl: `bytes` go to a temporary file beside `path`, which is
+/// flushed to disk, renamed over `path`, and the folder flushed too. A crash or kill at any
+/// moment leaves the old file or the new one, never half of one; a full disk fails the write
+/// and leaves the old file. The error is the operating system's (callers add the path).
+pub fn write_durable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file path"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
         std::process::id()
     ));
-    fs::write(&tmp, bytes).map_err(|e| file_err(&tmp, e.to_string()))?;
-    fs::rename(&tmp, path).map_err(|e| file_err(path, e.to_string()))
+    let written = fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // The rename is durable once the folder's entry is; not every file system lets a folder
+    // be opened for that, and then there is nothing more to do.
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Helpers shared by the binary's integration tests.
+//! Helpers shared by the binary's integration tests (each test file uses some of them).
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -52,4 +53,41 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Eight pole lengths, every task trained (Independent), so a run takes a few seconds on one
+/// thread: long enough to be killed in the middle.
+pub const EXPERIMENT: &str = r#"
+name = "kill-test"
+seed = 11
+
+[env]
+name = "cartpole"
+
+[[space.axes]]
+feature = "length"
+spacing = "linear"
+lo = 0.2
+hi = 1.6
+n = 8
+
+[learner]
+algo = "ppo"
+hyperparameters = { total_timesteps = 12000, n_epochs = 5 }
+
+[eval]
+episodes = 5
+
+[select]
+strategies = ["mbtl-gp", "random", "independent", "multitask"]
+budget = 3
+slope = 0.03
+"#;
+
+/// [`EXPERIMENT`] with `n` pole lengths and short trainings (for tests that need a finished
+/// run, not a long one).
+pub fn quick(n: usize) -> String {
+    EXPERIMENT
+        .replace("total_timesteps = 12000", "total_timesteps = 3000")
+        .replace("n = 8", &format!("n = {n}"))
 }
