@@ -103,6 +103,11 @@ class Selector:
         arr = None if row is None else np.ascontiguousarray(np.asarray(row, dtype=np.float64).ravel())
         return self._inner.tell(task, arr)
 
+    def coord(self, task: int) -> np.ndarray:
+        """The coordinates of ``task``: its context values for a ``coords`` space, its grid
+        position for a ``grid``, its index for ``n_tasks``."""
+        return np.asarray(self._inner.coord(task))
+
     def known_row(self, task: int) -> Optional[np.ndarray]:
         """The row told for ``task``, if it was chosen before."""
         return self._inner.known_row(task)

@@ -115,6 +115,17 @@ impl PySelector {
         Ok(self.inner.tell(task, row).map_err(value_err)?.value)
     }
 
+    /// The coordinates of `task` in the task space (its context, for a `coords` space).
+    fn coord(&self, task: usize) -> PyResult<Vec<f64>> {
+        if task >= self.inner.n_tasks() {
+            return Err(value_err(format!(
+                "task {task} is out of range: the space has {} tasks",
+                self.inner.n_tasks()
+            )));
+        }
+        Ok(self.inner.space().coord(task).to_vec())
+    }
+
     fn known_row<'py>(&self, py: Python<'py>, task: usize) -> Option<Bound<'py, PyArray1<f64>>> {
         self.inner
             .known_row(task)

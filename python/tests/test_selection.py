@@ -59,6 +59,11 @@ def test_coordinates_and_grids_are_task_spaces():
     a = drive(mbtl.Selector("mbtl-gp", coords=coords, budget=4, slope=0.5), m)
     (rep,) = mbtl.replay(m, ["mbtl-gp"], budget=4, coords=coords, slope=0.5)
     assert a.order == rep["order"]
+    assert a.coord(a.order[0])[0] == coords[a.order[0], 0]
+    g = mbtl.Selector("random", grid=[3, 4], budget=2)
+    assert g.coord(7).tolist() == [1.0, 3.0]
+    with pytest.raises(ValueError, match="out of range"):
+        g.coord(12)
 
 
 def test_misuse_and_bad_options_are_value_errors_with_the_cli_messages():

@@ -3,21 +3,18 @@
 //! the report in headless Chromium, bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 mod common;
-use common::{mbtl, quick, run_err, run_ok, Scratch, EXPERIMENT};
+use common::{
+    mbtl, quick, run_err, run_ok, spawn_run, status_json, trainings, wait_for, Scratch, EXPERIMENT,
+};
 
 fn write_experiment(s: &Scratch, text: &str) -> PathBuf {
     let p = s.path("exp.toml");
     std::fs::write(&p, text).unwrap();
     p
-}
-
-fn status_json(dir: &Path) -> serde_json::Value {
-    let out = run_ok(mbtl().arg("status").arg(dir).arg("--json"));
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn run_to_end(exp: &Path, dir: &Path, extra: &[&str]) {
@@ -40,43 +37,11 @@ fn results(dir: &Path) -> serde_json::Value {
 
 /// Starts `mbtl run` and SIGKILLs it once `ready` says so (or after `deadline`).
 fn kill_when(exp: &Path, dir: &Path, ready: impl Fn() -> bool, deadline: Duration) {
-    let mut child = mbtl()
-        .arg("run")
-        .arg(exp)
-        .arg("--out")
-        .arg(dir)
-        .args(["--workers", "1", "--no-report", "-q"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !ready() && start.elapsed() < deadline {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let mut child = spawn_run(exp, dir, 1);
+    wait_for(&mut child, ready, deadline);
     // Child::kill sends SIGKILL on Unix.
     let _ = child.kill();
     let _ = child.wait();
-}
-
-fn trainings(dir: &Path) -> u64 {
-    if !dir.join("run.sqlite").exists() {
-        return 0;
-    }
-    let out = mbtl()
-        .arg("status")
-        .arg(dir)
-        .arg("--json")
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        return 0;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    v["trainings"].as_u64().unwrap_or(0) + v["multitask_trainings"].as_u64().unwrap_or(0)
 }
 
 #[test]

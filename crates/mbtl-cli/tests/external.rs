@@ -5,11 +5,11 @@
 //! stored, and is retried as configured; a hung trainer is killed with everything it started.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{mbtl, run_err, run_ok, Scratch};
+use common::{mbtl, read, run_err, run_ok, spawn_run, status_json, trainings, wait_for, Scratch};
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -39,21 +39,6 @@ fn toy() -> String {
         "[\"python3\", \"{}\"]",
         repo("examples/external/toy_trainer.py").display()
     )
-}
-
-fn write(s: &Scratch, name: &str, text: &str) -> PathBuf {
-    let p = s.path(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn status_json(dir: &Path) -> serde_json::Value {
-    let out = run_ok(mbtl().arg("status").arg(dir).arg("--json"));
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn go(cmd: &str, exp: &Path, dir: &Path, extra: &[&str]) -> std::process::Output {
@@ -104,7 +89,7 @@ fn the_shipped_example_runs_as_it_is() {
 #[test]
 fn threads_processes_and_a_slurm_array_give_the_same_matrix_and_curves() {
     let s = Scratch::new("ext-agree");
-    let exp = write(&s, "exp.toml", &experiment(&toy(), ""));
+    let exp = s.write("exp.toml", &experiment(&toy(), ""));
     let threads = s.path("threads");
     go("matrix", &exp, &threads, &["--workers", "2"]);
     let processes = s.path("processes");
@@ -140,17 +125,6 @@ fn threads_processes_and_a_slurm_array_give_the_same_matrix_and_curves() {
     );
 }
 
-fn trainings(dir: &Path) -> u64 {
-    let out = mbtl()
-        .arg("status")
-        .arg(dir)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    v["trainings"].as_u64().unwrap_or(0) + v["multitask_trainings"].as_u64().unwrap_or(0)
-}
-
 #[test]
 fn a_sigkilled_run_resumes_to_the_uninterrupted_result() {
     let s = Scratch::new("ext-kill");
@@ -159,25 +133,13 @@ fn a_sigkilled_run_resumes_to_the_uninterrupted_result() {
         "[\"sh\", \"-c\", \"sleep 0.3; exec python3 {} \\\"$0\\\"\"]",
         repo("examples/external/toy_trainer.py").display()
     );
-    let exp = write(&s, "exp.toml", &experiment(&slow, ""));
+    let exp = s.write("exp.toml", &experiment(&slow, ""));
     let reference = s.path("reference");
     go("run", &exp, &reference, &["--workers", "2"]);
 
     let dir = s.path("killed");
-    let mut child = mbtl()
-        .arg("run")
-        .arg(&exp)
-        .arg("--out")
-        .arg(&dir)
-        .args(["--workers", "2", "--no-report", "-q"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while trainings(&dir) < 2 && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = spawn_run(&exp, &dir, 2);
+    wait_for(&mut child, || trainings(&dir) >= 2, Duration::from_secs(60));
     // SIGKILL, with trainers running.
     let _ = child.kill();
     let _ = child.wait();
@@ -204,7 +166,7 @@ fn trainer(s: &Scratch, name: &str, body: &str) -> String {
     let script = format!(
         "import json, os, sys, time, subprocess\njob = json.load(open(sys.argv[-1]))\nn = len(job['targets'])\ndef result(targets, **kw):\n    r = dict(schema='mbtl.external-result', version=1, job=job['job'], targets=targets, **kw)\n    open(job['result_file'], 'w').write(json.dumps(r))\n{body}\n"
     );
-    let path = write(s, name, &script);
+    let path = s.write(name, &script);
     format!("[\"python3\", \"{}\"]", path.display())
 }
 
@@ -244,8 +206,7 @@ fn bad_results_fail_the_attempt_with_job_file_and_field_and_store_nothing() {
         ),
     ];
     for (name, body, wanted) in cases {
-        let exp = write(
-            &s,
+        let exp = s.write(
             &format!("{name}.toml"),
             &experiment(&trainer(&s, name, body), ""),
         );
@@ -283,8 +244,7 @@ fn failed_attempts_are_retried_and_a_hung_trainer_is_killed_whole() {
         "flaky.py",
         "mark = os.path.join(job['output_dir'], 'tried')\nif not os.path.exists(mark):\n    open(mark, 'w').close(); print('first attempt fails', file=sys.stderr); sys.exit(1)\nresult([float(job['task'] or 0)] * n)",
     );
-    let exp = write(
-        &s,
+    let exp = s.write(
         "flaky.toml",
         &experiment(&flaky, "").replace("retries = 0", "retries = 1"),
     );
@@ -301,7 +261,7 @@ fn failed_attempts_are_retried_and_a_hung_trainer_is_killed_whole() {
 
     // Without retries the same trainer fails the run; raising the count is not a change of
     // experiment, so the folder resumes.
-    let exp0 = write(&s, "flaky0.toml", &experiment(&flaky, ""));
+    let exp0 = s.write("flaky0.toml", &experiment(&flaky, ""));
     let dir0 = s.path("flaky0-run");
     let err = run_err(
         mbtl()
@@ -327,8 +287,7 @@ fn failed_attempts_are_retried_and_a_hung_trainer_is_killed_whole() {
             pid_file.display()
         ),
     );
-    let exp = write(
-        &s,
+    let exp = s.write(
         "hang.toml",
         &experiment(&hang, "").replace("timeout = 60", "timeout = 1"),
     );
@@ -406,7 +365,7 @@ fn experiments_that_mix_up_the_learner_kinds_are_refused_before_anything_is_writ
         )])
         .collect();
     for (i, (text, field)) in cases.iter().enumerate() {
-        let exp = write(&s, &format!("bad{i}.toml"), text);
+        let exp = s.write(&format!("bad{i}.toml"), text);
         let dir = s.path(&format!("bad{i}"));
         let err = run_err(mbtl().arg("run").arg(&exp).arg("--out").arg(&dir));
         assert!(

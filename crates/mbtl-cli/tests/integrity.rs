@@ -3,22 +3,12 @@
 //! inside `runs/`; validation before anything is written; and clear errors for the small
 //! things (each a regression test for an item of the run-folder integrity issue).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 mod common;
-use common::{mbtl, quick, run_err, run_ok, Scratch};
-
-fn write(s: &Scratch, name: &str, text: &str) -> PathBuf {
-    let p = s.path(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
+use common::{mbtl, quick, read, run_err, run_ok, spawn_run, trainings, wait_for, Scratch};
 
 fn matrix(exp: &Path, dir: &Path, extra: &[&str]) {
     run_ok(
@@ -40,7 +30,7 @@ fn unround(n: usize) -> String {
 #[test]
 fn threads_processes_and_a_slurm_array_agree_byte_for_byte() {
     let s = Scratch::new("int-exact");
-    let exp = write(&s, "exp.toml", &unround(3));
+    let exp = s.write("exp.toml", &unround(3));
     let (threads, processes, array) = (s.path("t"), s.path("p"), s.path("a"));
     matrix(&exp, &threads, &[]);
     matrix(&exp, &processes, &["--processes"]);
@@ -85,7 +75,7 @@ fn threads_processes_and_a_slurm_array_agree_byte_for_byte() {
 #[test]
 fn foreign_jobs_and_results_are_refused_naming_both_experiments() {
     let s = Scratch::new("int-foreign");
-    let exp = write(&s, "exp.toml", &quick(3));
+    let exp = s.write("exp.toml", &quick(3));
     let dir = s.path("run");
     matrix(&exp, &dir, &[]);
     let policy = dir.join("policies/trial0/task0000.safetensors");
@@ -93,11 +83,7 @@ fn foreign_jobs_and_results_are_refused_naming_both_experiments() {
     let csv = read(&dir.join("matrix_trial0.csv"));
 
     // The same jobs of another experiment (another seed), exported by `mbtl slurm`.
-    let other = write(
-        &s,
-        "other.toml",
-        &quick(3).replace("seed = 11", "seed = 12"),
-    );
+    let other = s.write("other.toml", &quick(3).replace("seed = 11", "seed = 12"));
     let odir = s.path("other");
     run_ok(mbtl().arg("slurm").arg(&other).arg("--out").arg(&odir));
     let foreign_job = odir.join("jobs/t0-s0.job.json");
@@ -135,7 +121,7 @@ fn foreign_jobs_and_results_are_refused_naming_both_experiments() {
     assert!(!missing.exists());
     let mut job: serde_json::Value = serde_json::from_str(&read(&foreign_job)).unwrap();
     job["trial"] = 99.into();
-    let trial99 = write(&s, "t99.json", &job.to_string());
+    let trial99 = s.write("t99.json", &job.to_string());
     let err = run_err(
         mbtl()
             .arg("worker")
@@ -182,40 +168,16 @@ fn foreign_jobs_and_results_are_refused_naming_both_experiments() {
     assert_eq!(csv, read(&dir.join("matrix_trial0.csv")));
 }
 
-fn trainings(dir: &Path) -> u64 {
-    let out = mbtl()
-        .arg("status")
-        .arg(dir)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    v["trainings"].as_u64().unwrap_or(0)
-}
-
 #[test]
 fn one_writer_per_run_folder_while_status_reads_on() {
     let s = Scratch::new("int-lock");
-    let exp = write(
-        &s,
+    let exp = s.write(
         "exp.toml",
         &quick(6).replace("total_timesteps = 3000", "total_timesteps = 30000"),
     );
     let dir = s.path("run");
-    let mut first = mbtl()
-        .arg("run")
-        .arg(&exp)
-        .arg("--out")
-        .arg(&dir)
-        .args(["--workers", "1", "--no-report", "-q"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while trainings(&dir) < 1 && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut first = spawn_run(&exp, &dir, 1);
+    wait_for(&mut first, || trainings(&dir) >= 1, Duration::from_secs(60));
     assert!(first.try_wait().unwrap().is_none(), "still running");
     let err = run_err(mbtl().arg("run").arg(&exp).arg("--out").arg(&dir).arg("-q"));
     assert!(
@@ -299,7 +261,7 @@ fn sizes_are_limited_before_anything_is_allocated() {
         ),
     ];
     for (i, (text, field, why)) in toml_cases.iter().enumerate() {
-        let exp = write(&s, &format!("l{i}.toml"), text);
+        let exp = s.write(&format!("l{i}.toml"), text);
         let err = run_err(
             mbtl()
                 .arg("run")
@@ -317,7 +279,7 @@ fn sizes_are_limited_before_anything_is_allocated() {
         );
     }
     // Command-line sizes.
-    let m = write(&s, "m.csv", "1,0\n0,1\n");
+    let m = s.write("m.csv", "1,0\n0,1\n");
     let policy = s.path("pol");
     run_ok(
         mbtl()
@@ -419,8 +381,7 @@ fn sizes_are_limited_before_anything_is_allocated() {
 fn the_experiment_name_cannot_leave_runs() {
     let s = Scratch::new("int-name");
     for (i, name) in ["../../etc/x", "", "..", "a/b"].iter().enumerate() {
-        let exp = write(
-            &s,
+        let exp = s.write(
             &format!("n{i}.toml"),
             &quick(3).replace("name = \"kill-test\"", &format!("name = \"{name}\"")),
         );
@@ -464,7 +425,7 @@ fn bad_settings_are_refused_before_anything_is_written() {
         } else {
             text
         };
-        let exp = write(&s, &format!("v{i}.toml"), &text);
+        let exp = s.write(&format!("v{i}.toml"), &text);
         let dir = s.path(&format!("v{i}"));
         for cmd in ["run", "matrix", "slurm"] {
             let err = run_err(mbtl().arg(cmd).arg(&exp).arg("--out").arg(&dir));
@@ -477,7 +438,7 @@ fn bad_settings_are_refused_before_anything_is_written() {
             assert!(!dir.exists(), "{cmd} case {i}: nothing written");
         }
     }
-    let exp = write(&s, "ok.toml", &quick(3));
+    let exp = s.write("ok.toml", &quick(3));
     let err = run_err(
         mbtl()
             .arg("slurm")
@@ -493,7 +454,7 @@ fn bad_settings_are_refused_before_anything_is_written() {
 #[test]
 fn small_things_are_refused_with_what_was_wrong() {
     let s = Scratch::new("int-small");
-    let m = write(&s, "m.csv", "1,0.5\n0.2,1\n");
+    let m = s.write("m.csv", "1,0.5\n0.2,1\n");
     for slope in ["nan", "inf", "-1"] {
         let err = run_err(mbtl().arg("replay").arg(&m).args([
             "--budget",
@@ -509,7 +470,7 @@ fn small_things_are_refused_with_what_was_wrong() {
             quick(3).replace("budget = 3", "budget = 3\nbounds = [0.0, 500.0, 3.0]"),
             "select.bounds",
         ),
-        (quick(3).replace("lo = 0.2", "lo = 1.6"), "must be below hi"),
+        (quick(3).replace("lo = 0.2", "lo = 2.0"), "must be below hi"),
         (quick(3).replace("hi = 1.6", "hi = 0.2"), "must be below hi"),
         (
             quick(3).replace(
@@ -527,7 +488,7 @@ fn small_things_are_refused_with_what_was_wrong() {
         ),
     ];
     for (i, (text, why)) in cases.iter().enumerate() {
-        let exp = write(&s, &format!("s{i}.toml"), text);
+        let exp = s.write(&format!("s{i}.toml"), text);
         let err = run_err(
             mbtl()
                 .arg("run")
@@ -537,7 +498,7 @@ fn small_things_are_refused_with_what_was_wrong() {
         );
         assert!(err.contains(why), "case {i}: {err}");
     }
-    let exp = write(&s, "ok.toml", &quick(3));
+    let exp = s.write("ok.toml", &quick(3));
     for (opts, why) in [
         (vec!["--sbatch", "partition"], "expected KEY=VALUE"),
         (vec!["--sbatch", "partition="], "needs a value"),
@@ -610,7 +571,7 @@ fn small_things_are_refused_with_what_was_wrong() {
     );
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
     let dir = s.path("nothing");
-    let exp = write(&s, "never.toml", &quick(3));
+    let exp = s.write("never.toml", &quick(3));
     run_ok(mbtl().arg("slurm").arg(&exp).arg("--out").arg(&dir));
     let out = run_ok(mbtl().arg("status").arg(&dir));
     assert!(

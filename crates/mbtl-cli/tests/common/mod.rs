@@ -1,8 +1,9 @@
 //! Helpers shared by the binary's integration tests (each test file uses some of them).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The `mbtl` binary built for these tests.
 pub fn mbtl() -> Command {
@@ -47,6 +48,13 @@ impl Scratch {
     pub fn path(&self, rel: &str) -> PathBuf {
         self.0.join(rel)
     }
+
+    /// Writes `text` to `rel` inside the folder and returns its path.
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
 }
 
 impl Drop for Scratch {
@@ -90,4 +98,58 @@ pub fn quick(n: usize) -> String {
     EXPERIMENT
         .replace("total_timesteps = 12000", "total_timesteps = 3000")
         .replace("n = 8", &format!("n = {n}"))
+}
+
+/// A file's text, or a test failure naming it.
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `mbtl status DIR --json`.
+pub fn status_json(dir: &Path) -> serde_json::Value {
+    let out = run_ok(mbtl().arg("status").arg(dir).arg("--json"));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Trainings stored in `dir` so far (0 while there is no store yet).
+pub fn trainings(dir: &Path) -> u64 {
+    if !dir.join("run.sqlite").exists() {
+        return 0;
+    }
+    let out = mbtl()
+        .arg("status")
+        .arg(dir)
+        .arg("--json")
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return 0;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v["trainings"].as_u64().unwrap_or(0) + v["multitask_trainings"].as_u64().unwrap_or(0)
+}
+
+/// `mbtl run EXP --out DIR --workers N` in the background, quiet.
+pub fn spawn_run(exp: &Path, dir: &Path, workers: usize) -> Child {
+    mbtl()
+        .arg("run")
+        .arg(exp)
+        .arg("--out")
+        .arg(dir)
+        .args(["--workers", &workers.to_string(), "--no-report", "-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `ready` holds, `child` has ended, or `deadline` has passed.
+pub fn wait_for(child: &mut Child, ready: impl Fn() -> bool, deadline: Duration) {
+    let start = Instant::now();
+    while !ready() && start.elapsed() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
