@@ -47,6 +47,10 @@ pub struct StatusArgs {
     /// Print the status as JSON (per strategy and trial: tasks chosen so far and the curve).
     #[arg(long)]
     pub json: bool,
+    /// Also write every training's learning curve (training return against environment steps)
+    /// to this file as long-format CSV: trial,source,series,step,value.
+    #[arg(long, value_name = "FILE")]
+    pub curves: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -283,6 +287,10 @@ pub fn slurm(args: SlurmArgs) -> Result<ExitCode> {
 
 pub fn status_cmd(args: StatusArgs) -> Result<ExitCode> {
     let s = status::status(&args.dir)?;
+    if let Some(path) = &args.curves {
+        let csv = status::curves_csv(&args.dir)?;
+        mbtl_run::fsutil::write_atomic(path, csv.as_bytes())?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {

@@ -98,6 +98,52 @@ fn sigkill_at_any_moment_then_resume_equals_an_uninterrupted_run() {
 }
 
 #[test]
+fn every_training_keeps_its_learning_curve_and_status_exports_them() {
+    let s = Scratch::new("curves");
+    let exp = write_experiment(&s, &quick(3));
+    let (threads, processes) = (s.path("t"), s.path("p"));
+    for (dir, extra) in [(&threads, vec![]), (&processes, vec!["--processes"])] {
+        run_ok(
+            mbtl()
+                .arg("matrix")
+                .arg(&exp)
+                .arg("--out")
+                .arg(dir)
+                .args(["--workers", "2", "--no-report", "-q"])
+                .args(extra),
+        );
+        run_ok(
+            mbtl()
+                .arg("status")
+                .arg(dir)
+                .arg("--curves")
+                .arg(dir.join("curves.csv")),
+        );
+    }
+    let csv = std::fs::read_to_string(threads.join("curves.csv")).unwrap();
+    assert_eq!(
+        csv,
+        std::fs::read_to_string(processes.join("curves.csv")).unwrap()
+    );
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("trial,source,series,step,value"));
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    for task in ["0", "1", "2"] {
+        let mine: Vec<&Vec<String>> = rows.iter().filter(|r| r[1] == task).collect();
+        assert!(mine.len() >= 3, "task {task}: {} points", mine.len());
+        let steps: Vec<u64> = mine.iter().map(|r| r[3].parse().unwrap()).collect();
+        assert!(steps.windows(2).all(|w| w[0] < w[1]), "{steps:?}");
+        // PPO finishes its last rollout (8 environments × 32 steps).
+        assert!(*steps.last().unwrap() <= 3000 + 8 * 32);
+        assert!(mine
+            .iter()
+            .all(|r| r[2] == "return" && r[4].parse::<f64>().unwrap() > 0.0));
+    }
+}
+
+#[test]
 fn worker_processes_give_the_same_results_as_threads() {
     let s = Scratch::new("procs");
     let text = quick(5);

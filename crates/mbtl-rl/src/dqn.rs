@@ -242,6 +242,7 @@ impl Train for DqnConfig {
             if step % 1000 == 0 {
                 if !recent.is_empty() {
                     log.recent_return = recent.iter().sum::<f64>() / recent.len() as f64;
+                    log.episodes += recent.len() as u64;
                     recent.clear();
                 }
                 progress(&log);

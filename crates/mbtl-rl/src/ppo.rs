@@ -136,6 +136,8 @@ pub struct TrainLog {
     pub updates: u64,
     /// Mean undiscounted return of the episodes finished during the last rollouts.
     pub recent_return: f64,
+    /// Training episodes finished so far (`recent_return` is meaningful once this is > 0).
+    pub episodes: u64,
 }
 
 fn log_softmax(logits: &[f32], out: &mut [f32]) {
@@ -472,6 +474,7 @@ impl Train for PpoConfig {
             log.updates += 1;
             if !finished.is_empty() {
                 log.recent_return = finished.iter().sum::<f64>() / finished.len() as f64;
+                log.episodes += finished.len() as u64;
             }
             progress(&log);
         }

@@ -525,6 +525,7 @@ impl Train for SacConfig {
             }
             log.env_steps = step;
             if !out.episodes.is_empty() {
+                log.episodes += out.episodes.len() as u64;
                 let tail = &recent[recent.len().saturating_sub(10)..];
                 log.recent_return = tail.iter().sum::<f64>() / tail.len() as f64;
                 progress(&log);

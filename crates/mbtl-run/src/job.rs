@@ -168,7 +168,18 @@ impl Job {
             Source::Multitask => (plan.contexts.clone(), plan.multitask_obs()),
         };
         let start = Instant::now();
-        let policy = learner.train(&pool, &obs, seed, |_| {})?;
+        // The learning curve: the recent training return each time episodes have finished.
+        let mut curve = Vec::new();
+        let mut seen = 0;
+        let policy = learner.train(&pool, &obs, seed, |log| {
+            if log.episodes > seen && log.recent_return.is_finite() {
+                seen = log.episodes;
+                curve.push(CurvePoint {
+                    step: log.env_steps,
+                    value: log.recent_return,
+                });
+            }
+        })?;
         let train_seconds = start.elapsed().as_secs_f64();
         let file = self.policy_file();
         let path: PathBuf = run_dir.join(&file);
@@ -200,7 +211,7 @@ impl Job {
                     episodes: Some(s.episodes),
                 })
                 .collect(),
-            learning_curve: Vec::new(),
+            learning_curve: thin(curve, MAX_CURVE_POINTS),
             artifacts: Vec::new(),
         })
     }
@@ -225,6 +236,24 @@ impl JobResult {
     pub fn means(&self) -> Vec<f64> {
         self.targets.iter().map(|t| t.mean).collect()
     }
+}
+
+/// Points a stored learning curve keeps at most (a 5-million-step PPO run reports ~20 000).
+pub const MAX_CURVE_POINTS: usize = 500;
+
+/// At most `most` points: the means over consecutive groups, each at its group's last step.
+pub fn thin(points: Vec<CurvePoint>, most: usize) -> Vec<CurvePoint> {
+    if points.len() <= most {
+        return points;
+    }
+    let size = points.len().div_ceil(most);
+    points
+        .chunks(size)
+        .map(|g| CurvePoint {
+            step: g[g.len() - 1].step,
+            value: g.iter().map(|p| p.value).sum::<f64>() / g.len() as f64,
+        })
+        .collect()
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {

@@ -102,6 +102,25 @@ pub fn status(dir: &Path) -> Result<Status> {
     })
 }
 
+/// Every learning curve of the run in `dir` as long-format CSV (`trial,source,series,step,value`;
+/// `source` is the task index or `multitask`). A store from before curves were kept has none.
+pub fn curves_csv(dir: &Path) -> Result<String> {
+    let (store, _) = RunStore::open_existing(dir)?;
+    let mut out = String::from("trial,source,series,step,value\n");
+    for row in store.all_curves()? {
+        let source = match row.source {
+            Source::Task(i) => i.to_string(),
+            Source::Multitask => "multitask".into(),
+        };
+        let _ = writeln!(
+            out,
+            "{},{source},{},{},{:?}",
+            row.trial, row.series, row.step, row.value
+        );
+    }
+    Ok(out)
+}
+
 impl Status {
     /// A human-readable summary.
     pub fn render(&self) -> String {

@@ -106,6 +106,17 @@ pub struct TrainingRecord {
     pub eval_seconds: f64,
 }
 
+/// One stored point of a training's learning curve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CurveRow {
+    pub trial: usize,
+    pub source: Source,
+    /// `return`: the training return (the only series so far).
+    pub series: String,
+    pub step: u64,
+    pub value: f64,
+}
+
 /// A failed attempt, with what went wrong.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FailedAttempt {
@@ -490,6 +501,40 @@ impl RunStore {
                 Ok(CurvePoint {
                     step: r.get::<_, i64>(0)? as u64,
                     value: r.get(1)?,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Every stored learning-curve point, by trial, source, series and order.
+    pub fn all_curves(&self) -> Result<Vec<CurveRow>> {
+        // A store written before curves were kept, opened read-only, has no such table.
+        let has_table: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'curves'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if has_table == 0 {
+            return Ok(Vec::new());
+        }
+        let mut q = self
+            .conn
+            .prepare("SELECT trial, source, series, step, value FROM curves ORDER BY trial, source, series, idx")
+            .map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map([], |r| {
+                Ok(CurveRow {
+                    trial: r.get::<_, i64>(0)? as usize,
+                    source: Source::from_key(r.get(1)?),
+                    series: r.get(2)?,
+                    step: r.get::<_, i64>(3)? as u64,
+                    value: r.get(4)?,
                 })
             })
             .map_err(|e| self.err(e))?
