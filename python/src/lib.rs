@@ -14,7 +14,7 @@ use mbtl_env::{
     Action, ActionSpace, BatchActions, BatchEnv, BatchOutput, Context, ContextObs, Env, EnvRef,
     Semantics,
 };
-use mbtl_select::replay::{replay as replay_all, ReplayOptions, StrategyName};
+use mbtl_select::replay::{replay as replay_all, Normalization, ReplayOptions, StrategyName};
 use mbtl_select::synth::{Family, GapTerm, SourceTerm, SynthSpec, TargetTerm};
 use mbtl_select::{
     metrics, Acquisition, Candidates, GapModel, NanPolicy, Selector, SelectorState, TaskSpace,
@@ -225,37 +225,11 @@ fn replay(
         .map(TransferMatrix::n)
         .ok_or_else(|| value_err("no matrix given"))?;
     let mut multitask = multitask.map(|m| m.as_array().to_vec());
-    match normalize {
-        None | Some("none") => {}
-        Some("minmax") => {
-            let (lo, hi) = TransferMatrix::normalize_minmax_global(&mut ms).map_err(value_err)?;
-            if let Some(v) = multitask.as_mut() {
-                v.iter_mut().for_each(|x| *x = (*x - lo) / (hi - lo));
-            }
-        }
-        Some(bounds) => {
-            let parts: Vec<f64> = bounds
-                .split(',')
-                .map(|p| p.trim().parse::<f64>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| {
-                    value_err(format!(
-                        "normalize '{bounds}': expected none, minmax or LOWER,UPPER"
-                    ))
-                })?;
-            let [lo, hi] = parts[..] else {
-                return Err(value_err(format!(
-                    "normalize '{bounds}': expected none, minmax or LOWER,UPPER"
-                )));
-            };
-            for m in &mut ms {
-                m.normalize_bounds(lo, hi, negate).map_err(value_err)?;
-            }
-            if let Some(v) = multitask.as_mut() {
-                let sign = if negate { -1.0 } else { 1.0 };
-                v.iter_mut().for_each(|x| *x = (sign * *x - lo) / (hi - lo));
-            }
-        }
+    // The same normalisation as `mbtl replay`, the multi-task vector on the same scale.
+    let normalization: Normalization = normalize.unwrap_or("none").parse().map_err(value_err)?;
+    let (scale, shift) = normalization.apply(&mut ms, negate).map_err(value_err)?;
+    if let Some(v) = multitask.as_mut() {
+        v.iter_mut().for_each(|x| *x = *x * scale + shift);
     }
     let space = match (n_tasks, grid, coords) {
         (None, None, None) => TaskSpace::indices(n),

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use mbtl_select::matrix::write_atomic;
-use mbtl_select::replay::{replay, ReplayOptions, StrategyName};
+use mbtl_select::replay::{replay, Normalization, ReplayOptions, StrategyName};
 use mbtl_select::{
     metrics, Acquisition, Candidates, GapModel, NanPolicy, TaskSpace, TransferMatrix,
 };
@@ -115,30 +115,11 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut multitask = args.multitask.as_deref().map(read_vector).transpose()?;
     // The multi-task vector goes through the same affine normalisation as the matrices.
-    let (scale, shift): (f64, f64) = match args.normalize.as_str() {
-        "none" => (1.0, 0.0),
-        "minmax" => {
-            let (lo, hi) = TransferMatrix::normalize_minmax_global(&mut matrices)?;
-            (1.0 / (hi - lo), -lo / (hi - lo))
-        }
-        bounds => {
-            let parts: Vec<f64> = bounds
-                .split(',')
-                .map(|p| p.trim().parse::<f64>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| {
-                    anyhow::anyhow!("--normalize '{bounds}': expected none, minmax or LOWER,UPPER")
-                })?;
-            let [lo, hi] = parts[..] else {
-                bail!("--normalize '{bounds}': expected two bounds LOWER,UPPER")
-            };
-            for m in &mut matrices {
-                m.normalize_bounds(lo, hi, args.negate)?;
-            }
-            let sign = if args.negate { -1.0 } else { 1.0 };
-            (sign / (hi - lo), -lo / (hi - lo))
-        }
-    };
+    let normalization: Normalization = args
+        .normalize
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--{e}"))?;
+    let (scale, shift) = normalization.apply(&mut matrices, args.negate)?;
     if let Some(v) = &mut multitask {
         for x in v.iter_mut() {
             *x = *x * scale + shift;

@@ -27,6 +27,19 @@ fn unround(n: usize) -> String {
     quick(n).replace("episodes = 5", "episodes = 7")
 }
 
+/// A CartPole policy trained for 512 steps into `pol/` (for tests of `eval` and policy files).
+fn tiny_policy(s: &Scratch) -> std::path::PathBuf {
+    let dir = s.path("pol");
+    run_ok(
+        mbtl()
+            .args(["train", "--env", "cartpole", "--seed", "0"])
+            .args(["--total-timesteps", "512"])
+            .arg("--out")
+            .arg(&dir),
+    );
+    dir
+}
+
 #[test]
 fn threads_processes_and_a_slurm_array_agree_byte_for_byte() {
     let s = Scratch::new("int-exact");
@@ -280,21 +293,7 @@ fn sizes_are_limited_before_anything_is_allocated() {
     }
     // Command-line sizes.
     let m = s.write("m.csv", "1,0\n0,1\n");
-    let policy = s.path("pol");
-    run_ok(
-        mbtl()
-            .args([
-                "train",
-                "--env",
-                "cartpole",
-                "--seed",
-                "0",
-                "--total-timesteps",
-                "512",
-            ])
-            .arg("--out")
-            .arg(&policy),
-    );
+    let policy = tiny_policy(&s);
     for (args, why) in [
         (
             vec![
@@ -519,21 +518,7 @@ fn small_things_are_refused_with_what_was_wrong() {
         assert!(err.contains(why), "{opts:?}: {err}");
     }
     // A policy file whose weights went NaN is refused when loaded.
-    let pol = s.path("pol");
-    run_ok(
-        mbtl()
-            .args([
-                "train",
-                "--env",
-                "cartpole",
-                "--seed",
-                "0",
-                "--total-timesteps",
-                "512",
-            ])
-            .arg("--out")
-            .arg(&pol),
-    );
+    let pol = tiny_policy(&s);
     let file = pol.join("policy.safetensors");
     let mut bytes = std::fs::read(&file).unwrap();
     let n = bytes.len();

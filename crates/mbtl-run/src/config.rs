@@ -252,6 +252,8 @@ pub fn valid_name(name: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub experiment: Experiment,
+    /// [`Experiment::identity`], computed once: every job and result carries it.
+    pub identity: String,
     pub env: EnvRef,
     pub space: ContextSpace,
     pub contexts: Vec<Context>,
@@ -278,14 +280,37 @@ impl Plan {
 
     /// The multi-task policy sees the varied features appended to its observation.
     pub fn multitask_obs(&self) -> ContextObs {
-        ContextObs::Appended(
-            self.experiment
-                .space
-                .axes
-                .iter()
-                .map(|a| a.feature.clone())
-                .collect(),
-        )
+        ContextObs::Appended(self.varied_features())
+    }
+
+    /// The features the experiment's axes vary, in axis order.
+    pub fn varied_features(&self) -> Vec<String> {
+        self.experiment
+            .space
+            .axes
+            .iter()
+            .map(|a| a.feature.clone())
+            .collect()
+    }
+
+    /// Whether `(trial, source)` is a job of this experiment; the message says why not.
+    pub fn check_job(
+        &self,
+        trial: usize,
+        source: crate::job::Source,
+    ) -> std::result::Result<(), String> {
+        let n = self.n_tasks();
+        let in_range = match source {
+            crate::job::Source::Task(i) => i < n,
+            crate::job::Source::Multitask => true,
+        };
+        if trial >= self.experiment.trials || !in_range {
+            return Err(format!(
+                "trial {trial}, {source} is not a job of this experiment ({} trials, {n} tasks)",
+                self.experiment.trials
+            ));
+        }
+        Ok(())
     }
 
     /// `(raw − lo)/(hi − lo)`.
@@ -320,23 +345,31 @@ impl Experiment {
     }
 
     /// The canonical text of the settings that determine results (what resuming compares).
+    /// [`Experiment::plan`] refuses an experiment without one, so a planned one always has it.
     pub fn canonical(&self) -> String {
-        toml::to_string(self).expect("an experiment serialises to TOML")
+        toml::to_string(self).expect("plan() checked that the experiment serialises to TOML")
     }
 
     /// A short fingerprint of the settings that decide results (FNV-1a, 64 bits, of the
     /// canonical text without the execution-only settings): job and result files carry it, and
     /// workers and the coordinator refuse files whose fingerprint is not their run folder's.
     pub fn identity(&self) -> String {
-        let mut e = self.clone();
-        e.learner.timeout = None;
-        e.learner.retries = 0;
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in e.canonical().bytes() {
+        for b in self.result_settings().canonical().bytes() {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
         format!("{h:016x}")
+    }
+
+    /// The experiment without the settings that decide how jobs run, not what they produce
+    /// (`learner.timeout`, `learner.retries`): changing those never makes a run folder's
+    /// results stale (raising a timeout after one hit is what a user does).
+    fn result_settings(&self) -> Experiment {
+        let mut e = self.clone();
+        e.learner.timeout = None;
+        e.learner.retries = 0;
+        e
     }
 
     /// Resolves names, grids and options; `origin` names the file in errors.
@@ -521,8 +554,17 @@ impl Experiment {
             seed: (self.seed ^ (self.seed >> 32)) as u32,
             ..Default::default()
         };
+        // A value that reads from TOML but cannot be written back (a NaN handed through to an
+        // external trainer becomes an empty JSON value) would leave no canonical text.
+        toml::to_string(self).map_err(|e| {
+            bad(
+                "learner.hyperparameters",
+                format!("cannot be recorded ({e}); use finite numbers, strings, booleans, arrays or tables"),
+            )
+        })?;
         Ok(Plan {
             experiment: self.clone(),
+            identity: self.identity(),
             env,
             space,
             contexts,
@@ -615,24 +657,15 @@ impl Experiment {
     }
 }
 
-/// Settings that decide how jobs run, not what they produce: changing them never makes a run
-/// folder's results stale (raising a timeout after one hit is what a user does).
-const EXECUTION_ONLY: [&str; 2] = ["learner.timeout", "learner.retries"];
-
 /// The settings that differ between two experiments, as `field: old → new` lines (settings
-/// that only decide how jobs run are left out).
+/// that only decide how jobs run are left out: [`Experiment::result_settings`]).
 pub fn differences(old: &Experiment, new: &Experiment) -> Vec<String> {
     let (a, b) = (
-        serde_json::to_value(old).expect("serialisable"),
-        serde_json::to_value(new).expect("serialisable"),
+        serde_json::to_value(old.result_settings()).expect("serialisable"),
+        serde_json::to_value(new.result_settings()).expect("serialisable"),
     );
     let mut out = Vec::new();
     diff("", &a, &b, &mut out);
-    out.retain(|line| {
-        !EXECUTION_ONLY
-            .iter()
-            .any(|f| line.strip_prefix(f).is_some_and(|r| r.starts_with(':')))
-    });
     out
 }
 

@@ -161,8 +161,8 @@ impl<'a> Coordinator<'a> {
 
     fn check_result(&self, r: &JobResult, origin: &str) -> Result<()> {
         let n = self.plan.n_tasks();
-        let identity = self.plan.experiment.identity();
-        if r.identity != identity {
+        let identity = &self.plan.identity;
+        if &r.identity != identity {
             return Err(RunError::Job {
                 job: origin.into(),
                 message: format!(
@@ -171,19 +171,12 @@ impl<'a> Coordinator<'a> {
                 ),
             });
         }
-        let in_range = match r.source {
-            Source::Task(i) => i < n,
-            Source::Multitask => true,
-        };
-        if r.trial >= self.plan.experiment.trials || !in_range {
-            return Err(RunError::Job {
+        self.plan
+            .check_job(r.trial, r.source)
+            .map_err(|message| RunError::Job {
                 job: origin.into(),
-                message: format!(
-                    "trial {}, {} is not a job of this experiment ({} trials, {n} tasks)",
-                    r.trial, r.source, self.plan.experiment.trials
-                ),
-            });
-        }
+                message,
+            })?;
         if r.targets.len() != n || r.targets.iter().any(|t| !t.mean.is_finite()) {
             return Err(RunError::Job {
                 job: origin.into(),
@@ -368,8 +361,8 @@ fn check_job(job: &Job, plan: &Plan, run_dir: &Path, origin: &str) -> Result<()>
         job: origin.to_string(),
         message,
     };
-    let own = job.experiment.identity();
-    if job.identity != own {
+    let own = &plan.identity;
+    if &job.identity != own {
         return Err(fail(format!(
             "its identity '{}' is not that of the experiment it holds ('{own}'): the file was edited",
             job.identity
@@ -377,27 +370,17 @@ fn check_job(job: &Job, plan: &Plan, run_dir: &Path, origin: &str) -> Result<()>
     }
     let (_, stored) = crate::store::RunStore::open_existing(run_dir)
         .map_err(|e| fail(format!("--run-dir {}: {e}", run_dir.display())))?;
-    if stored.identity() != own {
+    let theirs = stored.identity();
+    if &theirs != own {
         return Err(fail(format!(
             "it belongs to experiment '{}' (identity {own}), but run folder {} holds experiment '{}' (identity {})",
             job.experiment.name,
             run_dir.display(),
             stored.name,
-            stored.identity()
+            theirs
         )));
     }
-    let n = plan.n_tasks();
-    let in_range = match job.source {
-        Source::Task(i) => i < n,
-        Source::Multitask => true,
-    };
-    if job.trial >= plan.experiment.trials || !in_range {
-        return Err(fail(format!(
-            "trial {}, {} is not a job of this experiment ({} trials, {n} tasks)",
-            job.trial, job.source, plan.experiment.trials
-        )));
-    }
-    Ok(())
+    plan.check_job(job.trial, job.source).map_err(fail)
 }
 
 /// The job file of job `id` in the run folder `dir`.

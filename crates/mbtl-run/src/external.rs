@@ -142,15 +142,10 @@ fn values(ctx: &mbtl_env::Context) -> Map<String, Value> {
 pub fn job_file(job: &Job, plan: &Plan, run_dir: &Path) -> Result<ExternalJob> {
     let learner = command_of(plan)?;
     let out = run_dir.join(output_dir(job));
-    let (task, train) = match job.source {
-        Source::Task(i) => {
-            let ctx = plan.contexts.get(i).ok_or_else(|| RunError::Job {
-                job: job.id(),
-                message: format!("there are {} tasks, no task {i}", plan.n_tasks()),
-            })?;
-            (Some(i), vec![values(ctx)])
-        }
-        Source::Multitask => (None, plan.contexts.iter().map(values).collect()),
+    let (train, obs) = job.training(plan)?;
+    let task = match job.source {
+        Source::Task(i) => Some(i),
+        Source::Multitask => None,
     };
     Ok(ExternalJob {
         schema: JOB_SCHEMA,
@@ -162,15 +157,9 @@ pub fn job_file(job: &Job, plan: &Plan, run_dir: &Path) -> Result<ExternalJob> {
         seed: job.seed(),
         env: plan.env.name().to_string(),
         semantics: plan.experiment.env.semantics.name().to_string(),
-        train_contexts: train,
-        varied_features: plan
-            .experiment
-            .space
-            .axes
-            .iter()
-            .map(|a| a.feature.clone())
-            .collect(),
-        context_visible: job.source == Source::Multitask,
+        train_contexts: train.iter().map(values).collect(),
+        varied_features: plan.varied_features(),
+        context_visible: obs != mbtl_env::ContextObs::Hidden,
         targets: plan.contexts.iter().map(values).collect(),
         episodes: plan.eval_episodes(),
         hyperparameters: learner.hyperparameters.clone(),

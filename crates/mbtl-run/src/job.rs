@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use mbtl_env::{derive_seed, ContextObs};
+use mbtl_env::{derive_seed, Context, ContextObs};
 use mbtl_rl::eval::evaluate;
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +112,7 @@ impl Job {
     /// The job of `(trial, source)` in `plan`'s experiment.
     pub fn new(plan: &Plan, trial: usize, source: Source) -> Job {
         Job {
-            identity: plan.experiment.identity(),
+            identity: plan.identity.clone(),
             trial,
             source,
             experiment: plan.experiment.clone(),
@@ -146,6 +146,21 @@ impl Job {
         }
     }
 
+    /// What the job trains on: its task's context with the context hidden, or every task's
+    /// (one drawn per episode) with the varied features observed for the multi-task policy.
+    pub fn training(&self, plan: &Plan) -> Result<(Vec<Context>, ContextObs)> {
+        match self.source {
+            Source::Task(i) => {
+                let ctx = plan.contexts.get(i).ok_or_else(|| RunError::Job {
+                    job: self.id(),
+                    message: format!("there are {} tasks, no task {i}", plan.n_tasks()),
+                })?;
+                Ok((vec![ctx.clone()], ContextObs::Hidden))
+            }
+            Source::Multitask => Ok((plan.contexts.clone(), plan.multitask_obs())),
+        }
+    }
+
     /// Trains, saves the policy under `run_dir`, and evaluates it on every target: with mbtl's
     /// own learner, or through the experiment's external command.
     pub fn execute(&self, plan: &Plan, run_dir: &Path) -> Result<JobResult> {
@@ -153,20 +168,8 @@ impl Job {
             LearnerPlan::Builtin(l) => l,
             LearnerPlan::Command(_) => return crate::external::execute(self, plan, run_dir),
         };
-        let fail = |m: String| RunError::Job {
-            job: self.id(),
-            message: m,
-        };
         let seed = self.seed();
-        let (pool, obs) = match self.source {
-            Source::Task(i) => {
-                let ctx = plan.contexts.get(i).ok_or_else(|| {
-                    fail(format!("there are {} tasks, no task {i}", plan.n_tasks()))
-                })?;
-                (vec![ctx.clone()], ContextObs::Hidden)
-            }
-            Source::Multitask => (plan.contexts.clone(), plan.multitask_obs()),
-        };
+        let (pool, obs) = self.training(plan)?;
         let start = Instant::now();
         // The learning curve: the recent training return each time episodes have finished.
         let mut curve = Vec::new();

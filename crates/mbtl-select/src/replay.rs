@@ -116,6 +116,67 @@ impl FromStr for StrategyName {
     }
 }
 
+/// How raw matrices are put on a common scale before a replay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Normalization {
+    /// As given.
+    None,
+    /// SD-MBTL: one global min and max over all matrices.
+    MinMax,
+    /// MBTL: `(±J − lower)/(upper − lower)` with per-benchmark bounds.
+    Bounds { lower: f64, upper: f64 },
+}
+
+impl FromStr for Normalization {
+    type Err = SelectError;
+    /// `none`, `minmax`, or `LOWER,UPPER`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "none" => Ok(Normalization::None),
+            "minmax" => Ok(Normalization::MinMax),
+            bounds => {
+                let parts: Vec<f64> = bounds
+                    .split(',')
+                    .map(|p| p.trim().parse::<f64>())
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|_| {
+                        SelectError::Option(format!(
+                            "normalize '{bounds}': expected none, minmax or LOWER,UPPER"
+                        ))
+                    })?;
+                let [lower, upper] = parts[..] else {
+                    return Err(SelectError::Option(format!(
+                        "normalize '{bounds}': expected two bounds LOWER,UPPER"
+                    )));
+                };
+                Ok(Normalization::Bounds { lower, upper })
+            }
+        }
+    }
+}
+
+impl Normalization {
+    /// Normalises `matrices` in place (`negate` first for bounds, e.g. costs) and returns the
+    /// affine map `x ↦ x·scale + shift` it applied, so that other values in raw units (a
+    /// multi-task vector) go on the same scale.
+    pub fn apply(self, matrices: &mut [TransferMatrix], negate: bool) -> Result<(f64, f64)> {
+        match self {
+            Normalization::None => Ok((1.0, 0.0)),
+            Normalization::MinMax => {
+                let (lo, hi) = TransferMatrix::normalize_minmax_global(matrices)?;
+                Ok((1.0 / (hi - lo), -lo / (hi - lo)))
+            }
+            Normalization::Bounds { lower, upper } => {
+                for m in matrices.iter_mut() {
+                    m.normalize_bounds(lower, upper, negate)?;
+                }
+                let sign = if negate { -1.0 } else { 1.0 };
+                Ok((sign / (upper - lower), -lower / (upper - lower)))
+            }
+        }
+    }
+}
+
 /// Settings shared by the strategies of one replay.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplayOptions {
