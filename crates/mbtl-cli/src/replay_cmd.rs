@@ -71,6 +71,10 @@ pub struct ReplayArgs {
     /// Also write one JSON object per strategy (strategy, order, curve, …) to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Set the MBTL paper's digitized curves of this panel beside the results (figure and a
+    /// side-by-side table), e.g. CartPole_MassCart, Pendulum_Timestep, TrafficSignal_Inflow.
+    #[arg(long, value_name = "PANEL")]
+    paper: Option<String>,
 }
 
 /// Most Random orders averaged per matrix.
@@ -108,6 +112,12 @@ fn read_points(path: &Path) -> Result<Vec<Vec<f64>>> {
 }
 
 pub fn run(args: ReplayArgs) -> Result<ExitCode> {
+    let paper = args
+        .paper
+        .as_deref()
+        .map(mbtl_select::paper::panel)
+        .transpose()
+        .context("--paper")?;
     let mut matrices = args
         .matrices
         .iter()
@@ -252,12 +262,29 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         }
     }
     write_atomic(&args.out.join("orders.csv"), orders.as_bytes())?;
+    let paper_curves: Vec<Vec<(usize, f64)>> = results
+        .iter()
+        .map(|r| match (&paper, r.strategy.parse::<StrategyName>()) {
+            (Some(p), Ok(s)) => p.curve(s),
+            _ => Vec::new(),
+        })
+        .collect();
+    if let Some(p) = &paper {
+        let ours: Vec<(StrategyName, Vec<f64>)> = results
+            .iter()
+            .filter_map(|r| r.strategy.parse().ok().map(|s| (s, r.curve.clone())))
+            .collect();
+        println!();
+        print!("{}", p.side_by_side(&ours));
+    }
     let series: Vec<Series<'_>> = results
         .iter()
-        .map(|r| Series {
+        .zip(&paper_curves)
+        .map(|(r, p)| Series {
             name: &r.strategy,
             values: &r.curve,
             band: (matrices.len() > 1).then_some(&r.curve_ci95[..]),
+            paper: (!p.is_empty()).then_some(&p[..]),
         })
         .collect();
     plot::curves(

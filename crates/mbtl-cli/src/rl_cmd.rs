@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use mbtl_env::{parse_overrides, Context, ContextObs, EnvRef, Semantics};
+use mbtl_rl::callback::EvalCallback;
 use mbtl_rl::eval::evaluate;
-use mbtl_rl::learner::Learner;
+use mbtl_rl::learner::{Learner, Preset};
 use mbtl_rl::policy::Policy;
 use mbtl_select::matrix::write_atomic;
 
@@ -44,6 +45,17 @@ pub struct TrainArgs {
     /// --hp hidden=[128,128]` (repeatable).
     #[arg(long = "hp")]
     hyperparameters: Vec<String>,
+    /// Where the hyper-parameters start: zoo (rl-baselines3-zoo's tuned values) or sb3
+    /// (Stable-Baselines3's library defaults, as the MBTL paper).
+    #[arg(long, default_value = "zoo")]
+    preset: Preset,
+    /// Evaluate every N vector steps during training and keep the best policy (as
+    /// Stable-Baselines3's EvalCallback; the paper: 500).
+    #[arg(long, value_name = "N")]
+    eval_freq: Option<u64>,
+    /// Episodes per periodic evaluation.
+    #[arg(long, default_value_t = 5, requires = "eval_freq")]
+    eval_episodes: usize,
 }
 
 #[derive(Args)]
@@ -80,7 +92,14 @@ pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
     if let Some(t) = args.total_timesteps {
         overrides.insert("total_timesteps".into(), t.into());
     }
-    let learner = Learner::zoo(&args.algo, &args.env)?.with_overrides(&overrides)?;
+    let learner =
+        Learner::preset(&args.algo, args.preset, &args.env)?.with_overrides(&overrides)?;
+    let callback = args.eval_freq.map(|eval_freq| EvalCallback {
+        eval_freq,
+        n_eval_episodes: args.eval_episodes,
+        deterministic: true,
+        keep_best: true,
+    });
     let obs = if args.context_visible {
         ContextObs::all(&ctx)
     } else {
@@ -102,24 +121,33 @@ pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
     };
     let start = std::time::Instant::now();
     let bar = crate::progress::steps(learner.total_timesteps());
-    let policy = learner.train(&pool, &obs, args.seed, |log| {
+    let trained = learner.train_with(&pool, &obs, args.seed, callback.as_ref(), |log| {
         bar.set_position(log.env_steps);
         bar.set_message(format!("recent return {:.1}", log.recent_return));
     })?;
     bar.finish_and_clear();
+    let policy = trained.policy;
     let config = learner.hyperparameters();
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}", args.out.display()))?;
     policy.save(&args.out.join("policy.safetensors"))?;
     let summary = serde_json::json!({
         "env": args.env.name(), "context": ctx.record(), "algo": args.algo, "seed": args.seed,
         "pool": pool.iter().map(Context::record).collect::<Vec<_>>(),
-        "env_steps": policy.header.env_steps, "wall_seconds": start.elapsed().as_secs_f64(),
-        "hyperparameters": config,
+        "env_steps": trained.env_steps, "wall_seconds": start.elapsed().as_secs_f64(),
+        "hyperparameters": config, "preset": args.preset.to_string(),
+        "eval_callback": callback, "kept": trained.kept, "evaluations": trained.evals,
     });
     write_atomic(
         &args.out.join("train.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
+    if let mbtl_rl::callback::Kept::Best {
+        env_steps,
+        mean_return,
+    } = trained.kept
+    {
+        println!("kept the best evaluation: {mean_return:.1} after {env_steps} steps");
+    }
     println!(
         "trained {} on {} in {:.1} s ({} steps) -> {}",
         args.algo,
@@ -129,7 +157,7 @@ pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
             ctx.to_string()
         },
         start.elapsed().as_secs_f64(),
-        policy.header.env_steps,
+        trained.env_steps,
         args.out.join("policy.safetensors").display()
     );
     Ok(ExitCode::SUCCESS)

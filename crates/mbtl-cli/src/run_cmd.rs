@@ -16,6 +16,10 @@ pub struct RunArgs {
     /// Run folder; default: runs/<experiment name>. Running again resumes it.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Override a setting of the experiment file, e.g. --set
+    /// learner.hyperparameters.total_timesteps=200000 (dotted key, TOML value); repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     #[command(flatten)]
     pub exec: ExecArgs,
     /// Do not write the HTML report at the end.
@@ -47,10 +51,14 @@ pub struct StatusArgs {
     /// Print the status as JSON (per strategy and trial: tasks chosen so far and the curve).
     #[arg(long)]
     pub json: bool,
-    /// Also write every training's learning curve (training return against environment steps)
-    /// to this file as long-format CSV: trial,source,series,step,value.
+    /// Also write every training's curves (training return, periodic evaluations, losses
+    /// against environment steps) to this file as long-format CSV: trial,source,series,step,value.
     #[arg(long, value_name = "FILE")]
     pub curves: Option<PathBuf>,
+    /// Also write every training's curves as TensorBoard event files under this folder (one
+    /// run per source: trial0/task0042, …): `tensorboard --logdir FOLDER`.
+    #[arg(long, value_name = "FOLDER")]
+    pub tensorboard: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -71,8 +79,8 @@ pub struct WorkerArgs {
     pub out: PathBuf,
 }
 
-fn load(path: &Path) -> Result<(Plan, String)> {
-    let plan = Experiment::load(path)?;
+fn load(path: &Path, sets: &[String]) -> Result<(Plan, String)> {
+    let plan = Experiment::load_with(path, sets)?;
     let name = plan.experiment.name.clone();
     Ok((plan, name))
 }
@@ -157,7 +165,7 @@ fn out_dir(out: &Option<PathBuf>, name: &str) -> PathBuf {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let (plan, name) = load(&args.experiment)?;
+    let (plan, name) = load(&args.experiment, &args.set)?;
     let dir = out_dir(&args.out, &name);
     run_plan(&plan, &dir, &args.exec, !args.no_report)
 }
@@ -203,7 +211,7 @@ pub fn run_plan(plan: &Plan, dir: &Path, exec: &ExecArgs, with_report: bool) -> 
 }
 
 pub fn matrix(args: RunArgs) -> Result<ExitCode> {
-    let (plan, name) = load(&args.experiment)?;
+    let (plan, name) = load(&args.experiment, &args.set)?;
     let dir = out_dir(&args.out, &name);
     let start = Instant::now();
     let total = (plan.n_tasks() * plan.experiment.trials) as u64;
@@ -246,6 +254,9 @@ pub struct SlurmArgs {
     /// Run folder on a file system the cluster's nodes share; default: runs/<experiment name>.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Override a setting of the experiment file (as for `mbtl matrix`); repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// `#SBATCH --KEY=VALUE` lines to add (repeatable), e.g. --sbatch partition=cpu
     /// --sbatch time=00:30:00 --sbatch mem=2G.
     #[arg(long, value_name = "KEY=VALUE")]
@@ -254,7 +265,7 @@ pub struct SlurmArgs {
 
 /// `mbtl slurm`: the matrix's missing jobs as a Slurm array (see `mbtl_run::cluster`).
 pub fn slurm(args: SlurmArgs) -> Result<ExitCode> {
-    let (plan, name) = load(&args.experiment)?;
+    let (plan, name) = load(&args.experiment, &args.set)?;
     let dir = out_dir(&args.out, &name);
     // Everything is checked before the run folder is made.
     mbtl_run::cluster::check_sbatch_options(&args.sbatch)?;
@@ -275,8 +286,9 @@ pub fn slurm(args: SlurmArgs) -> Result<ExitCode> {
                 export.jobs.len()
             );
             println!("submit:     sbatch {}", script.display());
+            let sets: String = args.set.iter().map(|s| format!(" --set '{s}'")).collect();
             println!(
-                "afterwards: mbtl matrix {} --out {}   (ingests the results, trains only what is missing)",
+                "afterwards: mbtl matrix {}{sets} --out {}   (ingests the results, trains only what is missing)",
                 args.experiment.display(),
                 dir.display()
             );
@@ -290,6 +302,14 @@ pub fn status_cmd(args: StatusArgs) -> Result<ExitCode> {
     if let Some(path) = &args.curves {
         let csv = status::curves_csv(&args.dir)?;
         mbtl_run::fsutil::write_atomic(path, csv.as_bytes())?;
+    }
+    if let Some(folder) = &args.tensorboard {
+        let files = mbtl_run::tensorboard::export(&args.dir, folder)?;
+        eprintln!(
+            "wrote {} TensorBoard event file(s) under {}",
+            files.len(),
+            folder.display()
+        );
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&s)?);

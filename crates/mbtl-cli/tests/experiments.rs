@@ -98,15 +98,24 @@ fn sigkill_at_any_moment_then_resume_equals_an_uninterrupted_run() {
 }
 
 #[test]
-fn every_training_keeps_its_learning_curve_and_status_exports_them() {
+fn every_training_keeps_its_curves_and_best_policy_and_status_exports_them() {
     let s = Scratch::new("curves");
     let exp = write_experiment(&s, &quick(3));
     let (threads, processes) = (s.path("t"), s.path("p"));
+    // The paper's procedure in small: SB3's defaults, an evaluation every 25 vector steps
+    // (25 × 8 environments = 200 steps) keeping the best policy, set from the command line.
+    let sets = [
+        "--set",
+        "learner.eval_callback={ eval_freq = 25, n_eval_episodes = 2 }",
+        "--set",
+        "report.trained_threshold=0.1",
+    ];
     for (dir, extra) in [(&threads, vec![]), (&processes, vec!["--processes"])] {
         run_ok(
             mbtl()
                 .arg("matrix")
                 .arg(&exp)
+                .args(sets)
                 .arg("--out")
                 .arg(dir)
                 .args(["--workers", "2", "--no-report", "-q"])
@@ -117,7 +126,9 @@ fn every_training_keeps_its_learning_curve_and_status_exports_them() {
                 .arg("status")
                 .arg(dir)
                 .arg("--curves")
-                .arg(dir.join("curves.csv")),
+                .arg(dir.join("curves.csv"))
+                .arg("--tensorboard")
+                .arg(dir.join("tb")),
         );
     }
     let csv = std::fs::read_to_string(threads.join("curves.csv")).unwrap();
@@ -131,15 +142,42 @@ fn every_training_keeps_its_learning_curve_and_status_exports_them() {
         .map(|l| l.split(',').map(str::to_string).collect())
         .collect();
     for task in ["0", "1", "2"] {
-        let mine: Vec<&Vec<String>> = rows.iter().filter(|r| r[1] == task).collect();
-        assert!(mine.len() >= 3, "task {task}: {} points", mine.len());
-        let steps: Vec<u64> = mine.iter().map(|r| r[3].parse().unwrap()).collect();
-        assert!(steps.windows(2).all(|w| w[0] < w[1]), "{steps:?}");
+        let series = |name: &str| -> Vec<(u64, f64)> {
+            rows.iter()
+                .filter(|r| r[1] == task && r[2] == name)
+                .map(|r| (r[3].parse().unwrap(), r[4].parse().unwrap()))
+                .collect()
+        };
+        let ret = series("return");
+        assert!(ret.len() >= 3, "task {task}: {} points", ret.len());
+        assert!(ret.windows(2).all(|w| w[0].0 < w[1].0), "{ret:?}");
         // PPO finishes its last rollout (8 environments × 32 steps).
-        assert!(*steps.last().unwrap() <= 3000 + 8 * 32);
-        assert!(mine
-            .iter()
-            .all(|r| r[2] == "return" && r[4].parse::<f64>().unwrap() > 0.0));
+        assert!(ret.last().unwrap().0 <= 3000 + 8 * 32);
+        assert!(ret.iter().all(|p| p.1 > 0.0));
+        // One evaluation per 200 steps of the 3072 trained.
+        let eval = series("eval");
+        let steps: Vec<u64> = eval.iter().map(|p| p.0).collect();
+        assert_eq!(steps, (1..=15).map(|i| i * 200).collect::<Vec<u64>>());
+        assert_eq!(series("eval_std").len(), 15);
+        for loss in ["policy_gradient_loss", "value_loss", "entropy_loss"] {
+            assert!(!series(&format!("train/{loss}")).is_empty(), "{loss}");
+        }
+    }
+    // Every training kept its best evaluation, and there is one TensorBoard file per training
+    // (their wall times are the trainings' own, so threads and processes differ there).
+    let status = status_json(&threads);
+    assert_eq!(status["kept_best"], 3, "{status}");
+    let text = run_ok(mbtl().arg("status").arg(&threads)).stdout;
+    assert!(String::from_utf8_lossy(&text)
+        .contains("kept the best periodic evaluation's policy: 3 of 3"));
+    for task in ["task0000", "task0001", "task0002"] {
+        let f = threads
+            .join("tb/trial0")
+            .join(task)
+            .join("events.out.tfevents.0.mbtl");
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(bytes.windows(13).any(|w| w == b"brain.Event:2"));
+        assert!(bytes.windows(16).any(|w| w == b"eval/mean_reward"));
     }
 }
 
@@ -349,9 +387,9 @@ fn the_report_renders_with_its_figures_in_headless_chromium() {
     let text = quick(6);
     let exp = write_experiment(&s, &text);
     let dir = s.path("run");
-    run_to_end(&exp, &dir, &[]);
+    run_to_end(&exp, &dir, &["--set", "report.paper=CartPole_MassCart"]);
     run_ok(mbtl().arg("report").arg(&dir));
-    for f in ["curves", "matrix", "posterior"] {
+    for f in ["curves", "matrix", "posterior", "training"] {
         for ext in ["png", "svg"] {
             let p = dir.join(format!("report/{f}.{ext}"));
             assert!(
@@ -382,8 +420,8 @@ fn the_report_renders_with_its_figures_in_headless_chromium() {
         .unwrap();
     let dom = String::from_utf8_lossy(&out.stdout);
     assert!(
-        dom.contains(r#"data-figures="3""#) && dom.contains(r#"data-figures-loaded="3""#),
-        "the page's three figures did not all load:\n{}\n{}",
+        dom.contains(r#"data-figures="4""#) && dom.contains(r#"data-figures-loaded="4""#),
+        "the page's four figures did not all load:\n{}\n{}",
         &dom[..dom.len().min(600)],
         String::from_utf8_lossy(&out.stderr)
     );
@@ -401,4 +439,17 @@ fn the_report_renders_with_its_figures_in_headless_chromium() {
         );
         assert!(dom.contains(&row), "{row} in the table");
     }
+    // The paper's panel beside the run: mbtl-gp's V_1 next to the paper's 0.278, the
+    // constant levels against the paper's, and every source's training in its table.
+    let mbtl_gp = strategies
+        .iter()
+        .find(|s| s["strategy"] == "mbtl-gp")
+        .unwrap();
+    let v1 = format!("{:.3} / 0.278", mbtl_gp["curve"][0].as_f64().unwrap());
+    assert!(
+        dom.contains("Beside the paper") && dom.contains(&v1),
+        "{v1}"
+    );
+    assert!(dom.contains(" / 0.946"), "Independent against the paper's");
+    assert!(dom.contains("<table id=\"trainings\">"));
 }

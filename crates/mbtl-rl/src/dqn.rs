@@ -8,8 +8,8 @@ use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
+use crate::callback::{Monitor, TrainLog};
 use crate::policy::{discrete_actions, Policy};
-use crate::ppo::TrainLog;
 use crate::replay::{Batch, Replay};
 use crate::{first_context, training_envs, Result, RlError, Train};
 
@@ -139,6 +139,15 @@ impl DqnConfig {
     }
 }
 
+/// Huber (smooth L1, δ = 1) loss, for the log.
+fn huber(x: f32) -> f32 {
+    if x.abs() < 1.0 {
+        0.5 * x * x
+    } else {
+        x.abs() - 0.5
+    }
+}
+
 /// Huber (smooth L1, δ = 1) derivative.
 fn huber_grad(x: f32) -> f32 {
     x.clamp(-1.0, 1.0)
@@ -146,12 +155,12 @@ fn huber_grad(x: f32) -> f32 {
 
 /// Trains a Q-network; the policy acts greedily on it.
 impl Train for DqnConfig {
-    fn train_pool(
+    fn fit(
         &self,
         contexts: &[Context],
         context_obs: &ContextObs,
         seed: u64,
-        mut progress: impl FnMut(&TrainLog),
+        monitor: &mut Monitor<'_>,
     ) -> Result<Policy> {
         let config = self;
         let context = first_context("dqn", contexts)?;
@@ -190,6 +199,7 @@ impl Train for DqnConfig {
         let mut scratch = Vec::new();
         let mut qv = vec![0.0f32; n_actions];
         let mut grads = vec![0.0f32; q.n_params()];
+        let (mut loss_sum, mut loss_count) = (0.0f64, 0u64);
         let explore_steps = (config.exploration_fraction * config.total_timesteps as f32).max(1.0);
         for step in 1..=config.total_timesteps {
             let eps = {
@@ -205,6 +215,20 @@ impl Train for DqnConfig {
                 (0..n_actions).fold(0, |b, i| if qv[i] > qv[b] { i } else { b })
             };
             env.step(BatchActions::Discrete(&[a as u32]), &mut out)?;
+            // Stable-Baselines3 calls back after the step, before the phase's updates.
+            if monitor.step() {
+                let snapshot = Policy::trained(
+                    contexts,
+                    context_obs,
+                    "dqn",
+                    config,
+                    seed,
+                    step,
+                    q.clone(),
+                    None,
+                )?;
+                monitor.evaluate(snapshot, step)?;
+            }
             replay.push_step(&obs, &[a as f32], &out);
             recent.extend(out.episodes.iter().map(|e| e.ret));
             if step > config.learning_starts && step % config.train_freq == 0 {
@@ -226,8 +250,11 @@ impl Train for DqnConfig {
                                 config.gamma * next_max
                             };
                         let a = batch.action[k] as usize;
-                        g[k * n_actions + a] = huber_grad(qs[k * n_actions + a] - y) / b as f32;
+                        let x = qs[k * n_actions + a] - y;
+                        g[k * n_actions + a] = huber_grad(x) / b as f32;
+                        loss_sum += huber(x) as f64 / b as f64;
                     }
+                    loss_count += 1;
                     grads.fill(0.0);
                     q.backward(&mut cq, &g, &mut grads, None);
                     clip_grad_norm(&mut [&mut grads], config.max_grad_norm);
@@ -245,7 +272,11 @@ impl Train for DqnConfig {
                     log.episodes += recent.len() as u64;
                     recent.clear();
                 }
-                progress(&log);
+                if loss_count > 0 {
+                    log.losses = vec![("loss", loss_sum / loss_count as f64)];
+                    (loss_sum, loss_count) = (0.0, 0);
+                }
+                monitor.progress(&log);
             }
         }
         Policy::trained(

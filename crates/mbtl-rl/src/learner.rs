@@ -6,9 +6,10 @@ use mbtl_env::{Context, ContextObs, EnvRef};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::callback::{EvalCallback, Monitor, TrainLog, Trained};
 use crate::dqn::DqnConfig;
 use crate::policy::Policy;
-use crate::ppo::{PpoConfig, TrainLog};
+use crate::ppo::PpoConfig;
 use crate::sac::SacConfig;
 use crate::{Result, RlError, Train};
 
@@ -39,6 +40,47 @@ pub(crate) fn check_buffer(algo: &str, buffer_size: usize, batch_size: usize) ->
 /// Algorithms by their command-line names.
 pub const ALGORITHMS: [&str; 3] = ["ppo", "dqn", "sac"];
 
+/// Where a learner's hyper-parameters start before the user's overrides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// rl-baselines3-zoo's values tuned for the environment (Stable-Baselines3's defaults for
+    /// an environment the zoo does not tune).
+    #[default]
+    Zoo,
+    /// Stable-Baselines3's library defaults, whatever the environment: what the MBTL paper
+    /// trained with ("default hyper-parameters"). Stable-Baselines3 has no default budget;
+    /// `total_timesteps` is the zoo's untuned one (PPO and SAC 10⁶, DQN 10⁵) until overridden.
+    Sb3,
+}
+
+impl Preset {
+    pub const NAMES: [&'static str; 2] = ["zoo", "sb3"];
+}
+
+impl std::str::FromStr for Preset {
+    type Err = RlError;
+    fn from_str(s: &str) -> Result<Preset> {
+        match s {
+            "zoo" => Ok(Preset::Zoo),
+            "sb3" => Ok(Preset::Sb3),
+            _ => Err(RlError::Config(format!(
+                "unknown preset '{s}'; known: {}",
+                Preset::NAMES.join(", ")
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Preset::Zoo => "zoo",
+            Preset::Sb3 => "sb3",
+        })
+    }
+}
+
 /// A learner with every hyper-parameter set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "algo", rename_all = "lowercase")]
@@ -52,7 +94,15 @@ impl Learner {
     /// The zoo's tuned settings of `algo` for `env` (Stable-Baselines3's defaults for an
     /// environment the zoo does not tune, outside environments included).
     pub fn zoo(algo: &str, env: impl Into<EnvRef>) -> Result<Learner> {
-        let kind = env.into().kind();
+        Learner::preset(algo, Preset::Zoo, env)
+    }
+
+    /// `algo`'s hyper-parameters from `preset` for `env`.
+    pub fn preset(algo: &str, preset: Preset, env: impl Into<EnvRef>) -> Result<Learner> {
+        let kind = match preset {
+            Preset::Zoo => env.into().kind(),
+            Preset::Sb3 => None,
+        };
         match algo {
             "ppo" => Ok(Learner::Ppo(PpoConfig::zoo(kind))),
             "dqn" => Ok(Learner::Dqn(DqnConfig::zoo(kind))),
@@ -213,7 +263,8 @@ impl Learner {
         }
     }
 
-    /// Trains a policy on `contexts` (one context, or a pool drawn from per episode).
+    /// Trains a policy on `contexts` (one context, or a pool drawn from per episode); the last
+    /// policy.
     pub fn train(
         &self,
         contexts: &[Context],
@@ -221,14 +272,31 @@ impl Learner {
         seed: u64,
         progress: impl FnMut(&TrainLog),
     ) -> Result<Policy> {
+        Ok(self
+            .train_with(contexts, context_obs, seed, None, progress)?
+            .policy)
+    }
+
+    /// [`Learner::train`] with an optional periodic evaluation, which keeps the best policy
+    /// when it is asked to ([`crate::callback`]).
+    pub fn train_with(
+        &self,
+        contexts: &[Context],
+        context_obs: &ContextObs,
+        seed: u64,
+        callback: Option<&EvalCallback>,
+        mut progress: impl FnMut(&TrainLog),
+    ) -> Result<Trained> {
         if let Some(first) = contexts.first() {
             self.validate(first.env())?;
         }
-        match self {
-            Learner::Ppo(c) => c.train_pool(contexts, context_obs, seed, progress),
-            Learner::Dqn(c) => c.train_pool(contexts, context_obs, seed, progress),
-            Learner::Sac(c) => c.train_pool(contexts, context_obs, seed, progress),
-        }
+        let mut monitor = Monitor::new(callback, contexts, seed, &mut progress)?;
+        let last = match self {
+            Learner::Ppo(c) => c.fit(contexts, context_obs, seed, &mut monitor),
+            Learner::Dqn(c) => c.fit(contexts, context_obs, seed, &mut monitor),
+            Learner::Sac(c) => c.fit(contexts, context_obs, seed, &mut monitor),
+        }?;
+        Ok(monitor.finish(last))
     }
 }
 

@@ -9,8 +9,11 @@
 //! * [`sac`] — SAC (continuous; twin critics, automatic entropy coefficient).
 //! * [`policy`] — the trained policy: networks, observation layout, safetensors files.
 //! * [`eval`] — deterministic episodes of one policy on many contexts at once.
+//! * [`callback`] — progress reports and periodic evaluation with best-model keeping
+//!   (Stable-Baselines3's `EvalCallback`).
 //! * [`learner`] — an algorithm with its zoo defaults and user overrides, behind one type.
 
+pub mod callback;
 pub mod dqn;
 pub mod eval;
 pub mod learner;
@@ -33,27 +36,44 @@ pub enum RlError {
     Policy { path: String, message: String },
 }
 
+pub use callback::TrainLog;
+
 pub type Result<T, E = RlError> = std::result::Result<T, E>;
 
 /// Training, the same for every learner (linfa's `fit` for RL): the hyper-parameters are the
-/// algorithm. `train_pool` draws every episode's context uniformly from `contexts` (one policy
-/// over a distribution of contexts: the multi-task baseline, usually with the context visible);
-/// `train` is the one-context case. `progress` is called as training goes.
+/// algorithm. `fit` trains on `contexts`, drawing every episode's context uniformly from them
+/// when there are several (one policy over a distribution of contexts: the multi-task baseline,
+/// usually with the context visible), and reports every vector step to `monitor`, which runs the
+/// periodic evaluations and keeps the best policy ([`callback`]). It returns the last policy;
+/// [`callback::Monitor::finish`] decides which one the training yields.
 pub trait Train {
+    fn fit(
+        &self,
+        contexts: &[mbtl_env::Context],
+        context_obs: &mbtl_env::ContextObs,
+        seed: u64,
+        monitor: &mut callback::Monitor<'_>,
+    ) -> Result<policy::Policy>;
+
+    /// [`Train::fit`] with progress reports only; the last policy.
     fn train_pool(
         &self,
         contexts: &[mbtl_env::Context],
         context_obs: &mbtl_env::ContextObs,
         seed: u64,
-        progress: impl FnMut(&ppo::TrainLog),
-    ) -> Result<policy::Policy>;
+        mut progress: impl FnMut(&TrainLog),
+    ) -> Result<policy::Policy> {
+        let mut monitor = callback::Monitor::new(None, contexts, seed, &mut progress)?;
+        self.fit(contexts, context_obs, seed, &mut monitor)
+    }
 
+    /// The one-context case of [`Train::train_pool`].
     fn train(
         &self,
         context: &mbtl_env::Context,
         context_obs: &mbtl_env::ContextObs,
         seed: u64,
-        progress: impl FnMut(&ppo::TrainLog),
+        progress: impl FnMut(&TrainLog),
     ) -> Result<policy::Policy> {
         self.train_pool(std::slice::from_ref(context), context_obs, seed, progress)
     }

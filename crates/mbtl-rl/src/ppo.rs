@@ -12,6 +12,7 @@ use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
+use crate::callback::{Monitor, TrainLog};
 use crate::policy::{ContinuousHead, Policy};
 use crate::{first_context, training_envs, Result, RlError, Train};
 
@@ -129,17 +130,6 @@ impl PpoConfig {
     }
 }
 
-/// Progress of a training run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct TrainLog {
-    pub env_steps: u64,
-    pub updates: u64,
-    /// Mean undiscounted return of the episodes finished during the last rollouts.
-    pub recent_return: f64,
-    /// Training episodes finished so far (`recent_return` is meaningful once this is > 0).
-    pub episodes: u64,
-}
-
 fn log_softmax(logits: &[f32], out: &mut [f32]) {
     let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let lse = m + logits.iter().map(|l| (l - m).exp()).sum::<f32>().ln();
@@ -197,12 +187,12 @@ impl Head {
 
 /// Trains a categorical or diagonal-Gaussian policy (by the action space).
 impl Train for PpoConfig {
-    fn train_pool(
+    fn fit(
         &self,
         contexts: &[Context],
         context_obs: &ContextObs,
         seed: u64,
-        mut progress: impl FnMut(&TrainLog),
+        monitor: &mut Monitor<'_>,
     ) -> Result<Policy> {
         let config = self;
         config.validate()?;
@@ -329,6 +319,21 @@ impl Train for PpoConfig {
                     }
                 }
                 finished.extend(out.episodes.iter().map(|ep| ep.ret));
+                // Stable-Baselines3 calls back after every vector step of the rollout.
+                if monitor.step() {
+                    let steps = log.env_steps + ((t + 1) * ne) as u64;
+                    let policy = snapshot(
+                        contexts,
+                        context_obs,
+                        config,
+                        seed,
+                        steps,
+                        &actor,
+                        &critic,
+                        &head,
+                    )?;
+                    monitor.evaluate(policy, steps)?;
+                }
             }
             log.env_steps += total as u64;
             let last_values = critic.forward(&out.obs, ne, &mut cc).to_vec();
@@ -362,6 +367,8 @@ impl Train for PpoConfig {
                 opt.lr = config.learning_rate * frac;
             }
             let clip = config.clip_range * frac;
+            // Loss means over the update, for the log only (never fed back).
+            let (mut pg_sum, mut vf_sum, mut ent_sum) = (0.0f64, 0.0f64, 0.0f64);
             for _ in 0..config.n_epochs {
                 // Fisher–Yates shuffle of the sample indices.
                 for i in (1..total).rev() {
@@ -414,6 +421,8 @@ impl Train for PpoConfig {
                             unclipped <= clipped || (1.0 - clip..=1.0 + clip).contains(&ratio);
                         // ∂(−surrogate)/∂log π(a) for this sample, averaged over the batch.
                         let g_logp = if active { -unclipped / b as f32 } else { 0.0 };
+                        pg_sum -= unclipped.min(clipped) as f64;
+                        vf_sum += ((values[i] - ret[k]) as f64).powi(2);
                         let g = &mut g_logits[i * n_actions..(i + 1) * n_actions];
                         match &mut head {
                             Head::Categorical { .. } => {
@@ -423,6 +432,7 @@ impl Train for PpoConfig {
                                 }
                                 let entropy: f32 =
                                     -probs.iter().zip(&lsm).map(|(p, l)| p * l).sum::<f32>();
+                                ent_sum += entropy as f64;
                                 for (j, ((gj, &l), &p)) in
                                     g.iter_mut().zip(lsm.iter()).zip(&probs).enumerate()
                                 {
@@ -433,6 +443,10 @@ impl Train for PpoConfig {
                             }
                             Head::Gaussian { log_std, grads, .. } => {
                                 let a = &act_buf[k * adim..(k + 1) * adim];
+                                ent_sum += log_std
+                                    .iter()
+                                    .map(|&l| l as f64 + 0.5 * (1.0 + (std::f64::consts::TAU).ln()))
+                                    .sum::<f64>();
                                 for j in 0..adim {
                                     let sigma = log_std[j].exp();
                                     let z = (a[j] - lg[j]) / sigma;
@@ -476,23 +490,56 @@ impl Train for PpoConfig {
                 log.recent_return = finished.iter().sum::<f64>() / finished.len() as f64;
                 log.episodes += finished.len() as u64;
             }
-            progress(&log);
+            let samples = (config.n_epochs * total) as f64;
+            log.losses = vec![
+                ("policy_gradient_loss", pg_sum / samples),
+                ("value_loss", vf_sum / samples),
+                ("entropy_loss", -ent_sum / samples),
+            ];
+            monitor.progress(&log);
         }
-        let mut policy = Policy::trained(
+        snapshot(
             contexts,
             context_obs,
-            "ppo",
             config,
             seed,
             log.env_steps,
-            actor,
-            Some(critic),
-        )?;
-        if let Head::Gaussian { low, high, .. } = head {
-            policy.header.continuous = Some(ContinuousHead::Clipped { low, high });
-        }
-        Ok(policy)
+            &actor,
+            &critic,
+            &head,
+        )
     }
+}
+
+/// The policy as it stands after `env_steps` steps.
+#[allow(clippy::too_many_arguments)]
+fn snapshot(
+    contexts: &[Context],
+    context_obs: &ContextObs,
+    config: &PpoConfig,
+    seed: u64,
+    env_steps: u64,
+    actor: &Mlp,
+    critic: &Mlp,
+    head: &Head,
+) -> Result<Policy> {
+    let mut policy = Policy::trained(
+        contexts,
+        context_obs,
+        "ppo",
+        config,
+        seed,
+        env_steps,
+        actor.clone(),
+        Some(critic.clone()),
+    )?;
+    if let Head::Gaussian { low, high, .. } = head {
+        policy.header.continuous = Some(ContinuousHead::Clipped {
+            low: low.clone(),
+            high: high.clone(),
+        });
+    }
+    Ok(policy)
 }
 
 #[cfg(test)]

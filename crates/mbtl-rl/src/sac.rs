@@ -13,9 +13,9 @@ use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
+use crate::callback::{Monitor, TrainLog};
 use crate::normal;
 use crate::policy::{ContinuousHead, Policy};
-use crate::ppo::TrainLog;
 use crate::replay::{Batch, Replay};
 use crate::sde::{Sde, SdeDraw};
 use crate::{first_context, training_envs, Result, RlError, Train};
@@ -324,12 +324,12 @@ fn polyak(target: &mut Mlp, source: &Mlp, tau: f32) {
 
 /// Trains a squashed-Gaussian policy (gSDE when `use_sde`).
 impl Train for SacConfig {
-    fn train_pool(
+    fn fit(
         &self,
         contexts: &[Context],
         context_obs: &ContextObs,
         seed: u64,
-        mut progress: impl FnMut(&TrainLog),
+        monitor: &mut Monitor<'_>,
     ) -> Result<Policy> {
         let config = self;
         config.validate()?;
@@ -407,6 +407,7 @@ impl Train for SacConfig {
         let mut g_q2 = vec![0.0f32; q2.n_params()];
         let mut xa = Vec::new();
         let b = config.batch_size;
+        let (mut actor_l, mut critic_loss) = (0.0f64, 0.0f64);
 
         for step in 1..=config.total_timesteps {
             let obs = out.obs.clone();
@@ -430,6 +431,21 @@ impl Train for SacConfig {
                 a_env[j] = low[j] + 0.5 * (a_unit[j] + 1.0) * (high[j] - low[j]);
             }
             env.step(BatchActions::Continuous(&a_env), &mut out)?;
+            // Stable-Baselines3 calls back after the step, before the phase's updates.
+            if monitor.step() {
+                let policy = snapshot(
+                    contexts,
+                    context_obs,
+                    config,
+                    seed,
+                    step,
+                    &actor,
+                    &q1,
+                    sde.as_ref().map(|s| s.clip_mean),
+                    (&low, &high),
+                )?;
+                monitor.evaluate(policy, step)?;
+            }
             replay.push_step(&obs, &a_unit, &out);
             recent.extend(out.episodes.iter().map(|e| e.ret));
 
@@ -475,11 +491,18 @@ impl Train for SacConfig {
 
                     // Critics: 0.5 Σᵢ mean((Qᵢ(s, a) − y)²).
                     concat(x, d, ab, dim, &mut xa);
+                    critic_loss = 0.0;
                     for (q, cache, grads, opt) in [
                         (&mut q1, &mut c1, &mut g_q1, &mut opt_q1),
                         (&mut q2, &mut c2, &mut g_q2, &mut opt_q2),
                     ] {
                         let qv = q.forward(&xa, b, cache);
+                        critic_loss += 0.5
+                            * qv.iter()
+                                .zip(&y)
+                                .map(|(q, y)| ((q - y) as f64).powi(2))
+                                .sum::<f64>()
+                            / b as f64;
                         let g: Vec<f32> =
                             qv.iter().zip(&y).map(|(q, y)| (q - y) / b as f32).collect();
                         grads.fill(0.0);
@@ -497,11 +520,17 @@ impl Train for SacConfig {
                     };
                     match (&pi, &mut sde) {
                         (Draw::Gauss(pi), _) => {
-                            actor_loss(&actor, &mut ca, pi, x, d, alpha, critics, &mut g_actor);
+                            actor_l =
+                                actor_loss(&actor, &mut ca, pi, x, d, alpha, critics, &mut g_actor)
+                                    as f64;
                         }
                         (Draw::Sde(dr, phi), Some(sde)) => {
                             // mean(α log π − min Q): ∂/∂a = −∂minQ/∂a / B, ∂/∂log π = α / B.
-                            let (_, dq_da) = min_q(critics, x, d, &dr.action, dim);
+                            let (mq, dq_da) = min_q(critics, x, d, &dr.action, dim);
+                            actor_l = (0..b)
+                                .map(|k| (alpha * dr.log_prob[k] - mq[k]) as f64)
+                                .sum::<f64>()
+                                / b as f64;
                             let d_action: Vec<f32> = dq_da.iter().map(|g| -g / b as f32).collect();
                             g_sde.fill(0.0);
                             let g_mu = sde.backward(
@@ -528,29 +557,63 @@ impl Train for SacConfig {
                 log.episodes += out.episodes.len() as u64;
                 let tail = &recent[recent.len().saturating_sub(10)..];
                 log.recent_return = tail.iter().sum::<f64>() / tail.len() as f64;
-                progress(&log);
+                if log.updates > 0 {
+                    log.losses = vec![
+                        ("actor_loss", actor_l),
+                        ("critic_loss", critic_loss),
+                        ("ent_coef", log_alpha[0].exp() as f64),
+                    ];
+                }
+                monitor.progress(&log);
             }
         }
-        let mut policy = Policy::trained(
+        snapshot(
             contexts,
             context_obs,
-            "sac",
             config,
             seed,
             log.env_steps,
-            actor,
-            Some(q1),
-        )?;
-        policy.header.continuous = Some(match sde {
-            Some(sde) => ContinuousHead::SquashedMean {
-                low,
-                high,
-                clip_mean: sde.clip_mean,
-            },
-            None => ContinuousHead::Squashed { low, high },
-        });
-        Ok(policy)
+            &actor,
+            &q1,
+            sde.as_ref().map(|s| s.clip_mean),
+            (&low, &high),
+        )
     }
+}
+
+/// The policy as it stands after `env_steps` steps (`clip_mean`: gSDE's squashed mean).
+#[allow(clippy::too_many_arguments)]
+fn snapshot(
+    contexts: &[Context],
+    context_obs: &ContextObs,
+    config: &SacConfig,
+    seed: u64,
+    env_steps: u64,
+    actor: &Mlp,
+    q1: &Mlp,
+    clip_mean: Option<f32>,
+    (low, high): (&[f32], &[f32]),
+) -> Result<Policy> {
+    let mut policy = Policy::trained(
+        contexts,
+        context_obs,
+        "sac",
+        config,
+        seed,
+        env_steps,
+        actor.clone(),
+        Some(q1.clone()),
+    )?;
+    let (low, high) = (low.to_vec(), high.to_vec());
+    policy.header.continuous = Some(match clip_mean {
+        Some(clip_mean) => ContinuousHead::SquashedMean {
+            low,
+            high,
+            clip_mean,
+        },
+        None => ContinuousHead::Squashed { low, high },
+    });
+    Ok(policy)
 }
 
 #[cfg(test)]

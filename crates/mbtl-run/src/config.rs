@@ -41,7 +41,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mbtl_env::{Context, ContextObs, ContextSpace, EnvRef, FeatureSpec, Semantics, Spacing};
-use mbtl_rl::learner::Learner;
+use mbtl_rl::callback::EvalCallback;
+use mbtl_rl::learner::{Learner, Preset};
 use mbtl_select::replay::{ReplayOptions, StrategyName};
 use mbtl_select::{Acquisition, GapModel, TaskSpace};
 use serde::{Deserialize, Serialize};
@@ -66,6 +67,32 @@ pub struct Experiment {
     #[serde(default)]
     pub eval: EvalSection,
     pub select: SelectSection,
+    /// How reports present the run (never changes a result).
+    #[serde(default, skip_serializing_if = "ReportSection::is_empty")]
+    pub report: ReportSection,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    /// A panel of the paper's digitized curves (`learning_curves_digitized.csv`, e.g.
+    /// `CartPole_MassCart`) to draw and tabulate beside this run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<String>,
+    /// A source counts as trained when its policy scores at least this (normalised) on its
+    /// own task; the others are marked in the report. Default 0.8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_threshold: Option<f64>,
+}
+
+impl ReportSection {
+    fn is_empty(&self) -> bool {
+        self.paper.is_none() && self.trained_threshold.is_none()
+    }
+
+    pub fn trained_threshold(&self) -> f64 {
+        self.trained_threshold.unwrap_or(0.8)
+    }
 }
 
 fn one() -> usize {
@@ -127,10 +154,18 @@ pub struct LearnerSection {
     /// The external trainer's argv; mbtl appends the job file's path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
-    /// Built-in: overrides of the zoo's tuned hyper-parameters, by Stable-Baselines3's names.
+    /// Built-in: where the hyper-parameters start, `zoo` (the default: rl-baselines3-zoo's
+    /// tuned values) or `sb3` (Stable-Baselines3's library defaults, as the MBTL paper).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// Built-in: overrides of the preset's hyper-parameters, by Stable-Baselines3's names.
     /// Command: passed through to the job file as they are.
     #[serde(default)]
     pub hyperparameters: Map<String, Value>,
+    /// Built-in: periodic evaluation during training, keeping the best policy
+    /// (Stable-Baselines3's `EvalCallback`; the paper: every 500 steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_callback: Option<EvalCallback>,
     /// Seconds an external trainer may run before it is killed (and the attempt fails).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<f64>,
@@ -161,8 +196,11 @@ impl LearnerKind {
 /// The learner of a resolved experiment.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LearnerPlan {
-    /// mbtl's own PPO, DQN or SAC.
-    Builtin(Learner),
+    /// mbtl's own PPO, DQN or SAC, with its periodic evaluation if any.
+    Builtin {
+        learner: Learner,
+        callback: Option<EvalCallback>,
+    },
     /// An external trainer run through the job/result file protocol.
     Command(crate::external::CommandLearner),
 }
@@ -171,7 +209,7 @@ impl LearnerPlan {
     /// A short name for reports: the algorithm, or the command's program.
     pub fn describe(&self) -> String {
         match self {
-            LearnerPlan::Builtin(l) => l.algo().to_string(),
+            LearnerPlan::Builtin { learner, .. } => learner.algo().to_string(),
             LearnerPlan::Command(c) => c.describe(),
         }
     }
@@ -179,7 +217,7 @@ impl LearnerPlan {
     /// How many times a job is tried before the run fails.
     pub fn attempts(&self) -> u32 {
         match self {
-            LearnerPlan::Builtin(_) => 1,
+            LearnerPlan::Builtin { .. } => 1,
             LearnerPlan::Command(c) => 1 + c.retries,
         }
     }
@@ -330,6 +368,60 @@ impl Experiment {
         Ok(plan)
     }
 
+    /// [`Experiment::load`] with `--set KEY=VALUE` overrides applied to the file's settings
+    /// first (dotted keys, TOML values: `learner.hyperparameters.total_timesteps=200000`,
+    /// `name="masscart-2e5"`; a bare word is a string).
+    pub fn load_with(path: &Path, sets: &[String]) -> Result<Plan> {
+        if sets.is_empty() {
+            return Self::load(path);
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| RunError::io(path, e))?;
+        let origin = path.display().to_string();
+        let experiment = Self::parse_with(&text, &origin, sets)?;
+        let mut plan = experiment.plan(&format!("{origin} with --set"))?;
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let folder = folder.unwrap_or(Path::new("."));
+        plan.workdir = Some(std::fs::canonicalize(folder).map_err(|e| RunError::io(folder, e))?);
+        Ok(plan)
+    }
+
+    /// Parses TOML text with `KEY=VALUE` overrides (see [`Experiment::load_with`]).
+    pub fn parse_with(text: &str, origin: &str, sets: &[String]) -> Result<Experiment> {
+        let config = |message: String| RunError::Config {
+            file: origin.into(),
+            message,
+        };
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| config(e.to_string()))?;
+        for set in sets {
+            let (key, value) = set.split_once('=').ok_or_else(|| {
+                config(format!(
+                    "--set {set}: expected KEY=VALUE, e.g. learner.hyperparameters.total_timesteps=200000"
+                ))
+            })?;
+            let value: toml::Value = match toml::from_str::<toml::Table>(&format!("v = {value}")) {
+                Ok(mut t) => t.remove("v").expect("parsed v"),
+                Err(_) => toml::Value::String(value.trim().to_string()),
+            };
+            let parts: Vec<&str> = key.trim().split('.').collect();
+            if parts.iter().any(|p| p.is_empty()) {
+                return Err(config(format!("--set {set}: empty part in key '{key}'")));
+            }
+            let mut slot = &mut table;
+            for part in &parts[..parts.len() - 1] {
+                let next = slot
+                    .entry(part.to_string())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                slot = next.as_table_mut().ok_or_else(|| {
+                    config(format!("--set {set}: '{part}' is not a table in {origin}"))
+                })?;
+            }
+            slot.insert(parts[parts.len() - 1].to_string(), value);
+        }
+        table
+            .try_into()
+            .map_err(|e: toml::de::Error| config(format!("with --set: {e}")))
+    }
+
     /// Reads and checks an experiment file.
     pub fn read(path: &Path) -> Result<Experiment> {
         let text = std::fs::read_to_string(path).map_err(|e| RunError::io(path, e))?;
@@ -369,6 +461,7 @@ impl Experiment {
         let mut e = self.clone();
         e.learner.timeout = None;
         e.learner.retries = 0;
+        e.report = ReportSection::default();
         e
     }
 
@@ -470,8 +563,19 @@ impl Experiment {
             TaskSpace::grid(&levels).map_err(|e| bad("space", e.to_string()))?
         };
 
+        if let Some(p) = &self.report.paper {
+            mbtl_select::paper::panel(p).map_err(|e| bad("report.paper", e.to_string()))?;
+        }
+        if let Some(t) = self.report.trained_threshold {
+            if !t.is_finite() {
+                return Err(bad(
+                    "report.trained_threshold",
+                    format!("{t}: need a finite normalised return"),
+                ));
+            }
+        }
         let learner = self.learner_plan(&env, &bad)?;
-        if let LearnerPlan::Builtin(l) = &learner {
+        if let LearnerPlan::Builtin { learner: l, .. } = &learner {
             l.validate(&env)
                 .map_err(|e| bad("learner.hyperparameters", e.to_string()))?;
         }
@@ -627,12 +731,31 @@ impl Experiment {
                         ),
                     ));
                 }
-                let learner = Learner::zoo(algo, env)
+                let preset: Preset = match &l.preset {
+                    Some(p) => p
+                        .parse()
+                        .map_err(|e: mbtl_rl::RlError| bad("learner.preset", e.to_string()))?,
+                    None => Preset::Zoo,
+                };
+                let learner = Learner::preset(algo, preset, env)
                     .and_then(|l| l.with_overrides(&self.learner.hyperparameters))
                     .map_err(|e| bad("learner", e.to_string()))?;
-                Ok(LearnerPlan::Builtin(learner))
+                if let Some(cb) = &l.eval_callback {
+                    cb.validate()
+                        .map_err(|e| bad("learner.eval_callback", e.to_string()))?;
+                }
+                Ok(LearnerPlan::Builtin {
+                    learner,
+                    callback: l.eval_callback.clone(),
+                })
             }
             LearnerKind::Command => {
+                if l.preset.is_some() || l.eval_callback.is_some() {
+                    return Err(bad(
+                        if l.preset.is_some() { "learner.preset" } else { "learner.eval_callback" },
+                        "belongs to mbtl's own learners; an external trainer chooses its hyper-parameters and evaluations itself (and reports its curves)".into(),
+                    ));
+                }
                 if let Some(algo) = &l.algo {
                     return Err(bad(
                         "learner.algo",
@@ -722,7 +845,7 @@ budget = 2
         assert_eq!(p.n_tasks(), 4);
         assert_eq!(p.contexts[3].get("length").unwrap(), 1.0);
         assert_eq!(p.bounds, [0.0, 500.0]);
-        let LearnerPlan::Builtin(learner) = &p.learner else {
+        let LearnerPlan::Builtin { learner, .. } = &p.learner else {
             panic!("a built-in learner")
         };
         assert_eq!(learner.total_timesteps(), 2048);
@@ -789,5 +912,73 @@ budget = 2
             ]
         );
         assert!(differences(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn presets_callbacks_paper_panels_and_sets_are_checked() {
+        let set = |sets: &[&str]| {
+            let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            Experiment::parse_with(SMALL, "small.toml", &sets).and_then(|e| e.plan("small.toml"))
+        };
+        let p = set(&[
+            "learner.preset=\"sb3\"",
+            "learner.eval_callback={ eval_freq = 500 }",
+            "learner.hyperparameters.total_timesteps=4096",
+            "report.paper=CartPole_MassCart",
+        ])
+        .unwrap();
+        let LearnerPlan::Builtin { learner, callback } = &p.learner else {
+            panic!("built-in")
+        };
+        let hp = learner.hyperparameters();
+        // SB3's defaults, the file's n_epochs and the command line's budget on top.
+        assert_eq!(hp["n_steps"], 2048);
+        assert_eq!(hp["n_epochs"], 2);
+        assert_eq!(learner.total_timesteps(), 4096);
+        assert_eq!(
+            callback.as_ref().unwrap(),
+            &EvalCallback {
+                eval_freq: 500,
+                ..EvalCallback::paper()
+            }
+        );
+        // Report settings never change a run's identity; the learner's do.
+        let plain = set(&[
+            "learner.preset=sb3",
+            "learner.eval_callback={ eval_freq = 500 }",
+            "learner.hyperparameters.total_timesteps=4096",
+        ])
+        .unwrap();
+        assert_eq!(p.identity, plain.identity);
+        assert_ne!(p.identity, set(&[]).unwrap().identity);
+        for (sets, want) in [
+            (
+                &["learner.preset=paper"][..],
+                "learner.preset: unknown preset 'paper'",
+            ),
+            (
+                &["learner.eval_callback={ eval_freq = 0 }"][..],
+                "learner.eval_callback",
+            ),
+            (&["report.paper=CartPole"][..], "report.paper"),
+            (
+                &["report.trained_threshold=nan"][..],
+                "report.trained_threshold",
+            ),
+            (&["learner"][..], "expected KEY=VALUE"),
+            (&["name.x=1"][..], "'name' is not a table"),
+            (&["learner.n_epochs=3"][..], "n_epochs"),
+        ] {
+            let e = set(sets).unwrap_err().to_string();
+            assert!(e.contains(want), "{sets:?}: {e}");
+        }
+        let e = err(&SMALL.replace(
+            "algo = \"ppo\"\nhyperparameters = { total_timesteps = 2048, n_epochs = 2 }",
+            "kind = \"command\"\ncommand = [\"train\"]\neval_callback = { eval_freq = 5 }",
+        ));
+        assert!(
+            e.contains("learner.eval_callback: belongs to mbtl's own learners"),
+            "{e}"
+        );
     }
 }

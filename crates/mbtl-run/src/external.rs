@@ -172,9 +172,9 @@ pub fn job_file(job: &Job, plan: &Plan, run_dir: &Path) -> Result<ExternalJob> {
 fn command_of(plan: &Plan) -> Result<&CommandLearner> {
     match &plan.learner {
         crate::config::LearnerPlan::Command(c) => Ok(c),
-        crate::config::LearnerPlan::Builtin(l) => Err(RunError::Job {
+        crate::config::LearnerPlan::Builtin { learner, .. } => Err(RunError::Job {
             job: plan.experiment.name.clone(),
-            message: format!("learner {} is not an external command", l.algo()),
+            message: format!("learner {} is not an external command", learner.algo()),
         }),
     }
 }
@@ -243,7 +243,16 @@ pub fn execute(job: &Job, plan: &Plan, run_dir: &Path) -> Result<JobResult> {
         train_seconds: parsed.train_seconds.unwrap_or(wall),
         eval_seconds: parsed.eval_seconds.unwrap_or(0.0),
         targets: parsed.targets,
-        learning_curve: parsed.learning_curve,
+        curves: if parsed.learning_curve.is_empty() {
+            Default::default()
+        } else {
+            [(
+                crate::job::series::RETURN.to_string(),
+                parsed.learning_curve,
+            )]
+            .into()
+        },
+        kept: None,
         artifacts: parsed.artifacts,
     })
 }

@@ -3,11 +3,13 @@
 //! experiment, so the same unit runs in a thread, in a `mbtl worker` process or in a cluster
 //! array task, and its [`JobResult`] is a file or a row the coordinator ingests.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use mbtl_env::{derive_seed, Context, ContextObs};
+use mbtl_rl::callback::Kept;
 use mbtl_rl::eval::evaluate;
 use serde::{Deserialize, Serialize};
 
@@ -100,9 +102,12 @@ pub struct JobResult {
     pub eval_seconds: f64,
     /// One per target task, in task order.
     pub targets: Vec<TargetReturn>,
-    /// Training progress, where the learner reported it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub learning_curve: Vec<CurvePoint>,
+    /// Learning curves by series (see [`series`]), where the learner reported them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub curves: BTreeMap<String, Vec<CurvePoint>>,
+    /// Which policy the training kept (mbtl's learners; `None` for an external trainer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<Kept>,
     /// Files an external trainer kept, as it named them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<String>,
@@ -164,26 +169,51 @@ impl Job {
     /// Trains, saves the policy under `run_dir`, and evaluates it on every target: with mbtl's
     /// own learner, or through the experiment's external command.
     pub fn execute(&self, plan: &Plan, run_dir: &Path) -> Result<JobResult> {
-        let learner = match &plan.learner {
-            LearnerPlan::Builtin(l) => l,
+        let (learner, callback) = match &plan.learner {
+            LearnerPlan::Builtin { learner, callback } => (learner, callback.as_ref()),
             LearnerPlan::Command(_) => return crate::external::execute(self, plan, run_dir),
         };
         let seed = self.seed();
         let (pool, obs) = self.training(plan)?;
         let start = Instant::now();
-        // The learning curve: the recent training return each time episodes have finished.
-        let mut curve = Vec::new();
+        // The curves: the recent training return each time episodes have finished, the losses
+        // at every report, the periodic evaluations.
+        let mut curves: BTreeMap<String, Vec<CurvePoint>> = BTreeMap::new();
         let mut seen = 0;
-        let policy = learner.train(&pool, &obs, seed, |log| {
-            if log.episodes > seen && log.recent_return.is_finite() {
+        let trained = learner.train_with(&pool, &obs, seed, callback, |log| {
+            let mut push = |name: &str, value: f64| {
+                if value.is_finite() {
+                    curves
+                        .entry(name.to_string())
+                        .or_default()
+                        .push(CurvePoint {
+                            step: log.env_steps,
+                            value,
+                        });
+                }
+            };
+            if log.episodes > seen {
                 seen = log.episodes;
-                curve.push(CurvePoint {
-                    step: log.env_steps,
-                    value: log.recent_return,
-                });
+                push(series::RETURN, log.recent_return);
+            }
+            for (name, value) in &log.losses {
+                push(&format!("{}{name}", series::LOSS_PREFIX), *value);
             }
         })?;
         let train_seconds = start.elapsed().as_secs_f64();
+        for e in &trained.evals {
+            for (name, value) in [(series::EVAL, e.mean), (series::EVAL_STD, e.std)] {
+                curves.entry(name.into()).or_default().push(CurvePoint {
+                    step: e.env_steps,
+                    value,
+                });
+            }
+        }
+        let curves = curves
+            .into_iter()
+            .map(|(k, v)| (k, thin(v, MAX_CURVE_POINTS)))
+            .collect();
+        let (policy, env_steps) = (trained.policy, trained.env_steps);
         let file = self.policy_file();
         let path: PathBuf = run_dir.join(&file);
         if let Some(parent) = path.parent() {
@@ -203,7 +233,7 @@ impl Job {
             source: self.source,
             seed,
             policy: file,
-            env_steps: policy.header.env_steps,
+            env_steps,
             train_seconds,
             eval_seconds: start.elapsed().as_secs_f64(),
             targets: stats
@@ -214,7 +244,8 @@ impl Job {
                     episodes: Some(s.episodes),
                 })
                 .collect(),
-            learning_curve: thin(curve, MAX_CURVE_POINTS),
+            curves,
+            kept: Some(trained.kept),
             artifacts: Vec::new(),
         })
     }
@@ -239,6 +270,20 @@ impl JobResult {
     pub fn means(&self) -> Vec<f64> {
         self.targets.iter().map(|t| t.mean).collect()
     }
+}
+
+/// Names of the stored curve series.
+pub mod series {
+    /// Mean return of the training episodes finished lately (mbtl's learners), or whatever
+    /// return an external trainer reports as its `learning_curve`.
+    pub const RETURN: &str = "return";
+    /// Mean return of each periodic evaluation (`[learner.eval_callback]`).
+    pub const EVAL: &str = "eval";
+    /// Standard deviation of the periodic evaluation's episode returns.
+    pub const EVAL_STD: &str = "eval_std";
+    /// Prefix of the learners' losses: `train/value_loss`, `train/loss`, … (Stable-Baselines3's
+    /// TensorBoard tags).
+    pub const LOSS_PREFIX: &str = "train/";
 }
 
 /// Points a stored learning curve keeps at most (a 5-million-step PPO run reports ~20 000).

@@ -5,7 +5,8 @@
 //! pick) or trains a full transfer matrix; the [`coordinator`] runs each unit of work
 //! ([`job`]) once, in a thread or a `mbtl worker` process (optionally started through a
 //! launcher such as `srun`), and commits it to the SQLite run [`store`]; [`cluster`] exports a
-//! matrix's missing jobs as a Slurm array; [`status`] and [`report`] read the store back.
+//! matrix's missing jobs as a Slurm array; [`status`], [`report`] and [`tensorboard`] read the
+//! store back.
 //!
 //! Nothing here decides *which* task to train (that is `mbtl-select`) or *how* to train it
 //! (`mbtl-rl`); this crate wires them together and makes the result durable.
@@ -22,6 +23,7 @@ pub mod plot;
 pub mod report;
 pub mod status;
 pub mod store;
+pub mod tensorboard;
 
 pub use config::{Experiment, LearnerPlan, Plan};
 pub use coordinator::{Coordinator, Event, Executor};

@@ -29,11 +29,13 @@ fn register_font() {
     });
 }
 
-/// One line of a curve figure: `values[k-1]` at `k`, optionally with a ± band.
+/// One line of a curve figure: `values[k-1]` at `k`, optionally with a ± band and the
+/// paper's published points `(k, V_k)` (drawn dashed, with markers, in the same colour).
 pub struct Series<'a> {
     pub name: &'a str,
     pub values: &'a [f64],
     pub band: Option<&'a [f64]>,
+    pub paper: Option<&'a [(usize, f64)]>,
 }
 
 const COLORS: [RGBColor; 10] = [
@@ -73,6 +75,12 @@ where
             let b = s.band.map_or(0.0, |b| b[i]);
             lo = lo.min(v - b);
             hi = hi.max(v + b);
+        }
+        for &(k, v) in s.paper.unwrap_or(&[]) {
+            if k <= k_max {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
         }
     }
     if !(lo.is_finite() && hi.is_finite()) {
@@ -138,6 +146,32 @@ where
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
+        if let Some(paper) = s.paper {
+            let points: Vec<(f64, f64)> = paper
+                .iter()
+                .filter(|(k, _)| *k <= k_max)
+                .map(|&(k, v)| (k as f64, v))
+                .collect();
+            chart
+                .draw_series(DashedLineSeries::new(
+                    points.clone(),
+                    6,
+                    4,
+                    color.stroke_width(1),
+                ))
+                .map_err(err)?
+                .label(format!("{} (paper)", s.name))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 6, y)], color.stroke_width(1))
+                });
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .map(|&p| Circle::new(p, 3, color.stroke_width(1))),
+                )
+                .map_err(err)?;
+        }
     }
     legend_and_present(&mut chart, &root)
 }
@@ -234,6 +268,87 @@ pub fn curves(
             series,
         },
     )
+}
+
+/// Every source's learning curve (return against environment steps); trainings that did not
+/// reach the report's threshold on their own task drawn in red, the others in blue.
+pub struct TrainingCurves<'a> {
+    pub title: &'a str,
+    pub curves: &'a [SourceCurve],
+    pub y_label: &'a str,
+}
+
+/// One source's learning curve: `(environment steps, return)` points, and whether the
+/// training counts as trained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceCurve {
+    pub points: Vec<(f64, f64)>,
+    pub trained: bool,
+}
+
+impl Figure for TrainingCurves<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e}");
+        root.fill(&WHITE).map_err(err)?;
+        let points = self.curves.iter().flat_map(|c| c.points.iter());
+        let (mut x_hi, mut lo, mut hi) = (1.0f64, f64::INFINITY, f64::NEG_INFINITY);
+        for &(x, y) in points {
+            x_hi = x_hi.max(x);
+            lo = lo.min(y);
+            hi = hi.max(y);
+        }
+        if !(lo.is_finite() && hi.is_finite()) {
+            return Err(draw_err!("no learning curve to plot"));
+        }
+        let pad = ((hi - lo) * 0.05).max(1e-3);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(self.title, ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(42)
+            .y_label_area_size(62)
+            .build_cartesian_2d(0f64..x_hi, (lo - pad)..(hi + pad))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("environment steps")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_desc(self.y_label)
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(err)?;
+        let ok = RGBColor(31, 119, 180);
+        let bad = RGBColor(214, 39, 40);
+        // Trained ones first, so that the failures lie on top.
+        for want in [true, false] {
+            let color = if want { ok.mix(0.35) } else { bad.mix(0.8) };
+            let mut labelled = false;
+            for curve in self.curves.iter().filter(|c| c.trained == want) {
+                let drawn = chart
+                    .draw_series(LineSeries::new(
+                        curve.points.iter().copied(),
+                        color.stroke_width(1),
+                    ))
+                    .map_err(err)?;
+                if !labelled {
+                    let n = self.curves.iter().filter(|c| c.trained == want).count();
+                    let label = if want {
+                        format!("trained ({n})")
+                    } else {
+                        format!("did not train ({n})")
+                    };
+                    let solid = if want { ok } else { bad };
+                    drawn.label(label).legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], solid.stroke_width(2))
+                    });
+                    labelled = true;
+                }
+            }
+        }
+        legend_and_present(&mut chart, &root)
+    }
 }
 
 /// Viridis, sampled at five stops and interpolated linearly (`t` in `[0, 1]`).

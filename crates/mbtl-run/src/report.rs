@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use mbtl_select::gp::sklearn::SklearnGp;
 use mbtl_select::metrics;
 use mbtl_select::numpy_rng::RandomState;
+use mbtl_select::replay::StrategyName;
 
 use crate::config::Plan;
 use crate::error::Result;
@@ -84,6 +85,103 @@ pub fn summary(plan: &Plan, curves: &[(String, usize, Vec<f64>)]) -> Vec<Summary
         .collect()
 }
 
+/// How the trainings of one trial went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialTrainings {
+    pub trial: usize,
+    /// Trained sources (tasks, not the multi-task policy).
+    pub sources: usize,
+    /// Tasks whose policy scores below the threshold on its own task.
+    pub failed: Vec<usize>,
+    /// Trainings that kept their best periodic evaluation's policy.
+    pub kept_best: usize,
+    pub median_kept_step: Option<u64>,
+}
+
+/// Every trial's trainings, and the figure's curves for trial 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trainings {
+    pub threshold: f64,
+    pub trials: Vec<TrialTrainings>,
+    /// Every source of trial 0, when curves were stored.
+    pub figure: Option<Vec<plot::SourceCurve>>,
+    /// Which series the figure shows (`eval` or `return`).
+    pub series_shown: &'static str,
+}
+
+/// Reads which trainings trained (own-task normalised return ≥ the report's threshold), which
+/// policy each kept, and trial 0's learning curves.
+pub fn training_outcomes(store: &RunStore, plan: &Plan) -> Result<Trainings> {
+    let threshold = plan.experiment.report.trained_threshold();
+    let kept = store.kept()?;
+    let mut trials = Vec::new();
+    let mut trained_of_trial0 = BTreeMap::new();
+    for trial in 0..plan.experiment.trials {
+        let (mut sources, mut failed) = (0, Vec::new());
+        for task in 0..plan.n_tasks() {
+            if let Some(row) = store.evaluations(trial, Source::Task(task))? {
+                sources += 1;
+                let ok = plan.normalize(row[task].mean) >= threshold;
+                if !ok {
+                    failed.push(task);
+                }
+                if trial == 0 {
+                    trained_of_trial0.insert(task, ok);
+                }
+            }
+        }
+        let mut steps: Vec<u64> = kept
+            .iter()
+            .filter(|(t, s, _)| *t == trial && matches!(s, Source::Task(_)))
+            .filter_map(|(_, _, k)| match k {
+                mbtl_rl::callback::Kept::Best { env_steps, .. } => Some(*env_steps),
+                mbtl_rl::callback::Kept::Last => None,
+            })
+            .collect();
+        steps.sort_unstable();
+        trials.push(TrialTrainings {
+            trial,
+            sources,
+            failed,
+            kept_best: steps.len(),
+            median_kept_step: steps.get(steps.len() / 2).copied(),
+        });
+    }
+    let rows = store.all_curves()?;
+    let has_eval = rows
+        .iter()
+        .any(|r| r.trial == 0 && r.series == crate::job::series::EVAL);
+    let series_shown = if has_eval {
+        crate::job::series::EVAL
+    } else {
+        crate::job::series::RETURN
+    };
+    let mut by_task: BTreeMap<usize, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.trial == 0 && r.series == series_shown)
+    {
+        if let Source::Task(t) = r.source {
+            by_task.entry(t).or_default().push((r.step as f64, r.value));
+        }
+    }
+    let figure = (!by_task.is_empty()).then(|| {
+        by_task
+            .into_iter()
+            .map(|(t, points)| plot::SourceCurve {
+                points,
+                trained: trained_of_trial0.get(&t).copied().unwrap_or(true),
+            })
+            .collect()
+    });
+    Ok(Trainings {
+        threshold,
+        trials,
+        figure,
+        series_shown,
+    })
+}
+
 /// Writes `report/index.html` and its figures for the run in `dir`; returns the page's path.
 pub fn write_report(dir: &Path) -> Result<PathBuf> {
     let (store, exp) = RunStore::open_existing(dir)?;
@@ -95,13 +193,34 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
     let curves = mean_curves(&plan, &steps);
     let mut figures: Vec<(&str, &str)> = Vec::new();
 
+    let paper =
+        match &exp.report.paper {
+            Some(name) => Some(mbtl_select::paper::panel(name).map_err(|e| {
+                crate::error::RunError::Config {
+                    file: store.path().display().to_string(),
+                    message: format!("report.paper: {e}"),
+                }
+            })?),
+            None => None,
+        };
+    let paper_curves: Vec<Vec<(usize, f64)>> = curves
+        .iter()
+        .map(
+            |(name, _, _)| match (&paper, name.parse::<StrategyName>()) {
+                (Some(p), Ok(s)) => p.curve(s),
+                _ => Vec::new(),
+            },
+        )
+        .collect();
     if !curves.is_empty() {
         let series: Vec<Series<'_>> = curves
             .iter()
-            .map(|(name, _, c)| Series {
+            .zip(&paper_curves)
+            .map(|((name, _, c), p)| Series {
                 name,
                 values: c,
                 band: None,
+                paper: (!p.is_empty()).then_some(&p[..]),
             })
             .collect();
         plot::curves(
@@ -111,7 +230,23 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
             "V_k (normalised, mean over trials)",
             &series,
         )?;
-        figures.push(("curves", "Generalized performance V_k against the number of trained source tasks, per strategy (mean over trials)."));
+        figures.push(("curves", if paper.is_some() {
+            "Generalized performance V_k against the number of trained source tasks, per strategy (mean over trials); dashed with markers: the paper's digitized curve of the same strategy."
+        } else {
+            "Generalized performance V_k against the number of trained source tasks, per strategy (mean over trials)."
+        }));
+    }
+    let trainings = training_outcomes(&store, &plan)?;
+    if let Some(curves) = &trainings.figure {
+        plot::save(
+            &out.join("training"),
+            &plot::TrainingCurves {
+                title: &format!("trial 0: {} curve of every source", trainings.series_shown),
+                curves,
+                y_label: "return",
+            },
+        )?;
+        figures.push(("training", "Learning curve of every source of trial 0 (periodic evaluations where the learner ran them, else the training return); red: trainings whose kept policy scores below the threshold on its own task."));
     }
 
     // Trial 0's transfer matrix, as far as it was trained.
@@ -238,6 +373,40 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
         );
     }
     html.push_str("</table>\n<p>k*: first k at which the strategy reaches the better of Independent and Multi-task (when run); N/k*: MBTL's sample efficiency.</p>\n");
+    if let Some(p) = &paper {
+        let ours: Vec<(StrategyName, Vec<f64>)> = curves
+            .iter()
+            .filter_map(|(name, _, c)| name.parse().ok().map(|s| (s, c.clone())))
+            .collect();
+        let _ = write!(
+            html,
+            "<h2>Beside the paper</h2>\n<p>mbtl's mean over trials / the paper's digitized value (panel {}, ±0.005), at the k the paper's tables use; Oracle against the zero-shot bar chart.</p>\n<pre id=\"paper\">{}</pre>\n",
+            escape(&p.name),
+            escape(&p.side_by_side(&ours))
+        );
+    }
+    let _ = write!(
+        html,
+        "<h2>Trainings</h2>\n<p>A training counts as trained when its policy scores at least {thr} (normalised) on its own task.</p>\n<table id=\"trainings\"><tr><th>trial</th><th>sources</th><th>trained</th><th>did not train</th><th>kept the best evaluation</th><th>median step of the kept policy</th></tr>\n",
+        thr = trainings.threshold
+    );
+    for t in &trainings.trials {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            t.trial,
+            t.sources,
+            t.sources - t.failed.len(),
+            if t.failed.is_empty() {
+                "0".to_string()
+            } else {
+                format!("{}: tasks {:?}", t.failed.len(), t.failed)
+            },
+            t.kept_best,
+            t.median_kept_step.map_or("–".into(), |s| s.to_string()),
+        );
+    }
+    html.push_str("</table>\n");
     for (stem, caption) in &figures {
         let _ = writeln!(
             html,

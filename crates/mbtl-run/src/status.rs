@@ -45,6 +45,12 @@ pub struct Status {
     pub strategies: Vec<StrategyStatus>,
     /// Every strategy of every trial has all K steps.
     pub complete: bool,
+    /// Trainings that kept their best periodic evaluation's policy (`[learner.eval_callback]`).
+    pub kept_best: usize,
+    /// Per trial, the tasks whose policy scores below `report.trained_threshold` (normalised)
+    /// on its own task: trainings that did not train.
+    pub did_not_train: Vec<Vec<usize>>,
+    pub trained_threshold: f64,
     /// The most recent failed attempts with their errors (an external trainer's include the
     /// tail of its stderr), newest first.
     pub recent_failures: Vec<FailedAttempt>,
@@ -77,7 +83,11 @@ pub fn status(dir: &Path) -> Result<Status> {
             trials,
         });
     }
+    let outcomes = crate::report::training_outcomes(&store, &plan)?;
     Ok(Status {
+        kept_best: outcomes.trials.iter().map(|t| t.kept_best).sum(),
+        did_not_train: outcomes.trials.iter().map(|t| t.failed.clone()).collect(),
+        trained_threshold: outcomes.threshold,
         experiment: exp.name.clone(),
         n_tasks: plan.n_tasks(),
         trials: exp.trials,
@@ -147,6 +157,23 @@ impl Status {
             self.attempts.interrupted,
             self.attempts.failed
         );
+        if self.kept_best > 0 {
+            let _ = writeln!(
+                out,
+                "kept the best periodic evaluation's policy: {} of {} trainings",
+                self.kept_best, self.trainings
+            );
+        }
+        for (t, tasks) in self.did_not_train.iter().enumerate() {
+            if !tasks.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "trial {t}: {} source(s) below {} on their own task (did not train): {tasks:?}",
+                    tasks.len(),
+                    self.trained_threshold
+                );
+            }
+        }
         if !self.recent_failures.is_empty() {
             let _ = writeln!(out, "recent failures (newest first):");
             for f in &self.recent_failures {

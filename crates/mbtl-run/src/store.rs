@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::config::{differences, Experiment};
 use crate::error::{Result, RunError};
 use crate::job::{CurvePoint, JobResult, Source, TargetReturn};
+use mbtl_rl::callback::Kept;
 
 /// File name of the store inside a run folder.
 pub const STORE_FILE: &str = "run.sqlite";
@@ -66,6 +67,14 @@ CREATE TABLE IF NOT EXISTS curves (
     value REAL NOT NULL,
     PRIMARY KEY (trial, source, series, idx)
 );
+CREATE TABLE IF NOT EXISTS kept (
+    trial INTEGER NOT NULL,
+    source INTEGER NOT NULL,
+    which TEXT NOT NULL CHECK (which IN ('last', 'best')),
+    step INTEGER,
+    value REAL,
+    PRIMARY KEY (trial, source)
+);
 CREATE TABLE IF NOT EXISTS artifacts (
     trial INTEGER NOT NULL,
     source INTEGER NOT NULL,
@@ -111,7 +120,7 @@ pub struct TrainingRecord {
 pub struct CurveRow {
     pub trial: usize,
     pub source: Source,
-    /// `return`: the training return (the only series so far).
+    /// The series ([`crate::job::series`]).
     pub series: String,
     pub step: u64,
     pub value: f64,
@@ -438,16 +447,37 @@ impl RunStore {
                 .map_err(|e| self.err(e))?;
             }
             let mut ins = tx
-                .prepare_cached("INSERT INTO curves (trial, source, series, idx, step, value) VALUES (?1, ?2, 'return', ?3, ?4, ?5)")
+                .prepare_cached("INSERT INTO curves (trial, source, series, idx, step, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
                 .map_err(|e| self.err(e))?;
-            for (i, p) in result.learning_curve.iter().enumerate() {
-                ins.execute(params![
-                    result.trial as i64,
-                    result.source.key(),
-                    i as i64,
-                    i64::try_from(p.step).unwrap_or(i64::MAX),
-                    p.value
-                ])
+            for (series, points) in &result.curves {
+                for (i, p) in points.iter().enumerate() {
+                    ins.execute(params![
+                        result.trial as i64,
+                        result.source.key(),
+                        series,
+                        i as i64,
+                        i64::try_from(p.step).unwrap_or(i64::MAX),
+                        p.value
+                    ])
+                    .map_err(|e| self.err(e))?;
+                }
+            }
+            if let Some(kept) = &result.kept {
+                let (which, step, value) = match *kept {
+                    Kept::Last => ("last", None, None),
+                    Kept::Best {
+                        env_steps,
+                        mean_return,
+                    } => (
+                        "best",
+                        Some(i64::try_from(env_steps).unwrap_or(i64::MAX)),
+                        Some(mean_return),
+                    ),
+                };
+                tx.execute(
+                    "INSERT INTO kept (trial, source, which, step, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![result.trial as i64, result.source.key(), which, step, value],
+                )
                 .map_err(|e| self.err(e))?;
             }
             let mut ins = tx
@@ -512,15 +542,7 @@ impl RunStore {
     /// Every stored learning-curve point, by trial, source, series and order.
     pub fn all_curves(&self) -> Result<Vec<CurveRow>> {
         // A store written before curves were kept, opened read-only, has no such table.
-        let has_table: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'curves'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        if has_table == 0 {
+        if !self.has_table("curves")? {
             return Ok(Vec::new());
         }
         let mut q = self
@@ -541,6 +563,70 @@ impl RunStore {
             .collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))?;
         Ok(rows)
+    }
+
+    /// Which policy each training kept, by (trial, source); trainings that did not say
+    /// (external trainers, stores from before periodic evaluation) are absent.
+    pub fn kept(&self) -> Result<Vec<(usize, Source, Kept)>> {
+        if !self.has_table("kept")? {
+            return Ok(Vec::new());
+        }
+        let mut q = self
+            .conn
+            .prepare("SELECT trial, source, which, step, value FROM kept ORDER BY trial, source")
+            .map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map([], |r| {
+                let which: String = r.get(2)?;
+                let kept = match (which.as_str(), r.get::<_, Option<i64>>(3)?, r.get(4)?) {
+                    ("best", Some(step), Some(value)) => Kept::Best {
+                        env_steps: step as u64,
+                        mean_return: value,
+                    },
+                    _ => Kept::Last,
+                };
+                Ok((
+                    r.get::<_, i64>(0)? as usize,
+                    Source::from_key(r.get(1)?),
+                    kept,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// When each finished training's attempt ended (seconds since the Unix epoch).
+    pub fn finish_times(&self) -> Result<std::collections::BTreeMap<(usize, Source), f64>> {
+        let mut q = self
+            .conn
+            .prepare("SELECT t.trial, t.source, a.finished FROM trainings t JOIN attempts a ON a.id = t.attempt")
+            .map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map([], |r| {
+                Ok((
+                    (r.get::<_, i64>(0)? as usize, Source::from_key(r.get(1)?)),
+                    r.get::<_, Option<f64>>(2)?.unwrap_or(0.0),
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Whether the store has `table` (one opened read-only may predate it).
+    fn has_table(&self, table: &str) -> Result<bool> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
     }
 
     /// The artifacts an external trainer named for a training.

@@ -10,12 +10,14 @@
 //!   [`run_selection`].
 //! * [`metrics`] — curves, averages, sample efficiency, the aggregated metric, CIs.
 //! * [`synth`] — SD-MBTL's synthetic matrices, bit-exact with NumPy's legacy generator.
+//! * [`paper`] — the MBTL paper's digitized curves, for side-by-side tables and figures.
 
 pub mod error;
 pub mod gp;
 pub mod matrix;
 pub mod metrics;
 pub mod numpy_rng;
+pub mod paper;
 pub mod replay;
 pub mod session;
 pub mod space;
