@@ -62,7 +62,9 @@ enum Command {
     Status(run_cmd::StatusArgs),
     /// Write the HTML report of a run folder.
     Report(run_cmd::ReportArgs),
-    /// Run one job file (a training with its evaluations) and write its result file.
+    /// Run one job file (a training with its evaluations) and write its result file. Internal:
+    /// what the coordinator, `--processes`, launchers and Slurm array tasks start.
+    #[command(hide = true)]
     Worker(run_cmd::WorkerArgs),
     /// Write a matrix's missing jobs as a Slurm job array (script + job files) to `sbatch`.
     Slurm(run_cmd::SlurmArgs),

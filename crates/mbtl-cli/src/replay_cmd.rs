@@ -130,6 +130,18 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         .parse()
         .map_err(|e| anyhow::anyhow!("--{e}"))?;
     let (scale, shift) = normalization.apply(&mut matrices, args.negate)?;
+    if !matches!(normalization, Normalization::None) {
+        for (m, path) in matrices.iter().zip(&args.matrices) {
+            if let Some((cells, lo, hi)) = m.outside_unit() {
+                eprintln!(
+                    "warning: {}: {cells} of {} normalised values lie outside [0, 1] (from {lo:.3} to {hi:.3}); the bounds --normalize={} do not bracket the returns, so V_k can leave [0, 1]",
+                    path.display(),
+                    m.n() * m.n(),
+                    args.normalize
+                );
+            }
+        }
+    }
     if let Some(v) = &mut multitask {
         for x in v.iter_mut() {
             *x = *x * scale + shift;
@@ -164,6 +176,9 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
     } else {
         args.strategies.clone()
     };
+    for s in &strategies {
+        s.check_space(&space).context("--strategy")?;
+    }
     let opts = ReplayOptions {
         budget: args.budget,
         gap,
@@ -204,12 +219,11 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
     );
     for r in &results {
         let eff = metrics::sample_efficiency(&r.curve, n, reference);
-        let agg = anchors.map_or("-".to_string(), |(rand, oracle)| {
-            format!(
-                "{:.3}",
-                metrics::aggregated(r.curve[opts.budget - 1], rand, oracle)
-            )
-        });
+        // Undefined (–) without both anchors, or when Random already equals the oracle at K.
+        let agg = anchors
+            .map(|(rand, oracle)| metrics::aggregated(r.curve[opts.budget - 1], rand, oracle))
+            .filter(|a| a.is_finite())
+            .map_or("–".to_string(), |a| format!("{a:.3}"));
         let constant = r
             .strategy
             .parse::<StrategyName>()
@@ -238,6 +252,9 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
                 first.join(" ")
             }
         );
+    }
+    if anchors.is_some() {
+        println!("Agg@K: (V_K − Random) / (Sequential Oracle − Random) at K (SD-MBTL's aggregated metric); – where Random already reaches the oracle");
     }
 
     fs::create_dir_all(&args.out).with_context(|| format!("{}", args.out.display()))?;

@@ -233,13 +233,7 @@ pub fn matrix(args: RunArgs) -> Result<ExitCode> {
     for f in &files {
         println!("wrote {}", f.display());
     }
-    println!(
-        "compare strategies on it: mbtl replay {} --normalize {},{} --strategy mbtl-gp,random,independent,oracle --budget {}",
-        files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" "),
-        plan.bounds[0],
-        plan.bounds[1],
-        plan.options.budget
-    );
+    println!("compare strategies on it: {}", plan.replay_command(&files));
     if !args.no_report {
         let page = report::write_report(&dir)?;
         println!("report: {}", page.display());

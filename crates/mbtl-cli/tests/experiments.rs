@@ -182,6 +182,97 @@ fn every_training_keeps_its_curves_and_best_policy_and_status_exports_them() {
 }
 
 #[test]
+fn the_suggested_replay_command_reproduces_the_run_when_pasted() {
+    let s = Scratch::new("suggest");
+    // Negative bounds (they once read as a flag) and a non-default slope and acquisition.
+    let text = quick(4).replace(
+        "slope = 0.03",
+        "slope = 0.02\nbounds = [-50.0, 500.0]\nacquisition = \"inverse-k\"",
+    );
+    let exp = write_experiment(&s, &text);
+    let dir = s.path("run");
+    let out = run_ok(mbtl().arg("matrix").arg(&exp).arg("--out").arg(&dir).args([
+        "--workers",
+        "2",
+        "--no-report",
+        "-q",
+    ]));
+    run_to_end(&exp, &dir, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("compare strategies on it: mbtl "))
+        .unwrap_or_else(|| panic!("no suggestion in:\n{stdout}"));
+    assert!(
+        line.contains("--normalize=-50,500") && !line.contains("multitask"),
+        "{line}"
+    );
+    let json = s.path("replay.json");
+    run_ok(
+        mbtl()
+            .args(line.split_whitespace())
+            .arg("--out")
+            .arg(s.path("replay"))
+            .arg("--json")
+            .arg(&json),
+    );
+    let replayed: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let online = results(&dir);
+    for name in ["mbtl-gp", "random", "independent"] {
+        let a = online["strategies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["strategy"] == name)
+            .unwrap();
+        let b = replayed.iter().find(|r| r["strategy"] == name).unwrap();
+        assert_eq!(a["curve"], b["curve"], "{name}");
+    }
+}
+
+#[test]
+fn changing_only_the_selection_reuses_every_training() {
+    let s = Scratch::new("reselect");
+    let exp = write_experiment(&s, &quick(4));
+    let dir = s.path("run");
+    run_to_end(&exp, &dir, &[]);
+    let before = status_json(&dir);
+    // Other strategies, another K, slope and bounds: no training changes.
+    let changed = quick(4)
+        .replace(
+            r#"strategies = ["mbtl-gp", "random", "independent", "multitask"]"#,
+            r#"strategies = ["mbtl-gp", "equidistant", "independent", "multitask"]"#,
+        )
+        .replace("budget = 3", "budget = 2\nbounds = [0.0, 400.0]")
+        .replace("slope = 0.03", "slope = 0.01");
+    let exp2 = s.path("exp2.toml");
+    std::fs::write(&exp2, &changed).unwrap();
+    run_to_end(&exp2, &dir, &[]);
+    let after = status_json(&dir);
+    assert_eq!(
+        after["attempts"], before["attempts"],
+        "nothing was trained again"
+    );
+    // The same results as a fresh run of the changed experiment.
+    let fresh = s.path("fresh");
+    run_to_end(&exp2, &fresh, &[]);
+    assert_eq!(results(&dir), results(&fresh));
+    // A change that alters trainings is still refused, naming it.
+    let err = run_err(
+        mbtl()
+            .arg("run")
+            .arg(write_experiment(
+                &s,
+                &changed.replace("episodes = 5", "episodes = 6"),
+            ))
+            .arg("--out")
+            .arg(&dir),
+    );
+    assert!(err.contains("eval.episodes: 5 → 6"), "{err}");
+}
+
+#[test]
 fn worker_processes_give_the_same_results_as_threads() {
     let s = Scratch::new("procs");
     let text = quick(5);

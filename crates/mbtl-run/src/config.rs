@@ -316,6 +316,47 @@ impl Plan {
         self.experiment.eval.episodes
     }
 
+    /// The `mbtl replay` command that replays this experiment's strategies on its matrix
+    /// files with the run's own settings (bounds, K, θ, acquisition, seed, grid, paper panel),
+    /// so that it reproduces the run's curves. Multi-task needs its policy's per-target returns
+    /// (`--multitask FILE`), which a matrix does not hold, so it is left out.
+    pub fn replay_command(&self, files: &[PathBuf]) -> String {
+        let mut cmd = String::from("mbtl replay");
+        for f in files {
+            cmd.push(' ');
+            cmd.push_str(&f.display().to_string());
+        }
+        let strategies: Vec<&str> = self
+            .strategies
+            .iter()
+            .filter(|s| **s != StrategyName::Multitask)
+            .map(|s| s.name())
+            .collect();
+        let o = &self.options;
+        let slope = match o.gap {
+            GapModel::Fixed(theta) => theta,
+            _ => self.experiment.select.slope,
+        };
+        // `=` keeps negative bounds from reading as flags.
+        cmd.push_str(&format!(
+            " --normalize={},{} --strategy {} --budget {} --slope {slope} --acquisition {} --seed {}",
+            self.bounds[0],
+            self.bounds[1],
+            strategies.join(","),
+            o.budget,
+            o.acquisition,
+            o.seed
+        ));
+        if let Some(levels) = self.task_space.levels().filter(|l| l.len() > 1) {
+            let l: Vec<String> = levels.iter().map(usize::to_string).collect();
+            cmd.push_str(&format!(" --grid {}", l.join(",")));
+        }
+        if let Some(p) = &self.experiment.report.paper {
+            cmd.push_str(&format!(" --paper {p}"));
+        }
+        cmd
+    }
+
     /// The multi-task policy sees the varied features appended to its observation.
     pub fn multitask_obs(&self) -> ContextObs {
         ContextObs::Appended(self.varied_features())
@@ -442,12 +483,13 @@ impl Experiment {
         toml::to_string(self).expect("plan() checked that the experiment serialises to TOML")
     }
 
-    /// A short fingerprint of the settings that decide results (FNV-1a, 64 bits, of the
-    /// canonical text without the execution-only settings): job and result files carry it, and
+    /// A short fingerprint of the settings that decide trainings (FNV-1a, 64 bits, of the
+    /// canonical text of [`Experiment::training_settings`]): job and result files carry it, and
     /// workers and the coordinator refuse files whose fingerprint is not their run folder's.
+    /// Selection settings are not part of it, so they may change under running jobs.
     pub fn identity(&self) -> String {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self.result_settings().canonical().bytes() {
+        for b in self.training_settings().canonical().bytes() {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
@@ -462,6 +504,21 @@ impl Experiment {
         e.learner.timeout = None;
         e.learner.retries = 0;
         e.report = ReportSection::default();
+        e
+    }
+
+    /// The settings that decide what a training produces: [`Experiment::result_settings`]
+    /// without the selection (strategies, K, bounds, θ, acquisition), which only decides which
+    /// stored rows are read and how. A run folder keeps its trainings across selection changes.
+    fn training_settings(&self) -> Experiment {
+        let mut e = self.result_settings();
+        e.select = SelectSection {
+            strategies: Vec::new(),
+            budget: 0,
+            bounds: None,
+            slope: 0.0,
+            acquisition: String::new(),
+        };
         e
     }
 
@@ -598,6 +655,9 @@ impl Experiment {
                     format!("'{name}' is listed twice"),
                 ));
             }
+            parsed
+                .check_space(&task_space)
+                .map_err(|e| bad("select.strategies", e.to_string()))?;
             strategies.push(parsed);
         }
         if s.budget == 0 || s.budget > n {
@@ -792,6 +852,18 @@ pub fn differences(old: &Experiment, new: &Experiment) -> Vec<String> {
     out
 }
 
+/// [`differences`] in the settings that decide trainings (everything but the selection, the
+/// report and how jobs run): a run folder with such a difference cannot be resumed.
+pub fn training_differences(old: &Experiment, new: &Experiment) -> Vec<String> {
+    let (a, b) = (
+        serde_json::to_value(old.training_settings()).expect("serialisable"),
+        serde_json::to_value(new.training_settings()).expect("serialisable"),
+    );
+    let mut out = Vec::new();
+    diff("", &a, &b, &mut out);
+    out
+}
+
 fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
@@ -968,6 +1040,13 @@ budget = 2
             (&["learner"][..], "expected KEY=VALUE"),
             (&["name.x=1"][..], "'name' is not a table"),
             (&["learner.n_epochs=3"][..], "n_epochs"),
+            (
+                &[
+                    "space.axes=[{feature=\"length\",spacing=\"values\",values=[0.5,1.0]},{feature=\"masspole\",spacing=\"values\",values=[0.1,0.2]}]",
+                    "select.strategies=[\"mbtl-gp\",\"equidistant\"]",
+                ][..],
+                "select.strategies: strategy equidistant: defined for 1-D task spaces only, this one has 2 dimensions",
+            ),
         ] {
             let e = set(sets).unwrap_err().to_string();
             assert!(e.contains(want), "{sets:?}: {e}");

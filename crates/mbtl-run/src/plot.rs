@@ -8,6 +8,8 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use mbtl_select::replay::StrategyName;
+
 use crate::error::{Result, RunError};
 use crate::fsutil::write_atomic;
 
@@ -133,19 +135,55 @@ where
                 )))
                 .map_err(err)?;
         }
-        chart
-            .draw_series(LineSeries::new(
-                s.values
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| ((k + 1) as f64, *v)),
-                color.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(s.name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
+        let points: Vec<(f64, f64)> = s
+            .values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| ((k + 1) as f64, *v))
+            .collect();
+        // Constant levels (Independent, Multi-task, Oracle) are dashed baselines; sequential
+        // strategies get markers, staggered per series, so that coinciding curves stay visible.
+        let constant = s
+            .name
+            .parse::<StrategyName>()
+            .is_ok_and(StrategyName::is_constant);
+        let drawn = if constant {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    points.clone(),
+                    10,
+                    6,
+                    color.stroke_width(2),
+                ))
+                .map_err(err)?
+        } else {
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .map_err(err)?
+        };
+        drawn.label(s.name).legend(move |(x, y)| {
+            PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+        });
+        if !constant {
+            let every = (k_max / 12).max(1);
+            let marked = points
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| k % every == i % every)
+                .map(|(_, p)| *p);
+            match i % 3 {
+                0 => chart
+                    .draw_series(marked.map(|p| Circle::new(p, 4, color.filled())))
+                    .map(|_| ()),
+                1 => chart
+                    .draw_series(marked.map(|p| TriangleMarker::new(p, 5, color.filled())))
+                    .map(|_| ()),
+                _ => chart
+                    .draw_series(marked.map(|p| Cross::new(p, 4, color.stroke_width(2))))
+                    .map(|_| ()),
+            }
+            .map_err(err)?;
+        }
         if let Some(paper) = s.paper {
             let points: Vec<(f64, f64)> = paper
                 .iter()

@@ -44,6 +44,17 @@ pub struct SummaryRow {
 
 /// Mean curve over the trials of each strategy that recorded all K steps.
 fn mean_curves(plan: &Plan, steps: &[StepRecord]) -> Vec<(String, usize, Vec<f64>)> {
+    curves_with_bands(plan, steps)
+        .into_iter()
+        .map(|(name, trials, curve, _)| (name, trials, curve))
+        .collect()
+}
+
+/// [`mean_curves`] with the 95 % confidence half-width over trials at each k (0 for one trial).
+fn curves_with_bands(
+    plan: &Plan,
+    steps: &[StepRecord],
+) -> Vec<(String, usize, Vec<f64>, Vec<f64>)> {
     let k = plan.options.budget;
     let mut out = Vec::new();
     for name in &plan.strategies {
@@ -55,10 +66,19 @@ fn mean_curves(plan: &Plan, steps: &[StepRecord]) -> Vec<(String, usize, Vec<f64
         if full.is_empty() {
             continue;
         }
-        let curve = (0..k)
-            .map(|i| full.iter().map(|c| c[i]).sum::<f64>() / full.len() as f64)
-            .collect();
-        out.push((name.name().to_string(), full.len(), curve));
+        let (curve, band): (Vec<f64>, Vec<f64>) = (0..k)
+            .map(|i| {
+                let at: Vec<f64> = full.iter().map(|c| c[i]).collect();
+                let mean = at.iter().sum::<f64>() / at.len() as f64;
+                let band = if at.len() > 1 {
+                    metrics::mean_ci95(&at).1
+                } else {
+                    0.0
+                };
+                (mean, band)
+            })
+            .unzip();
+        out.push((name.name().to_string(), full.len(), curve, band));
     }
     out
 }
@@ -190,6 +210,7 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(&out).map_err(|e| crate::error::RunError::io(&out, e))?;
     let n = plan.n_tasks();
     let steps = store.steps()?;
+    let banded = curves_with_bands(&plan, &steps);
     let curves = mean_curves(&plan, &steps);
     let mut figures: Vec<(&str, &str)> = Vec::new();
 
@@ -216,10 +237,11 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
         let series: Vec<Series<'_>> = curves
             .iter()
             .zip(&paper_curves)
-            .map(|((name, _, c), p)| Series {
+            .zip(&banded)
+            .map(|(((name, trials, c), p), b)| Series {
                 name,
                 values: c,
-                band: None,
+                band: (*trials > 1).then_some(&b.3[..]),
                 paper: (!p.is_empty()).then_some(&p[..]),
             })
             .collect();
@@ -231,9 +253,9 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
             &series,
         )?;
         figures.push(("curves", if paper.is_some() {
-            "Generalized performance V_k against the number of trained source tasks, per strategy (mean over trials); dashed with markers: the paper's digitized curve of the same strategy."
+            "Generalized performance V_k against the number of trained source tasks, per strategy (mean over trials, shaded: 95 % confidence interval over trials); dashed with markers: the paper's digitized curve of the same strategy."
         } else {
-            "Generalized performance V_k against the number of trained source tasks, per strategy (mean over trials)."
+            "Generalized performance V_k against the number of trained source tasks, per strategy (mean over trials, shaded: 95 % confidence interval over trials)."
         }));
     }
     let trainings = training_outcomes(&store, &plan)?;
@@ -357,6 +379,22 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
         hi = plan.bounds[1],
         trainings = store.trainings()?.len(),
     );
+    let cells: Vec<f64> = rows.iter().flatten().flatten().copied().collect();
+    let outside = cells.iter().filter(|v| !(0.0..=1.0).contains(*v)).count();
+    if outside > 0 {
+        let (lo, hi) = cells
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let _ = writeln!(
+            html,
+            "<p id=\"bounds-warning\"><strong>Warning:</strong> {outside} of the {} normalised returns of trial 0 lie outside [0, 1] (from {lo:.3} to {hi:.3}): the bounds [{}, {}] do not bracket the returns, so V<sub>k</sub> can leave [0, 1].</p>",
+            cells.len(),
+            plan.bounds[0],
+            plan.bounds[1]
+        );
+    }
     html.push_str("<h2>Summary</h2>\n<table id=\"summary\"><tr><th>strategy</th><th>trials</th><th>V<sub>K</sub></th><th>Average</th><th>k*</th><th>N/k*</th></tr>\n");
     for r in &table {
         let (ks, eff) = match r.efficiency {

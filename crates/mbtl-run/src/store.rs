@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::config::{differences, Experiment};
+use crate::config::{differences, training_differences, Experiment};
 use crate::error::{Result, RunError};
 use crate::job::{CurvePoint, JobResult, Source, TargetReturn};
 use mbtl_rl::callback::Kept;
@@ -252,8 +252,28 @@ impl RunStore {
             Some(old_text) => {
                 let old = Experiment::parse(&old_text, &path.display().to_string())?;
                 let changes = differences(&old, experiment);
-                if !changes.is_empty() {
+                if !training_differences(&old, experiment).is_empty() {
                     return Err(RunError::ConfigChanged { path, changes });
+                }
+                if old_text != canonical {
+                    // Only the selection, the report or how jobs run changed: the trainings
+                    // stay, the experiment is the new one, and selection steps recorded under
+                    // other selection settings are dropped (they are replayed from the stored
+                    // rows, which costs no training).
+                    let tx = store
+                        .conn
+                        .unchecked_transaction()
+                        .map_err(|e| store.err(e))?;
+                    if !changes.is_empty() {
+                        tx.execute("DELETE FROM steps", [])
+                            .map_err(|e| store.err(e))?;
+                    }
+                    tx.execute(
+                        "UPDATE meta SET value = ?1 WHERE key = 'experiment'",
+                        params![canonical],
+                    )
+                    .map_err(|e| store.err(e))?;
+                    tx.commit().map_err(|e| store.err(e))?;
                 }
             }
             None => {

@@ -126,6 +126,18 @@ impl TransferMatrix {
         (0..self.n).map(|i| self.get(i, i)).collect()
     }
 
+    /// Cells outside `[0, 1]` after normalisation: how many, and the smallest and largest
+    /// value, when there are any. Bounds that do not bracket the returns leave some (MBTL's
+    /// authors' Pendulum bounds do for good policies), and then `V_k` can exceed 1.
+    pub fn outside_unit(&self) -> Option<(usize, f64, f64)> {
+        let n = self
+            .data
+            .iter()
+            .filter(|v| !(0.0..=1.0).contains(*v))
+            .count();
+        (n > 0).then(|| (n, self.min(), self.max()))
+    }
+
     pub fn min(&self) -> f64 {
         self.data.iter().copied().fold(f64::INFINITY, f64::min)
     }

@@ -88,6 +88,23 @@ impl StrategyName {
         )
     }
 
+    /// Whether the strategy can run on `space`, checked before anything is trained:
+    /// Pseudogreedy and Equidistant split a 1-D range, so they refuse N-D spaces.
+    pub fn check_space(self, space: &TaskSpace) -> Result<()> {
+        if matches!(self, StrategyName::Pseudogreedy | StrategyName::Equidistant)
+            && space.dim() != 1
+        {
+            return Err(SelectError::Strategy {
+                strategy: self.name().into(),
+                message: format!(
+                    "defined for 1-D task spaces only, this one has {} dimensions",
+                    space.dim()
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// A sequence that sees only the rows revealed so far (everything but the constants and
     /// the sequential oracle), so it can choose while the rows are being trained.
     pub fn is_online(self) -> bool {
