@@ -9,7 +9,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{mbtl, read, run_err, run_ok, spawn_run, status_json, trainings, wait_for, Scratch};
+use common::{
+    mbtl, read, run_err, run_ok, running, spawn_run, status_json, trainings, wait_for, Scratch,
+};
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -139,7 +141,12 @@ fn a_sigkilled_run_resumes_to_the_uninterrupted_result() {
 
     let dir = s.path("killed");
     let mut child = spawn_run(&exp, &dir, 2);
-    wait_for(&mut child, || trainings(&dir) >= 2, Duration::from_secs(60));
+    // Two stored and one running (on a loaded machine the coordinator can be between jobs).
+    wait_for(
+        &mut child,
+        || trainings(&dir) >= 2 && running(&dir) >= 1,
+        Duration::from_secs(60),
+    );
     // SIGKILL, with trainers running.
     let _ = child.kill();
     let _ = child.wait();

@@ -96,10 +96,14 @@ fn results_do_not_depend_on_threads_and_resuming_retrains_nothing() {
     assert_eq!(again, one);
     assert_eq!(attempts(&a.0), before, "a finished run retrains nothing");
 
-    // A changed setting is refused, naming what changed.
-    let changed = TINY.replace("budget = 3", "budget = 4");
+    // A changed training setting is refused, naming what changed; a changed selection
+    // (here K) reuses the stored trainings.
+    let changed = TINY.replace("episodes = 4", "episodes = 5");
     let err = run(&changed, &a.0, 1).unwrap_err().to_string();
-    assert!(err.contains("select.budget: 3 → 4"), "{err}");
+    assert!(err.contains("eval.episodes: 4 → 5"), "{err}");
+    let longer = run(&TINY.replace("budget = 3", "budget = 4"), &a.0, 1).unwrap();
+    assert_eq!(longer.budget, 4);
+    assert!(attempts(&a.0) >= before);
 }
 
 #[test]

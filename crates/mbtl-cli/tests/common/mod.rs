@@ -129,6 +129,21 @@ pub fn trainings(dir: &Path) -> u64 {
     v["trainings"].as_u64().unwrap_or(0) + v["multitask_trainings"].as_u64().unwrap_or(0)
 }
 
+/// Attempts running in `dir` now (0 while there is no store yet).
+pub fn running(dir: &Path) -> u64 {
+    if !dir.join("run.sqlite").exists() {
+        return 0;
+    }
+    let out = mbtl()
+        .arg("status")
+        .arg(dir)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v["attempts"]["running"].as_u64().unwrap_or(0)
+}
+
 /// `mbtl run EXP --out DIR --workers N` in the background, quiet.
 pub fn spawn_run(exp: &Path, dir: &Path, workers: usize) -> Child {
     mbtl()
