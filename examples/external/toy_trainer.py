@@ -38,9 +38,10 @@ def episode(gains, ctx, rng):
 
 
 def train(contexts, rng, iterations, population, elite, episodes):
-    """Cross-entropy method over log-gains; returns the gains and the learning curve."""
+    """Cross-entropy method over log-gains; returns the gains, the learning curve (best
+    candidate's return) and the elite's mean return per iteration."""
     mean, std = [0.0, 0.0], [1.5, 1.5]
-    curve, steps, best = [], 0, None
+    curve, elite_curve, steps, best = [], [], 0, None
     for _ in range(iterations):
         scored = []
         for _ in range(population):
@@ -57,7 +58,9 @@ def train(contexts, rng, iterations, population, elite, episodes):
             std[d] = max(0.05, math.sqrt(sum((x - mean[d]) ** 2 for x in vals) / len(vals)))
         best = [math.exp(m) for m in mean]
         curve.append({"step": steps, "return": scored[0][0]})
-    return best, curve, steps
+        elite_mean = sum(score for score, _ in scored[:elite]) / elite
+        elite_curve.append({"step": steps, "value": elite_mean})
+    return best, curve, elite_curve, steps
 
 
 def write_json(path, data):
@@ -76,7 +79,7 @@ def main():
     hp = job["hyperparameters"]
     rng = random.Random(job["seed"])
     start = time.time()
-    gains, curve, steps = train(
+    gains, curve, elite_curve, steps = train(
         job["train_contexts"],
         rng,
         iterations=int(hp.get("iterations", 8)),
@@ -101,6 +104,7 @@ def main():
             "targets": targets,
             "env_steps": steps,
             "learning_curve": curve,
+            "curves": {"elite_mean": elite_curve},
             "artifacts": ["policy.json"],
             "train_seconds": trained - start,
             "eval_seconds": time.time() - trained,

@@ -63,11 +63,12 @@ pub struct EvalArgs {
     /// Folder written by `mbtl train` (or the policy file itself).
     #[arg(long)]
     policy: PathBuf,
-    /// Environment (must be the policy's).
+    /// Environment; default: the one the policy file names (given, it must be that one).
     #[arg(long, value_parser = parse_env)]
-    env: EnvRef,
-    #[arg(long, default_value = "physical")]
-    semantics: Semantics,
+    env: Option<EnvRef>,
+    /// Semantics of `--contexts`; default: the policy's training context's.
+    #[arg(long)]
+    semantics: Option<Semantics>,
     /// Target contexts, one per flag: `--contexts length=0.5 --contexts length=1.0`; default: the
     /// policy's training context.
     #[arg(long)]
@@ -170,26 +171,25 @@ pub fn eval_cmd(args: EvalArgs) -> Result<ExitCode> {
         args.policy.clone()
     };
     let policy = Policy::load(&path)?;
-    if policy.header.env != args.env.name() {
-        bail!(
+    let env = match &args.env {
+        Some(env) if policy.header.env != env.name() => bail!(
             "{}: the policy was trained on {}, not {}",
             path.display(),
             policy.header.env,
-            args.env
-        );
-    }
+            env
+        ),
+        Some(env) => env.clone(),
+        None => EnvRef::lookup(&policy.header.env)
+            .with_context(|| format!("{}: the policy's environment", path.display()))?,
+    };
+    let trained_on = Context::from_record_in(&env, &policy.header.context)?;
+    let semantics = args.semantics.unwrap_or(trained_on.semantics());
     let contexts: Vec<Context> = if args.contexts.is_empty() {
-        vec![Context::from_record_in(&args.env, &policy.header.context)?]
+        vec![trained_on]
     } else {
         args.contexts
             .iter()
-            .map(|c| {
-                Ok(Context::new(
-                    &args.env,
-                    args.semantics,
-                    &parse_overrides(c)?,
-                )?)
-            })
+            .map(|c| Ok(Context::new(&env, semantics, &parse_overrides(c)?)?))
             .collect::<Result<_>>()?
     };
     let stats = evaluate(&policy, &contexts, args.episodes, args.seed)?;

@@ -3,10 +3,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use indicatif::ProgressBar;
 use mbtl_run::{coordinator, report, status, Event, Executor, Experiment, Plan};
 
 #[derive(Args)]
@@ -85,19 +87,32 @@ fn load(path: &Path, sets: &[String]) -> Result<(Plan, String)> {
     Ok((plan, name))
 }
 
-/// Progress: a bar on a terminal; otherwise one line per finished job on stderr (none with
-/// `--quiet`).
-fn progress(quiet: bool, total: Option<u64>) -> impl Fn(&Event) + Sync {
+/// Progress: a bar on a terminal; otherwise one line per finished job on stderr, with
+/// "i of N" and an estimate of the time left when N is known (none with `--quiet`). The bar is
+/// returned too, so that it is cleared before the summary is printed.
+fn progress(quiet: bool, total: Option<u64>) -> (impl Fn(&Event) + Sync, ProgressBar) {
     let start = Instant::now();
     let bar = crate::progress::jobs(total, quiet);
     let lines = !quiet && !crate::progress::on_terminal();
-    move |e: &Event| match e {
+    // Trainings finished by this process (a resumed run's stored ones cost nothing).
+    let here = AtomicU64::new(0);
+    let handle = bar.clone();
+    let on_event = move |e: &Event| match e {
         Event::JobStarted { id } => bar.set_message(format!("training {id}")),
         Event::JobFinished { id, seconds, done } => {
             bar.inc(1);
+            let finished = here.fetch_add(1, Ordering::Relaxed) + 1;
             if lines {
                 let t = start.elapsed().as_secs_f64();
-                eprintln!("[{t:7.1} s] done {id} in {seconds:.1} s ({done} trainings stored)");
+                let of = match total {
+                    Some(n) => {
+                        let left = n.saturating_sub(*done as u64);
+                        let eta = t / finished as f64 * left as f64;
+                        format!("{done} of {n} trainings stored, about {eta:.0} s left")
+                    }
+                    None => format!("{done} trainings stored"),
+                };
+                eprintln!("[{t:7.1} s] done {id} in {seconds:.1} s ({of})");
             }
         }
         Event::Ingested { id } => {
@@ -122,7 +137,8 @@ fn progress(quiet: bool, total: Option<u64>) -> impl Fn(&Event) + Sync {
                 eprintln!("attempt {attempt} of {attempts} of {id} failed ({then}): {message}")
             });
         }
-    }
+    };
+    (on_event, handle)
 }
 
 /// This `mbtl` executable: what worker processes and array tasks run.
@@ -173,8 +189,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 /// Runs a resolved experiment into `dir` and prints its table (shared with `mbtl demo`).
 pub fn run_plan(plan: &Plan, dir: &Path, exec: &ExecArgs, with_report: bool) -> Result<ExitCode> {
     let start = Instant::now();
-    let coord = coordinator(plan, dir, executor(exec)?, progress(exec.quiet, None))?;
-    let outcome = mbtl_run::run_online(&coord, workers(exec))?;
+    let (on_event, bar) = progress(exec.quiet, None);
+    let coord = coordinator(plan, dir, executor(exec)?, on_event)?;
+    let outcome = mbtl_run::run_online(&coord, workers(exec));
+    bar.finish_and_clear();
+    let outcome = outcome?;
     println!(
         "{}: {} tasks, K = {}, {} trial(s); {} trainings in {:.1} s → {}",
         outcome.experiment,
@@ -215,13 +234,11 @@ pub fn matrix(args: RunArgs) -> Result<ExitCode> {
     let dir = out_dir(&args.out, &name);
     let start = Instant::now();
     let total = (plan.n_tasks() * plan.experiment.trials) as u64;
-    let coord = coordinator(
-        &plan,
-        &dir,
-        executor(&args.exec)?,
-        progress(args.exec.quiet, Some(total)),
-    )?;
-    let files = mbtl_run::run_matrix(&coord, workers(&args.exec))?;
+    let (on_event, bar) = progress(args.exec.quiet, Some(total));
+    let coord = coordinator(&plan, &dir, executor(&args.exec)?, on_event)?;
+    let files = mbtl_run::run_matrix(&coord, workers(&args.exec));
+    bar.finish_and_clear();
+    let files = files?;
     println!(
         "{}: {} × {} transfer matrix, {} trial(s), in {:.1} s",
         name,

@@ -183,3 +183,67 @@ fn bench_nn_measures_every_learner_shape() {
         assert!(numbers.iter().all(|&v| v > 0.0), "{row}");
     }
 }
+
+#[test]
+fn train_with_a_preset_and_periodic_evaluation_then_eval_reads_the_env_from_the_policy() {
+    let s = Scratch::new("train-eval");
+    let dir = s.path("pol");
+    let out = run_ok(
+        mbtl()
+            .args([
+                "train",
+                "--env",
+                "cartpole",
+                "--context",
+                "masscart=2",
+                "--seed",
+                "1",
+            ])
+            .args([
+                "--algo",
+                "dqn",
+                "--preset",
+                "sb3",
+                "--total-timesteps",
+                "3000",
+            ])
+            .args(["--eval-freq", "500", "--eval-episodes", "2", "--out"])
+            .arg(&dir),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("kept the best evaluation"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("train.json")).unwrap()).unwrap();
+    assert_eq!(summary["preset"], "sb3");
+    assert_eq!(
+        summary["env_steps"], 3000,
+        "the steps trained, not the kept policy's"
+    );
+    assert_eq!(summary["evaluations"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        summary["hyperparameters"]["batch_size"], 32,
+        "SB3's default"
+    );
+    // No --env: the policy's environment, and its training context's semantics for --contexts.
+    let json = s.path("eval.json");
+    run_ok(
+        mbtl()
+            .arg("eval")
+            .arg("--policy")
+            .arg(&dir)
+            .args(["--contexts", "masscart=4", "--episodes", "2", "--json"])
+            .arg(&json),
+    );
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(rows[0]["context"]["features"]["masscart"], 4.0, "{rows}");
+    assert_eq!(rows[0]["context"]["semantics"], "physical");
+    let err = run_err(
+        mbtl()
+            .arg("eval")
+            .arg("--policy")
+            .arg(&dir)
+            .args(["--env", "pendulum"]),
+    );
+    assert!(err.contains("trained on cartpole, not pendulum"), "{err}");
+}

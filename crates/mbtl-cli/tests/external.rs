@@ -116,6 +116,23 @@ fn threads_processes_and_a_slurm_array_give_the_same_matrix_and_curves() {
     }
     go("matrix", &exp, &array, &[]);
     assert_eq!(csv(&threads), csv(&array));
+    // Every series the trainer reported is stored, the same however the jobs ran.
+    let curves = |d: &Path| {
+        run_ok(
+            mbtl()
+                .arg("status")
+                .arg(d)
+                .arg("--curves")
+                .arg(d.join("c.csv")),
+        );
+        read(&d.join("c.csv"))
+    };
+    let (a, b) = (curves(&threads), curves(&array));
+    assert_eq!(a, b);
+    assert!(
+        a.contains(",0,return,") && a.contains(",0,elite_mean,"),
+        "{a}"
+    );
 
     // Online runs read the rows the matrix trained (nothing new), and processes agree.
     go("run", &exp, &threads, &["--workers", "2"]);

@@ -60,9 +60,7 @@ pub fn save<H: Serialize>(path: &Path, header: &H, nets: &[(&str, &Mlp)]) -> Res
     let data =
         safetensors::serialize(views, Some(meta)).map_err(|e| file_err(path, e.to_string()))?;
     let data = sorted_header(data).map_err(|e| file_err(path, e))?;
-    let tmp = path.with_extension("safetensors.tmp");
-    std::fs::write(&tmp, data).map_err(|e| file_err(&tmp, e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| file_err(path, e.to_string()))
+    mbtl_fs::write_durable(path, &data).map_err(|e| file_err(path, e.to_string()))
 }
 
 /// The same file with its JSON header's keys sorted: `safetensors` writes the metadata map in

@@ -15,6 +15,7 @@
 //! (threads, worker processes, launchers, Slurm arrays, resume), and retries failed attempts
 //! up to `learner.retries` times, each attempt recorded in the run store.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -47,13 +48,14 @@ pub const STDOUT_FILE: &str = "stdout.log";
 pub const STDERR_FILE: &str = "stderr.log";
 
 /// Every top-level field a result file may have.
-const RESULT_FIELDS: [&str; 9] = [
+const RESULT_FIELDS: [&str; 10] = [
     "schema",
     "version",
     "job",
     "targets",
     "env_steps",
     "learning_curve",
+    "curves",
     "artifacts",
     "train_seconds",
     "eval_seconds",
@@ -119,6 +121,8 @@ pub struct ExternalResult {
     pub targets: Vec<TargetReturn>,
     pub env_steps: Option<u64>,
     pub learning_curve: Vec<CurvePoint>,
+    /// Other series by name (periodic evaluations, losses), as for mbtl's own learners.
+    pub curves: BTreeMap<String, Vec<CurvePoint>>,
     pub artifacts: Vec<String>,
     pub train_seconds: Option<f64>,
     pub eval_seconds: Option<f64>,
@@ -243,14 +247,15 @@ pub fn execute(job: &Job, plan: &Plan, run_dir: &Path) -> Result<JobResult> {
         train_seconds: parsed.train_seconds.unwrap_or(wall),
         eval_seconds: parsed.eval_seconds.unwrap_or(0.0),
         targets: parsed.targets,
-        curves: if parsed.learning_curve.is_empty() {
-            Default::default()
-        } else {
-            [(
-                crate::job::series::RETURN.to_string(),
-                parsed.learning_curve,
-            )]
-            .into()
+        curves: {
+            let mut curves = parsed.curves;
+            if !parsed.learning_curve.is_empty() {
+                curves.insert(crate::job::series::RETURN.into(), parsed.learning_curve);
+            }
+            curves
+                .into_iter()
+                .map(|(k, v)| (k, crate::job::thin(v, crate::job::MAX_CURVE_POINTS)))
+                .collect()
         },
         kept: None,
         artifacts: parsed.artifacts,
@@ -522,32 +527,31 @@ pub fn parse_result(
             }
         }
     };
-    let mut learning_curve = Vec::new();
-    match obj.get("learning_curve") {
+    let learning_curve = match obj.get("learning_curve") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => points(v, "learning_curve", "return")?,
+    };
+    let mut curves = BTreeMap::new();
+    match obj.get("curves") {
         None | Some(Value::Null) => {}
-        Some(Value::Array(points)) => {
-            for (i, p) in points.iter().enumerate() {
-                let field = format!("learning_curve[{i}]");
-                let m = p.as_object().ok_or_else(|| {
-                    format!("{field}: expected {{\"step\": …, \"return\": …}}, got {p}")
-                })?;
-                if let Some(k) = m.keys().find(|k| !["step", "return"].contains(&k.as_str())) {
-                    return Err(format!("{field}: unknown field '{k}'; known: step, return"));
+        Some(Value::Object(series)) => {
+            for (name, v) in series {
+                let plain = !name.is_empty()
+                    && name.len() <= 100
+                    && name.chars().all(|c| !c.is_control() && c != ',');
+                if !plain || name == crate::job::series::RETURN {
+                    return Err(format!(
+                        "curves: series name {name:?}: use 1 to 100 printable characters without commas, and learning_curve for the training return"
+                    ));
                 }
-                let step = m.get("step").and_then(Value::as_u64).ok_or_else(|| {
-                    format!(
-                        "{field}.step: expected a non-negative integer, got {}",
-                        shown(m.get("step"))
-                    )
-                })?;
-                let value = finite(
-                    m.get("return").unwrap_or(&Value::Null),
-                    &format!("{field}.return"),
-                )?;
-                learning_curve.push(CurvePoint { step, value });
+                curves.insert(name.clone(), points(v, &format!("curves.{name}"), "value")?);
             }
         }
-        Some(other) => return Err(format!("learning_curve: expected an array, got {other}")),
+        Some(other) => {
+            return Err(format!(
+                "curves: expected an object of series ({{\"eval\": [{{\"step\": …, \"value\": …}}]}}), got {other}"
+            ))
+        }
     }
     let mut artifacts = Vec::new();
     match obj.get("artifacts") {
@@ -571,10 +575,40 @@ pub fn parse_result(
         targets: out,
         env_steps,
         learning_curve,
+        curves,
         artifacts,
         train_seconds: seconds("train_seconds")?,
         eval_seconds: seconds("eval_seconds")?,
     })
+}
+
+/// A series of `{"step": …, KEY: …}` points.
+fn points(v: &Value, field: &str, key: &str) -> std::result::Result<Vec<CurvePoint>, String> {
+    let Value::Array(items) = v else {
+        return Err(format!("{field}: expected an array, got {v}"));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, p) in items.iter().enumerate() {
+        let field = format!("{field}[{i}]");
+        let m = p
+            .as_object()
+            .ok_or_else(|| format!("{field}: expected {{\"step\": …, \"{key}\": …}}, got {p}"))?;
+        if let Some(k) = m.keys().find(|k| !["step", key].contains(&k.as_str())) {
+            return Err(format!("{field}: unknown field '{k}'; known: step, {key}"));
+        }
+        let step = m.get("step").and_then(Value::as_u64).ok_or_else(|| {
+            format!(
+                "{field}.step: expected a non-negative integer, got {}",
+                shown(m.get("step"))
+            )
+        })?;
+        let value = finite(
+            m.get(key).unwrap_or(&Value::Null),
+            &format!("{field}.{key}"),
+        )?;
+        out.push(CurvePoint { step, value });
+    }
+    Ok(out)
 }
 
 fn shown(v: Option<&Value>) -> String {
@@ -623,6 +657,17 @@ mod tests {
         );
         assert_eq!(r.artifacts, vec!["model.zip".to_string()]);
         assert_eq!((r.env_steps, r.train_seconds), (Some(100), Some(1.5)));
+        let r = ok(&format!(
+            r#"{{{HEAD}, "targets": [1, 2], "curves": {{"eval": [{{"step": 500, "value": 9.5}}], "train/loss": []}}}}"#
+        ));
+        assert_eq!(
+            r.curves["eval"],
+            vec![CurvePoint {
+                step: 500,
+                value: 9.5
+            }]
+        );
+        assert!(r.curves["train/loss"].is_empty());
         // Exact: the shortest repr Python writes reads back as the same double.
         let r = ok(&format!(
             r#"{{{HEAD}, "targets": [472.14285714285717, 0.1]}}"#
@@ -641,6 +686,11 @@ mod tests {
             (format!(r#"{{{HEAD}, "targets": [1, {{"mean": 1, "episodes": 0}}]}}"#), "targets[1].episodes"),
             (format!(r#"{{{HEAD}, "targets": [1, 2], "learning_curve": [{{"step": -1, "return": 0}}]}}"#), "learning_curve[0].step"),
             (format!(r#"{{{HEAD}, "targets": [1, 2], "extra": 1}}"#), "unknown field 'extra'"),
+            (format!(r#"{{{HEAD}, "targets": [1, 2], "curves": [1]}}"#), "curves: expected an object"),
+            (format!(r#"{{{HEAD}, "targets": [1, 2], "curves": {{"return": []}}}}"#), "learning_curve for the training return"),
+            (format!(r#"{{{HEAD}, "targets": [1, 2], "curves": {{"a,b": []}}}}"#), "without commas"),
+            (format!(r#"{{{HEAD}, "targets": [1, 2], "curves": {{"eval": [{{"step": 1, "return": 2}}]}}}}"#), "curves.eval[0]: unknown field 'return'"),
+            (format!(r#"{{{HEAD}, "targets": [1, 2], "curves": {{"eval": [{{"step": 1, "value": "x"}}]}}}}"#), "curves.eval[0].value"),
             (r#"{"schema": "mbtl.external-result", "version": 1, "job": "t0-s2", "targets": [1, 2]}"#.into(), "another job"),
             (r#"{"schema": "x", "version": 1, "job": "t0-s1", "targets": [1, 2]}"#.into(), "schema"),
             (r#"{"schema": "mbtl.external-result", "version": 2, "job": "t0-s1", "targets": [1, 2]}"#.into(), "version"),

@@ -417,41 +417,7 @@ impl TransferMatrix {
 
 /// Writes to a temporary file beside `path` and renames it, so a crash never leaves half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_durable(path, bytes).map_err(|e| file_err(path, e.to_string()))
-}
-
-/// The one durable write of mbtl: `bytes` go to a temporary file beside `path`, which is
-/// flushed to disk, renamed over `path`, and the folder flushed too. A crash or kill at any
-/// moment leaves the old file or the new one, never half of one; a full disk fails the write
-/// and leaves the old file. The error is the operating system's (callers add the path).
-pub fn write_durable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("not a file path"))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    // The rename is durable once the folder's entry is; not every file system lets a folder
-    // be opened for that, and then there is nothing more to do.
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    mbtl_fs::write_durable(path, bytes).map_err(|e| file_err(path, e.to_string()))
 }
 
 #[cfg(test)]
