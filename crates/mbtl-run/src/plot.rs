@@ -415,6 +415,9 @@ pub struct Heatmap<'a> {
     pub title: &'a str,
     /// Per source, its normalised row if trained.
     pub rows: &'a [Option<Vec<f64>>],
+    /// On a 1-D space, the varied feature and every task's value: the axes are labelled in
+    /// those values instead of task indices.
+    pub axis: Option<(&'a str, &'a [f64])>,
 }
 
 impl Figure for Heatmap<'_> {
@@ -440,13 +443,29 @@ impl Figure for Heatmap<'_> {
             .y_label_area_size(50)
             .build_cartesian_2d(0f64..n as f64, n as f64..0f64)
             .map_err(err)?;
+        // Cell i spans [i, i + 1): a tick at x labels the task whose cell starts there.
+        let label = |x: &f64| -> String {
+            let i = x.floor().max(0.0) as usize;
+            match self.axis {
+                Some((_, values)) if i < values.len() => format!("{:.3}", values[i])
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_string(),
+                Some(_) => String::new(),
+                None => format!("{x:.0}"),
+            }
+        };
+        let (x_desc, y_desc) = match self.axis {
+            Some((feature, _)) => (format!("target: {feature}"), format!("source: {feature}")),
+            None => ("target task".to_string(), "source task".to_string()),
+        };
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc("target task")
-            .y_desc("source task")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| format!("{y:.0}"))
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&label)
+            .y_label_formatter(&label)
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(err)?;
@@ -472,9 +491,19 @@ impl Figure for Heatmap<'_> {
                 .draw(&Rectangle::new([(20, y), (44, y + 1)], viridis(t).filled()))
                 .map_err(err)?;
         }
-        for (label, y) in [("1", top), ("0", bottom - 12)] {
+        for i in 0..=4 {
+            let t = i as f64 / 4.0;
+            let y = bottom - ((bottom - top) as f64 * t) as i32;
             legend
-                .draw(&Text::new(label, (50, y), ("sans-serif", 14)))
+                .draw(&PathElement::new(vec![(44, y), (50, y)], BLACK))
+                .map_err(err)?;
+            legend
+                .draw(&Text::new(format!("{t}"), (52, y - 7), ("sans-serif", 13)))
+                .map_err(err)?;
+        }
+        for (line, dy) in [("normalised", 42), ("return", 26)] {
+            legend
+                .draw(&Text::new(line, (4, top - dy), ("sans-serif", 13)))
                 .map_err(err)?;
         }
         root.present().map_err(err)?;

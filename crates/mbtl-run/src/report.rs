@@ -280,12 +280,26 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
         })
         .collect::<Result<_>>()?;
     let trained = rows.iter().filter(|r| r.is_some()).count();
+    // A 1-D space is labelled in its feature's values.
+    let axis_values: Option<(String, Vec<f64>)> = match exp.space.axes.as_slice() {
+        [axis] => plan
+            .contexts
+            .iter()
+            .map(|c| c.get(&axis.feature))
+            .collect::<std::result::Result<Vec<f64>, _>>()
+            .ok()
+            .map(|v| (axis.feature.clone(), v)),
+        _ => None,
+    };
     if trained > 0 {
         plot::save(
             &out.join("matrix"),
             &plot::Heatmap {
                 title: &format!("transfer matrix, trial 0 ({trained} of {n} sources trained)"),
                 rows: &rows,
+                axis: axis_values
+                    .as_ref()
+                    .map(|(f, v)| (f.as_str(), v.as_slice())),
             },
         )?;
         figures.push(("matrix", "Normalised zero-shot return of the policy trained on each source (row) on each target (column); grey rows were never trained."));
