@@ -185,7 +185,7 @@ def replay(
     multitask: Optional[Sequence[float]] = None,
 ) -> List[dict]:
     """Every strategy on one or more transfer matrices (trials of one benchmark): what
-    ``mbtl replay --json`` writes, one dict per strategy (``strategy``, ``order``, ``curve``,
+    ``mbtl replay --json`` prints, one dict per strategy (``strategy``, ``order``, ``curve``,
     ``curve_ci95``, ``average``, ``trials``), with the curves as NumPy arrays.
 
     ``normalize``: ``None``, ``"minmax"`` (global over the matrices) or ``(lower, upper)``

@@ -93,14 +93,14 @@ def test_replay_equals_the_cli_json(tmp_path, mbtl_cli):
     for i, m in enumerate(ms):
         files.append(tmp_path / f"m{i}.npy")
         mbtl.write_matrix(files[-1], m)
-    out = tmp_path / "cli.json"
-    subprocess.run(
+    done = subprocess.run(
         [mbtl_cli, "replay", *map(str, files), "--budget", "5", "--grid", "8,8,8", "--normalize", "minmax",
          "--strategy", "mgp-mbtl,random,sequential-oracle,independent", "--random-repeats", "2",
-         "--out", str(tmp_path / "figs"), "--json", str(out)],
+         "--out", str(tmp_path / "figs"), "--json"],
         check=True, capture_output=True,
     )
-    cli = json.loads(out.read_text())
+    cli = json.loads(done.stdout)
+    assert cli == json.loads((tmp_path / "figs" / "results.json").read_text())
     py = mbtl.replay(ms, ["mgp-mbtl", "random", "sequential-oracle", "independent"], budget=5,
                      grid=[8, 8, 8], normalize="minmax", random_repeats=2)
     for c, p in zip(cli, py):

@@ -37,6 +37,7 @@ pub struct EnvBenchArgs {
     /// Only these environments (default: every one, registered ones included).
     #[arg(long, value_delimiter = ',', value_parser = crate::rl_cmd::parse_env)]
     env: Vec<EnvRef>,
+    /// Context semantics of the benchmarked environments: carl or physical.
     #[arg(long, default_value = "carl")]
     semantics: Semantics,
     /// Print JSON lines instead of a table.

@@ -23,6 +23,7 @@ pub enum EnvCommand {
     /// Replay a recorded reference trajectory (manifest.json beside it) and compare every column;
     /// exits 0 only on an exact match.
     Replay {
+        /// The trajectory CSV (as in crates/mbtl-env/tests/fixtures/reference-trajectories/).
         #[arg(long)]
         trajectory: PathBuf,
     },

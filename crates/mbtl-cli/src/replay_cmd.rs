@@ -1,6 +1,7 @@
 //! `mbtl replay`: every strategy on one or more transfer matrices; a table on stdout, CSV,
 //! PNG/SVG curves and (with `--json`) one object per strategy.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -68,9 +69,10 @@ pub struct ReplayArgs {
     /// Folder for curves.csv, orders.csv, curves.png and curves.svg.
     #[arg(long, default_value = "mbtl-replay")]
     out: PathBuf,
-    /// Also write one JSON object per strategy (strategy, order, curve, …) to this file.
+    /// Print the results as JSON (one object per strategy: strategy, order, curve, …) instead
+    /// of the table; `results.json` in the output folder holds the same either way.
     #[arg(long)]
-    json: Option<PathBuf>,
+    json: bool,
     /// Set the MBTL paper's digitized curves of this panel beside the results (figure and a
     /// side-by-side table), e.g. CartPole_MassCart, Pendulum_Timestep, TrafficSignal_Inflow.
     #[arg(long, value_name = "PANEL")]
@@ -197,7 +199,10 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         .multitask
         .as_ref()
         .map_or(independent, |v| independent.max(metrics::multitask(v)));
-    println!(
+    // The table is built first and printed at the end (or replaced by JSON with --json).
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
         "{} matri{} of {n} tasks, K = {}; sample efficiency N/k* against {:.4} (best of Independent{})",
         matrices.len(),
         if matrices.len() == 1 { "x" } else { "ces" },
@@ -213,7 +218,8 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
             .map(|r| r.curve[opts.budget - 1])
     };
     let anchors = at_k("random").zip(at_k("sequential-oracle"));
-    println!(
+    let _ = writeln!(
+        text,
         "{:<18} {:>8} {:>8} {:>8} {:>6} {:>8} {:>7}  first tasks",
         "strategy", "V_1", "V_K", "Average", "k*", "N/k*", "Agg@K"
     );
@@ -229,7 +235,8 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
             .parse::<StrategyName>()
             .is_ok_and(StrategyName::is_constant);
         let first: Vec<String> = r.order.iter().take(8).map(usize::to_string).collect();
-        println!(
+        let _ = writeln!(
+            text,
             "{:<18} {:>8.4} {:>8.4} {:>8.4} {:>6} {:>8} {:>7}  {}",
             r.strategy,
             r.curve[0],
@@ -254,7 +261,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         );
     }
     if anchors.is_some() {
-        println!("Agg@K: (V_K − Random) / (Sequential Oracle − Random) at K (SD-MBTL's aggregated metric); – where Random already reaches the oracle");
+        text.push_str("Agg@K: (V_K − Random) / (Sequential Oracle − Random) at K (SD-MBTL's aggregated metric); – where Random already reaches the oracle\n");
     }
 
     fs::create_dir_all(&args.out).with_context(|| format!("{}", args.out.display()))?;
@@ -291,8 +298,8 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
             .iter()
             .filter_map(|r| r.strategy.parse().ok().map(|s| (s, r.curve.clone())))
             .collect();
-        println!();
-        print!("{}", p.side_by_side(&ours));
+        text.push('\n');
+        text.push_str(&p.side_by_side(&ours));
     }
     let series: Vec<Series<'_>> = results
         .iter()
@@ -311,12 +318,15 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         "normalized performance V_k",
         &series,
     )?;
-    if let Some(path) = &args.json {
-        let json = serde_json::to_vec_pretty(&results)?;
-        write_atomic(path, &json)?;
+    let json = serde_json::to_string_pretty(&results)?;
+    write_atomic(&args.out.join("results.json"), json.as_bytes())?;
+    if args.json {
+        println!("{json}");
+    } else {
+        print!("{text}");
     }
     eprintln!(
-        "wrote {}/curves.csv, orders.csv, curves.png, curves.svg",
+        "wrote {}/curves.csv, orders.csv, results.json, curves.png, curves.svg",
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)

@@ -20,11 +20,14 @@ pub struct TrainArgs {
     /// Context overrides, e.g. length=0.25,masspole=0.2.
     #[arg(long, default_value = "")]
     context: String,
+    /// How context values reach the dynamics: physical (derived quantities recomputed) or carl
+    /// (CARL 1.1.1 bit for bit, dead features included).
     #[arg(long, default_value = "physical")]
     semantics: Semantics,
     /// Learner: ppo, dqn (discrete actions) or sac (continuous).
     #[arg(long, default_value = "ppo")]
     algo: String,
+    /// Seed of the training (same seed, same weights).
     #[arg(long)]
     seed: u64,
     /// Output folder: policy.safetensors and train.json.
@@ -73,13 +76,16 @@ pub struct EvalArgs {
     /// policy's training context.
     #[arg(long)]
     contexts: Vec<String>,
+    /// Deterministic episodes per target context.
     #[arg(long, default_value_t = 100)]
     episodes: usize,
+    /// Seed of the episodes' initial states.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Write `[{"context": {...}, "mean": .., "std": ..}, ...]` to this file.
+    /// Print `[{"context": {...}, "mean": .., "std": .., "episodes": ..}, ...]` instead of one
+    /// line per context.
     #[arg(long)]
-    json: Option<PathBuf>,
+    json: bool,
 }
 
 /// An environment by name (built-in or registered), for `--env`.
@@ -195,11 +201,13 @@ pub fn eval_cmd(args: EvalArgs) -> Result<ExitCode> {
     let stats = evaluate(&policy, &contexts, args.episodes, args.seed)?;
     let mut rows = Vec::new();
     for (ctx, s) in contexts.iter().zip(&stats) {
-        println!("{ctx}\tmean {:.3}\tstd {:.3}", s.mean, s.std);
+        if !args.json {
+            println!("{ctx}\tmean {:.3}\tstd {:.3}", s.mean, s.std);
+        }
         rows.push(serde_json::json!({"context": ctx.record(), "mean": s.mean, "std": s.std, "episodes": s.episodes}));
     }
-    if let Some(p) = &args.json {
-        write_atomic(p, serde_json::to_string_pretty(&rows)?.as_bytes())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -22,8 +22,8 @@ fn env_replay_exits_zero_on_an_exact_match() {
 #[test]
 fn replay_writes_table_files_and_json() {
     let dir = Scratch::new("replay");
-    let json = dir.path("r.json");
-    run_ok(
+    let json = dir.path("results.json");
+    let out = run_ok(
         mbtl()
             .arg("replay")
             .arg(repo(
@@ -39,8 +39,12 @@ fn replay_writes_table_files_and_json() {
             ])
             .arg("--out")
             .arg(&dir.0)
-            .arg("--json")
-            .arg(&json),
+            .arg("--json"),
+    );
+    // The printed JSON is the folder's results.json.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        std::fs::read_to_string(&json).unwrap().trim()
     );
     for f in ["curves.csv", "orders.csv", "curves.png", "curves.svg"] {
         assert!(dir.path(f).metadata().unwrap().len() > 100, "{f}");
@@ -225,17 +229,14 @@ fn train_with_a_preset_and_periodic_evaluation_then_eval_reads_the_env_from_the_
         "SB3's default"
     );
     // No --env: the policy's environment, and its training context's semantics for --contexts.
-    let json = s.path("eval.json");
-    run_ok(
-        mbtl()
-            .arg("eval")
-            .arg("--policy")
-            .arg(&dir)
-            .args(["--contexts", "masscart=4", "--episodes", "2", "--json"])
-            .arg(&json),
-    );
-    let rows: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let out = run_ok(mbtl().arg("eval").arg("--policy").arg(&dir).args([
+        "--contexts",
+        "masscart=4",
+        "--episodes",
+        "2",
+        "--json",
+    ]));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows[0]["context"]["features"]["masscart"], 4.0, "{rows}");
     assert_eq!(rows[0]["context"]["semantics"], "physical");
     let err = run_err(

@@ -207,17 +207,14 @@ fn the_suggested_replay_command_reproduces_the_run_when_pasted() {
         line.contains("--normalize=-50,500") && !line.contains("multitask"),
         "{line}"
     );
-    let json = s.path("replay.json");
-    run_ok(
+    let out = run_ok(
         mbtl()
             .args(line.split_whitespace())
             .arg("--out")
             .arg(s.path("replay"))
-            .arg("--json")
-            .arg(&json),
+            .arg("--json"),
     );
-    let replayed: Vec<serde_json::Value> =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let replayed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let online = results(&dir);
     for name in ["mbtl-gp", "random", "independent"] {
         let a = online["strategies"]
@@ -258,6 +255,19 @@ fn changing_only_the_selection_reuses_every_training() {
     let fresh = s.path("fresh");
     run_to_end(&exp2, &fresh, &[]);
     assert_eq!(results(&dir), results(&fresh));
+    // More trials train only the new trial's sources.
+    let more = s.path("exp3.toml");
+    std::fs::write(&more, changed.replace("seed = 11", "seed = 11\ntrials = 2")).unwrap();
+    run_to_end(&more, &dir, &[]);
+    let finished = status_json(&dir)["attempts"]["finished"].as_u64().unwrap();
+    assert_eq!(
+        finished,
+        2 * before["attempts"]["finished"].as_u64().unwrap(),
+        "one more trial: as many trainings again, none repeated"
+    );
+    let fresh2 = s.path("fresh2");
+    run_to_end(&more, &fresh2, &[]);
+    assert_eq!(results(&dir), results(&fresh2));
     // A change that alters trainings is still refused, naming it.
     let err = run_err(
         mbtl()

@@ -509,9 +509,12 @@ impl Experiment {
 
     /// The settings that decide what a training produces: [`Experiment::result_settings`]
     /// without the selection (strategies, K, bounds, θ, acquisition), which only decides which
-    /// stored rows are read and how. A run folder keeps its trainings across selection changes.
+    /// stored rows are read and how, and without the number of trials (a job's seed depends on
+    /// its trial, not on how many there are). A run folder keeps its trainings across such
+    /// changes: more trials train only the new ones.
     fn training_settings(&self) -> Experiment {
         let mut e = self.result_settings();
+        e.trials = 1;
         e.select = SelectSection {
             strategies: Vec::new(),
             budget: 0,

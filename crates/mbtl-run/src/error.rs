@@ -14,7 +14,7 @@ pub enum RunError {
     Config { file: String, message: String },
     #[error("run store {}: {message}", path.display())]
     Store { path: PathBuf, message: String },
-    #[error("{} was made by a different experiment; resuming it with this one is refused. Changed:\n  {}\n(run into a new --out folder, or restore the old settings; the selection — strategies, budget, bounds, slope, acquisition — and the report may change)", path.display(), changes.join("\n  "))]
+    #[error("{} was made by a different experiment; resuming it with this one is refused. Changed:\n  {}\n(run into a new --out folder, or restore the old settings; the number of trials, the selection — strategies, budget, bounds, slope, acquisition — and the report may change)", path.display(), changes.join("\n  "))]
     ConfigChanged { path: PathBuf, changes: Vec<String> },
     #[error("run folder {} is in use by another mbtl ({holder}); one writer at a time (status and report still work)", dir.display())]
     Locked { dir: PathBuf, holder: String },

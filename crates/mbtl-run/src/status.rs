@@ -61,7 +61,12 @@ pub fn status(dir: &Path) -> Result<Status> {
     let (store, exp) = RunStore::open_existing(dir)?;
     let plan = exp.plan(&store.path().display().to_string())?;
     let k = plan.options.budget;
-    let records = store.training_records()?;
+    // Trials beyond the experiment's (left by a run with more of them) are not its trainings.
+    let records: Vec<_> = store
+        .training_records()?
+        .into_iter()
+        .filter(|r| r.trial < exp.trials)
+        .collect();
     let steps = store.steps()?;
     let mut strategies = Vec::new();
     for name in &plan.strategies {
