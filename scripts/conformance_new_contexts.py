@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Record reference trajectories for contexts other than the 15 shipped ones and check that
-`mbtl env replay` reproduces every one of them bit for bit.
+`mbtl env conformance` reproduces every one of them bit for bit.
 
 Uses ../shared/tools/make_reference_trajectories.py (CARL 1.1.1 + gymnasium 0.29.1 + numpy 1.26)
 with its SCENARIOS contexts replaced by the ones below. Setup (once):
@@ -61,7 +61,7 @@ def main() -> int:
     mrt.main(["--out", str(out), "--backend", "carl"])
     passed = failed = 0
     for csv in sorted(out.glob("*.csv")):
-        r = subprocess.run([args.mbtl, "env", "replay", "--trajectory", str(csv)], capture_output=True, text=True)
+        r = subprocess.run([args.mbtl, "env", "conformance", "--trajectory", str(csv)], capture_output=True, text=True)
         if r.returncode == 0:
             passed += 1
         else:

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, Parser};
+use clap::Args;
+use mbtl_select::replay::StrategyName;
 use mbtl_select::synth::{Family, GapTerm, SourceTerm, SynthSpec, TargetTerm};
-
-use crate::Cli;
+use mbtl_select::{Acquisition, NanPolicy};
 
 /// The default experiment, as shipped in `examples/`.
 pub const DEFAULT_EXPERIMENT: &str = include_str!("../../../examples/cartpole-pole-length.toml");
@@ -60,31 +60,36 @@ fn synthetic(args: DemoArgs) -> Result<ExitCode> {
     for trial in 0..3 {
         let path = dir.join(format!("trial{trial}.npy"));
         spec.generate(trial)?.write(&path)?;
-        paths.push(path.display().to_string());
+        paths.push(path);
     }
     println!("mbtl demo: {spec}, trials 0–2 → {}", dir.display());
-    let out = args.out.display().to_string();
-    let json = args.out.join("results.json").display().to_string();
-    let mut argv: Vec<String> = ["mbtl", "replay"].map(String::from).to_vec();
-    argv.extend(paths);
-    argv.extend(
-        [
-            "--grid",
-            "8,8,8",
-            "--normalize",
-            "minmax",
-            "--budget",
-            "20",
-            "--strategy",
-            "mgp-mbtl,gp-mbtl,m-mbtl,random,sequential-oracle,independent,oracle",
-            "--random-repeats",
-            "10",
-            "--out",
-            &out,
-            "--json",
-            &json,
+    crate::replay_cmd::run(crate::replay_cmd::ReplayArgs {
+        matrices: paths,
+        strategies: [
+            StrategyName::MgpMbtl,
+            StrategyName::GpMbtl,
+            StrategyName::MMbtl,
+            StrategyName::Random,
+            StrategyName::SequentialOracle,
+            StrategyName::Independent,
+            StrategyName::Oracle,
         ]
-        .map(String::from),
-    );
-    crate::dispatch(Cli::parse_from(argv))
+        .to_vec(),
+        budget: 20,
+        slope: 0.005,
+        gap: "fixed".into(),
+        acquisition: Acquisition::SqrtLog,
+        grid: vec![8, 8, 8],
+        coords: None,
+        normalize: "minmax".into(),
+        negate: false,
+        nan: NanPolicy::Refuse,
+        seed: 42,
+        random_repeats: 10,
+        candidates: "all".into(),
+        multitask: None,
+        out: args.out,
+        json: false,
+        paper: None,
+    })
 }

@@ -1,4 +1,4 @@
-//! `mbtl envs` and `mbtl env replay`.
+//! `mbtl envs` and `mbtl env conformance`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,9 +20,10 @@ pub struct EnvsArgs {
 
 #[derive(Subcommand)]
 pub enum EnvCommand {
-    /// Replay a recorded reference trajectory (manifest.json beside it) and compare every column;
-    /// exits 0 only on an exact match.
-    Replay {
+    /// Check the simulator against a recorded reference trajectory (manifest.json beside it):
+    /// replay its actions, compare every column; exits 0 only on an exact match.
+    #[command(alias = "replay")]
+    Conformance {
         /// The trajectory CSV (as in crates/mbtl-env/tests/fixtures/reference-trajectories/).
         #[arg(long)]
         trajectory: PathBuf,
@@ -103,7 +104,7 @@ fn bound(x: f64) -> serde_json::Value {
 
 pub fn run(command: EnvCommand) -> Result<ExitCode> {
     match command {
-        EnvCommand::Replay { trajectory } => {
+        EnvCommand::Conformance { trajectory } => {
             let traj = Trajectory::load(&trajectory)?;
             let report = replay(&traj)?;
             println!(

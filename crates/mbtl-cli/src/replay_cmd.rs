@@ -21,62 +21,62 @@ pub struct ReplayArgs {
     /// Transfer matrices (.csv: MBTL's N×N, no header, row = source; .npy): trials of one
     /// benchmark, averaged.
     #[arg(required = true)]
-    matrices: Vec<PathBuf>,
+    pub(crate) matrices: Vec<PathBuf>,
     /// Strategies (repeatable or comma-separated): mbtl-gp, gp-mbtl, m-mbtl, mgp-mbtl,
     /// independent, oracle, sequential-oracle, random, pseudogreedy, equidistant, multitask.
     #[arg(long = "strategy", value_delimiter = ',')]
-    strategies: Vec<StrategyName>,
+    pub(crate) strategies: Vec<StrategyName>,
     /// Number of tasks to select (K).
     #[arg(long)]
-    budget: usize,
+    pub(crate) budget: usize,
     /// MBTL-GP's generalization-gap slope θ per unit of context coordinate (fixed gap).
     #[arg(long, default_value_t = 0.005)]
-    slope: f64,
+    pub(crate) slope: f64,
     /// MBTL-GP's gap model: fixed (θ = --slope), estimated, learned.
     #[arg(long, default_value = "fixed")]
-    gap: String,
+    pub(crate) gap: String,
     /// MBTL-GP's exploration schedule: zero, one, inverse-k, sqrt-log, sampled.
     #[arg(long, default_value = "sqrt-log")]
-    acquisition: Acquisition,
+    pub(crate) acquisition: Acquisition,
     /// Tasks form this N-D grid (row-major, last fastest), e.g. 8,8,8; default: 1-D indices.
     #[arg(long, value_delimiter = ',')]
-    grid: Vec<usize>,
+    pub(crate) grid: Vec<usize>,
     /// Task coordinates for the strategies (e.g. physical context values): a CSV of N rows of
     /// d numbers, no header. Default: 1-D task indices (MBTL's convention), or --grid.
     #[arg(long, conflicts_with = "grid")]
-    coords: Option<PathBuf>,
+    pub(crate) coords: Option<PathBuf>,
     /// Normalisation: none, minmax (global over the matrices), or LOWER,UPPER bounds.
     #[arg(long, default_value = "none")]
-    normalize: String,
+    pub(crate) normalize: String,
     /// Negate raw values before bound normalisation (costs, e.g. waiting times).
     #[arg(long)]
-    negate: bool,
+    pub(crate) negate: bool,
     /// NaN cells: refuse, min, or a value to impute.
     #[arg(long, default_value = "refuse")]
-    nan: NanPolicy,
+    pub(crate) nan: NanPolicy,
     /// Seed (Random orders, M-MBTL starts, MBTL-GP restarts).
     #[arg(long, default_value_t = 42)]
-    seed: u32,
+    pub(crate) seed: u32,
     /// Random orders per matrix, averaged.
     #[arg(long, default_value_t = 1)]
-    random_repeats: usize,
+    pub(crate) random_repeats: usize,
     /// M-MBTL candidate starts: all, or a number for a random subset.
     #[arg(long, default_value = "all")]
-    candidates: String,
+    pub(crate) candidates: String,
     /// Per-target performance of a multi-task policy (N numbers, raw units), for `multitask`.
     #[arg(long)]
-    multitask: Option<PathBuf>,
+    pub(crate) multitask: Option<PathBuf>,
     /// Folder for curves.csv, orders.csv, curves.png and curves.svg.
     #[arg(long, default_value = "mbtl-replay")]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Print the results as JSON (one object per strategy: strategy, order, curve, …) instead
     /// of the table; `results.json` in the output folder holds the same either way.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Set the MBTL paper's digitized curves of this panel beside the results (figure and a
     /// side-by-side table), e.g. CartPole_MassCart, Pendulum_Timestep, TrafficSignal_Inflow.
     #[arg(long, value_name = "PANEL")]
-    paper: Option<String>,
+    pub(crate) paper: Option<String>,
 }
 
 /// Most Random orders averaged per matrix.
@@ -211,13 +211,13 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         if opts.multitask.is_some() { ", Multi-task" } else { "" }
     );
     // SD-MBTL's aggregated metric at K when both anchors were run: Random = 0, oracle = 1.
-    let at_k = |name: &str| {
+    let at_k = |s: StrategyName| {
         results
             .iter()
-            .find(|r| r.strategy == name)
+            .find(|r| r.strategy == s.name())
             .map(|r| r.curve[opts.budget - 1])
     };
-    let anchors = at_k("random").zip(at_k("sequential-oracle"));
+    let anchors = at_k(StrategyName::Random).zip(at_k(StrategyName::SequentialOracle));
     let _ = writeln!(
         text,
         "{:<18} {:>8} {:>8} {:>8} {:>6} {:>8} {:>7}  first tasks",

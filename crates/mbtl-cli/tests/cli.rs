@@ -13,9 +13,13 @@ fn repo(rel: &str) -> PathBuf {
 
 #[test]
 fn env_replay_exits_zero_on_an_exact_match() {
-    let out = run_ok(mbtl().args(["env", "replay", "--trajectory"]).arg(repo(
-        "crates/mbtl-env/tests/fixtures/reference-trajectories/acrobot__mass2_2.0.csv",
-    )));
+    let out = run_ok(
+        mbtl()
+            .args(["env", "conformance", "--trajectory"])
+            .arg(repo(
+                "crates/mbtl-env/tests/fixtures/reference-trajectories/acrobot__mass2_2.0.csv",
+            )),
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("exact match"));
 }
 
@@ -247,4 +251,25 @@ fn train_with_a_preset_and_periodic_evaluation_then_eval_reads_the_env_from_the_
             .args(["--env", "pendulum"]),
     );
     assert!(err.contains("trained on cartpole, not pendulum"), "{err}");
+}
+
+#[test]
+fn the_synthetic_demo_replays_every_strategy_on_three_trials() {
+    let s = Scratch::new("demo-synth");
+    let out = run_ok(
+        mbtl()
+            .args(["demo", "--synthetic", "--out"])
+            .arg(s.path("d")),
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 matrices of 512 tasks, K = 20"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path("d/results.json")).unwrap()).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["strategy"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 7, "{names:?}");
+    assert!(names.contains(&"mgp-mbtl") && names.contains(&"oracle"));
 }

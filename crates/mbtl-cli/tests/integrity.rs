@@ -542,7 +542,7 @@ fn small_things_are_refused_with_what_was_wrong() {
     std::fs::write(traj.join("cartpole__default.csv"), cut.join("\n") + "\n").unwrap();
     let err = run_err(
         mbtl()
-            .args(["env", "replay", "--trajectory"])
+            .args(["env", "conformance", "--trajectory"])
             .arg(traj.join("cartpole__default.csv")),
     );
     assert!(err.contains("48 rows") || err.contains("49 rows"), "{err}");

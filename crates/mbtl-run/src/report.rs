@@ -85,8 +85,11 @@ fn curves_with_bands(
 
 /// The summary table from the mean curves.
 pub fn summary(plan: &Plan, curves: &[(String, usize, Vec<f64>)]) -> Vec<SummaryRow> {
-    let level = |name: &str| curves.iter().find(|c| c.0 == name).map(|c| c.2[0]);
-    let reference = match (level("independent"), level("multitask")) {
+    let level = |s: StrategyName| curves.iter().find(|c| c.0 == s.name()).map(|c| c.2[0]);
+    let reference = match (
+        level(StrategyName::Independent),
+        level(StrategyName::Multitask),
+    ) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     };
@@ -97,8 +100,10 @@ pub fn summary(plan: &Plan, curves: &[(String, usize, Vec<f64>)]) -> Vec<Summary
             trials: *trials,
             final_value: *curve.last().expect("K ≥ 1"),
             average: metrics::average(curve),
-            efficiency: match (name.as_str(), reference) {
-                ("independent" | "multitask" | "oracle", _) | (_, None) => None,
+            // Constant levels have no k*; the reference needs Independent or Multi-task.
+            efficiency: match (name.parse::<StrategyName>(), reference) {
+                (Ok(s), _) if s.is_constant() => None,
+                (_, None) => None,
                 (_, Some(r)) => metrics::sample_efficiency(curve, plan.n_tasks(), r),
             },
         })
@@ -306,16 +311,22 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
     }
 
     // The GP posterior of the set point given the tasks the first model-based strategy chose.
-    let lane = ["mbtl-gp", "gp-mbtl", "mgp-mbtl", "m-mbtl"]
-        .iter()
-        .find_map(|name| {
-            let chosen: Vec<usize> = steps
-                .iter()
-                .filter(|s| s.strategy == *name && s.trial == 0)
-                .filter_map(|s| s.task)
-                .collect();
-            (!chosen.is_empty()).then_some((*name, chosen))
-        });
+    let lane = [
+        StrategyName::MbtlGp,
+        StrategyName::GpMbtl,
+        StrategyName::MgpMbtl,
+        StrategyName::MMbtl,
+    ]
+    .iter()
+    .find_map(|strategy| {
+        let name = strategy.name();
+        let chosen: Vec<usize> = steps
+            .iter()
+            .filter(|s| s.strategy == name && s.trial == 0)
+            .filter_map(|s| s.task)
+            .collect();
+        (!chosen.is_empty()).then_some((name, chosen))
+    });
     if let Some((name, chosen)) = lane {
         let mut unique = Vec::new();
         for t in chosen {
