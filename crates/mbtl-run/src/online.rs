@@ -105,7 +105,7 @@ fn run_pool(
 fn select_err(task: usize, e: RunError) -> SelectError {
     SelectError::Evaluation {
         task,
-        message: e.to_string(),
+        source: Box::new(e),
     }
 }
 

@@ -24,8 +24,14 @@ pub enum SelectError {
     #[error("invalid option: {0}")]
     Option(String),
 
-    #[error("evaluating source task {task} failed: {message}")]
-    Evaluation { task: usize, message: String },
+    /// A source's row could not be had: the evaluator's own error (a training that failed,
+    /// a row of the wrong shape) is kept as the source.
+    #[error("evaluating source task {task} failed")]
+    Evaluation {
+        task: usize,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
 
     #[error("strategy {strategy}: {message}")]
     Strategy { strategy: String, message: String },
@@ -35,3 +41,37 @@ pub enum SelectError {
 }
 
 pub type Result<T, E = SelectError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{run_selection, FnEvaluator, Random, TaskSpace};
+
+    /// A trainer's own error type, as a user's evaluator would have.
+    #[derive(Debug, thiserror::Error)]
+    #[error("the simulator crashed at step {0}")]
+    struct Crash(u32);
+
+    #[test]
+    fn an_evaluators_own_error_is_kept_as_the_source() {
+        let mut evaluator = FnEvaluator {
+            n: 4,
+            f: |task| {
+                Err(SelectError::Evaluation {
+                    task,
+                    source: Box::new(Crash(17)),
+                })
+            },
+        };
+        let err = run_selection(
+            &mut Random::new(0),
+            &mut evaluator,
+            &TaskSpace::indices(4),
+            2,
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("evaluating source task"));
+        let source = std::error::Error::source(&err).expect("a source");
+        assert_eq!(source.downcast_ref::<Crash>().map(|c| c.0), Some(17));
+    }
+}

@@ -196,11 +196,12 @@ pub(crate) fn check_row(task: usize, n: usize, row: &[f64]) -> Result<()> {
     if row.len() != n || row.iter().any(|v| !v.is_finite()) {
         return Err(SelectError::Evaluation {
             task,
-            message: format!(
+            source: format!(
                 "expected {n} finite values, got {} ({:?}…)",
                 row.len(),
                 &row[..row.len().min(3)]
-            ),
+            )
+            .into(),
         });
     }
     Ok(())
