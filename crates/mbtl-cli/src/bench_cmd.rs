@@ -14,7 +14,7 @@ use mbtl_env::{
 use serde_json::json;
 
 #[derive(Subcommand)]
-pub enum BenchCommand {
+pub(crate) enum BenchCommand {
     /// Steps per second of every environment, one instance and batched (single thread).
     Envs(EnvBenchArgs),
     /// The selection engine: SD-MBTL's full 3-D table and M/GP-MBTL on a 7-D matrix.
@@ -24,7 +24,7 @@ pub enum BenchCommand {
 }
 
 #[derive(Args)]
-pub struct EnvBenchArgs {
+pub(crate) struct EnvBenchArgs {
     /// Environment steps per measurement.
     #[arg(long, default_value_t = 2_000_000)]
     steps: u64,
@@ -45,7 +45,7 @@ pub struct EnvBenchArgs {
     json: bool,
 }
 
-pub fn run(command: BenchCommand) -> Result<ExitCode> {
+pub(crate) fn run(command: BenchCommand) -> Result<ExitCode> {
     match command {
         BenchCommand::Envs(args) => envs(&args),
         BenchCommand::Select(args) => crate::bench_select::run(&args),

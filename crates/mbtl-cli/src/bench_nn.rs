@@ -13,7 +13,7 @@ use clap::Args;
 use mbtl_nn::{mlp_spec, Activation, Adam, Cache, Mlp};
 
 #[derive(Args)]
-pub struct NnBenchArgs {
+pub(crate) struct NnBenchArgs {
     /// Seconds per measurement (each shape and pass).
     #[arg(long, default_value_t = 1.0)]
     seconds: f64,
@@ -75,7 +75,7 @@ fn time_per_call(seconds: f64, mut step: impl FnMut()) -> f64 {
     start.elapsed().as_secs_f64() / calls as f64
 }
 
-pub fn run(args: &NnBenchArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: &NnBenchArgs) -> Result<ExitCode> {
     println!(
         "{:<24} {:>14} {:>6} {:>13} {:>9} {:>13} {:>9} {:>11}",
         "network", "sizes", "batch", "train µs", "GFLOP/s", "forward µs", "GFLOP/s", "act 1 µs"

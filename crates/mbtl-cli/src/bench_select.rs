@@ -13,7 +13,7 @@ use mbtl_select::table::{run_trials, synthetic_trials, Method};
 use mbtl_select::{run_selection, Candidates, MgpMbtl, TransferMatrix};
 
 #[derive(Args)]
-pub struct SelectBenchArgs {
+pub(crate) struct SelectBenchArgs {
     /// Trials per 3-D setting.
     #[arg(long, default_value_t = 100)]
     trials: u32,
@@ -33,7 +33,7 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-pub fn run(args: &SelectBenchArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: &SelectBenchArgs) -> Result<ExitCode> {
     println!("threads: {}", rayon::current_num_threads());
     if !args.no_3d {
         let start = Instant::now();

@@ -16,10 +16,11 @@ use mbtl_select::synth::{Family, GapTerm, SourceTerm, SynthSpec, TargetTerm};
 use mbtl_select::{Acquisition, NanPolicy};
 
 /// The default experiment, as shipped in `examples/`.
-pub const DEFAULT_EXPERIMENT: &str = include_str!("../../../examples/cartpole-pole-length.toml");
+pub(crate) const DEFAULT_EXPERIMENT: &str =
+    include_str!("../../../examples/cartpole-pole-length.toml");
 
 #[derive(Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Output folder (run store, policies, results.json, report/); running again resumes.
     #[arg(long, default_value = "mbtl-demo")]
     out: PathBuf,
@@ -30,7 +31,7 @@ pub struct DemoArgs {
     exec: crate::run_cmd::ExecArgs,
 }
 
-pub fn run(args: DemoArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: DemoArgs) -> Result<ExitCode> {
     if args.synthetic {
         return synthetic(args);
     }

@@ -9,7 +9,7 @@ use mbtl_env::trajectory::{replay, Trajectory};
 use mbtl_env::{environments, Semantics};
 
 #[derive(Args)]
-pub struct EnvsArgs {
+pub(crate) struct EnvsArgs {
     /// Context semantics whose feature table to show.
     #[arg(long, default_value = "physical")]
     semantics: Semantics,
@@ -19,7 +19,7 @@ pub struct EnvsArgs {
 }
 
 #[derive(Subcommand)]
-pub enum EnvCommand {
+pub(crate) enum EnvCommand {
     /// Check the simulator against a recorded reference trajectory (manifest.json beside it):
     /// replay its actions, compare every column; exits 0 only on an exact match.
     #[command(alias = "replay")]
@@ -30,7 +30,7 @@ pub enum EnvCommand {
     },
 }
 
-pub fn envs(args: &EnvsArgs) -> Result<ExitCode> {
+pub(crate) fn envs(args: &EnvsArgs) -> Result<ExitCode> {
     // Every environment a name finds (built-in, then registered) that offers the semantics.
     let all: Vec<_> = environments()
         .into_iter()
@@ -46,7 +46,7 @@ pub fn envs(args: &EnvsArgs) -> Result<ExitCode> {
                 let spec = e.spec();
                 serde_json::json!({
                     "env": e.name(),
-                    "gym_id": e.kind().map(|k| k.gym_id()),
+                    "gym_id": e.kind().map(mbtl_env::EnvKind::gym_id),
                     "description": spec.description,
                     "semantics": args.semantics.name(),
                     "max_episode_steps": spec.max_episode_steps,
@@ -102,7 +102,7 @@ fn bound(x: f64) -> serde_json::Value {
     }
 }
 
-pub fn run(command: EnvCommand) -> Result<ExitCode> {
+pub(crate) fn run(command: EnvCommand) -> Result<ExitCode> {
     match command {
         EnvCommand::Conformance { trajectory } => {
             let traj = Trajectory::load(&trajectory)?;

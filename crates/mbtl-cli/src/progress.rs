@@ -6,12 +6,12 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Whether stderr is a terminal.
-pub fn on_terminal() -> bool {
+pub(crate) fn on_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
 /// A bar over environment steps (hidden unless stderr is a terminal).
-pub fn steps(total: u64) -> ProgressBar {
+pub(crate) fn steps(total: u64) -> ProgressBar {
     if !on_terminal() {
         return ProgressBar::hidden();
     }
@@ -28,7 +28,7 @@ pub fn steps(total: u64) -> ProgressBar {
 
 /// A bar over training jobs; `total` when known (a full matrix), a counter otherwise (online
 /// runs decide as they go).
-pub fn jobs(total: Option<u64>, quiet: bool) -> ProgressBar {
+pub(crate) fn jobs(total: Option<u64>, quiet: bool) -> ProgressBar {
     if quiet || !on_terminal() {
         return ProgressBar::hidden();
     }

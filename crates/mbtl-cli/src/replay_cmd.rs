@@ -17,7 +17,7 @@ use mbtl_select::{
 use mbtl_run::plot::{self, Series};
 
 #[derive(Args)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     /// Transfer matrices (.csv: MBTL's N×N, no header, row = source; .npy): trials of one
     /// benchmark, averaged.
     #[arg(required = true)]
@@ -113,7 +113,7 @@ fn read_points(path: &Path) -> Result<Vec<Vec<f64>>> {
         .collect()
 }
 
-pub fn run(args: ReplayArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: ReplayArgs) -> Result<ExitCode> {
     let paper = args
         .paper
         .as_deref()

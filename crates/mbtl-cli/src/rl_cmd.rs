@@ -13,7 +13,7 @@ use mbtl_rl::policy::Policy;
 use mbtl_select::matrix::write_atomic;
 
 #[derive(Args)]
-pub struct TrainArgs {
+pub(crate) struct TrainArgs {
     /// Environment: a built-in one (`mbtl envs` lists them) or one the executable registered.
     #[arg(long, value_parser = parse_env)]
     env: EnvRef,
@@ -62,7 +62,7 @@ pub struct TrainArgs {
 }
 
 #[derive(Args)]
-pub struct EvalArgs {
+pub(crate) struct EvalArgs {
     /// Folder written by `mbtl train` (or the policy file itself).
     #[arg(long)]
     policy: PathBuf,
@@ -93,7 +93,7 @@ pub(crate) fn parse_env(name: &str) -> std::result::Result<EnvRef, mbtl_env::Env
     EnvRef::lookup(name)
 }
 
-pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
+pub(crate) fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
     let ctx = Context::new(&args.env, args.semantics, &parse_overrides(&args.context)?)?;
     let mut overrides = Learner::parse_overrides(&args.hyperparameters)?;
     if let Some(t) = args.total_timesteps {
@@ -170,7 +170,7 @@ pub fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn eval_cmd(args: EvalArgs) -> Result<ExitCode> {
+pub(crate) fn eval_cmd(args: EvalArgs) -> Result<ExitCode> {
     let path = if args.policy.is_dir() {
         args.policy.join("policy.safetensors")
     } else {

@@ -12,7 +12,7 @@ use indicatif::ProgressBar;
 use mbtl_run::{coordinator, report, status, Event, Executor, Experiment, Plan};
 
 #[derive(Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Experiment file (see examples/*.toml).
     pub experiment: PathBuf,
     /// Run folder; default: runs/<experiment name>. Running again resumes it.
@@ -30,7 +30,7 @@ pub struct RunArgs {
 }
 
 #[derive(Args)]
-pub struct ExecArgs {
+pub(crate) struct ExecArgs {
     /// Worker threads (default: every core). Results do not depend on it.
     #[arg(long)]
     pub workers: Option<usize>,
@@ -47,7 +47,7 @@ pub struct ExecArgs {
 }
 
 #[derive(Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Run folder.
     pub dir: PathBuf,
     /// Print the status as JSON (per strategy and trial: tasks chosen so far and the curve).
@@ -64,13 +64,13 @@ pub struct StatusArgs {
 }
 
 #[derive(Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// Run folder.
     pub dir: PathBuf,
 }
 
 #[derive(Args)]
-pub struct WorkerArgs {
+pub(crate) struct WorkerArgs {
     /// Job file written by the coordinator.
     pub job: PathBuf,
     /// The run folder (policies are saved under it).
@@ -134,7 +134,7 @@ fn progress(quiet: bool, total: Option<u64>) -> (impl Fn(&Event) + Sync, Progres
                 "giving up"
             };
             bar.suspend(|| {
-                eprintln!("attempt {attempt} of {attempts} of {id} failed ({then}): {message}")
+                eprintln!("attempt {attempt} of {attempts} of {id} failed ({then}): {message}");
             });
         }
     };
@@ -170,7 +170,7 @@ fn executor(args: &ExecArgs) -> Result<Executor> {
 fn workers(args: &ExecArgs) -> usize {
     args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
-            .map(|n| n.get())
+            .map(std::num::NonZero::get)
             .unwrap_or(1)
     })
 }
@@ -180,14 +180,19 @@ fn out_dir(out: &Option<PathBuf>, name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("runs").join(name))
 }
 
-pub fn run(args: RunArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let (plan, name) = load(&args.experiment, &args.set)?;
     let dir = out_dir(&args.out, &name);
     run_plan(&plan, &dir, &args.exec, !args.no_report)
 }
 
 /// Runs a resolved experiment into `dir` and prints its table (shared with `mbtl demo`).
-pub fn run_plan(plan: &Plan, dir: &Path, exec: &ExecArgs, with_report: bool) -> Result<ExitCode> {
+pub(crate) fn run_plan(
+    plan: &Plan,
+    dir: &Path,
+    exec: &ExecArgs,
+    with_report: bool,
+) -> Result<ExitCode> {
     let start = Instant::now();
     let (on_event, bar) = progress(exec.quiet, None);
     let coord = coordinator(plan, dir, executor(exec)?, on_event)?;
@@ -229,7 +234,7 @@ pub fn run_plan(plan: &Plan, dir: &Path, exec: &ExecArgs, with_report: bool) -> 
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn matrix(args: RunArgs) -> Result<ExitCode> {
+pub(crate) fn matrix(args: RunArgs) -> Result<ExitCode> {
     let (plan, name) = load(&args.experiment, &args.set)?;
     let dir = out_dir(&args.out, &name);
     let start = Instant::now();
@@ -259,7 +264,7 @@ pub fn matrix(args: RunArgs) -> Result<ExitCode> {
 }
 
 #[derive(Args)]
-pub struct SlurmArgs {
+pub(crate) struct SlurmArgs {
     /// Experiment file (see examples/*.toml).
     pub experiment: PathBuf,
     /// Run folder on a file system the cluster's nodes share; default: runs/<experiment name>.
@@ -275,7 +280,7 @@ pub struct SlurmArgs {
 }
 
 /// `mbtl slurm`: the matrix's missing jobs as a Slurm array (see `mbtl_run::cluster`).
-pub fn slurm(args: SlurmArgs) -> Result<ExitCode> {
+pub(crate) fn slurm(args: SlurmArgs) -> Result<ExitCode> {
     let (plan, name) = load(&args.experiment, &args.set)?;
     let dir = out_dir(&args.out, &name);
     // Everything is checked before the run folder is made.
@@ -308,7 +313,7 @@ pub fn slurm(args: SlurmArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn status_cmd(args: StatusArgs) -> Result<ExitCode> {
+pub(crate) fn status_cmd(args: StatusArgs) -> Result<ExitCode> {
     let s = status::status(&args.dir)?;
     if let Some(path) = &args.curves {
         let csv = status::curves_csv(&args.dir)?;
@@ -330,13 +335,13 @@ pub fn status_cmd(args: StatusArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn report_cmd(args: ReportArgs) -> Result<ExitCode> {
+pub(crate) fn report_cmd(args: ReportArgs) -> Result<ExitCode> {
     let page = report::write_report(&args.dir)?;
     println!("{}", page.display());
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn worker(args: WorkerArgs) -> Result<ExitCode> {
+pub(crate) fn worker(args: WorkerArgs) -> Result<ExitCode> {
     let r = mbtl_run::coordinator::run_worker_job(&args.job, &args.run_dir, &args.out)?;
     eprintln!(
         "job trial {} {}: trained in {:.1} s, evaluated in {:.1} s → {}",

@@ -8,7 +8,7 @@ use clap::Args;
 use mbtl_select::synth::{Family, GapTerm, SourceTerm, SynthSpec, TargetTerm};
 
 #[derive(Args)]
-pub struct SynthArgs {
+pub(crate) struct SynthArgs {
     /// Grid family: 3d (8³), 5d (5⁵) or 7d (4⁷).
     #[arg(long, default_value = "3d")]
     family: Family,
@@ -55,7 +55,7 @@ fn parse_trials(text: &str) -> Result<std::ops::Range<u32>> {
     }
 }
 
-pub fn run(args: SynthArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: SynthArgs) -> Result<ExitCode> {
     if args.format != "npy" && args.format != "csv" {
         bail!("--format '{}': expected npy or csv", args.format);
     }

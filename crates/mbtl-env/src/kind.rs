@@ -152,7 +152,7 @@ impl FromStr for EnvKind {
         let key: String = s
             .to_ascii_lowercase()
             .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
+            .filter(char::is_ascii_alphanumeric)
             .collect();
         let key = key.strip_prefix("carl").unwrap_or(&key);
         for kind in EnvKind::ALL {
@@ -160,7 +160,7 @@ impl FromStr for EnvKind {
                 .gym_id()
                 .to_ascii_lowercase()
                 .chars()
-                .filter(|c| c.is_ascii_alphanumeric())
+                .filter(char::is_ascii_alphanumeric)
                 .collect();
             if key == kind.name() || key == gym {
                 return Ok(kind);

@@ -289,19 +289,19 @@ pub(crate) trait DynDynamics: Send + Sync {
 
 impl<D: Dynamics> DynDynamics for D {
     fn reset(&mut self, rng: &mut EnvRng) {
-        Dynamics::reset(self, rng)
+        Dynamics::reset(self, rng);
     }
     fn step(&mut self, action: Action<'_>, rng: &mut EnvRng) -> (f64, bool) {
         Dynamics::step(self, action, rng)
     }
     fn observe(&self, out: &mut [f32]) {
-        Dynamics::observe(self, out)
+        Dynamics::observe(self, out);
     }
     fn state(&self) -> &[f64] {
         Dynamics::state(self)
     }
     fn set_state(&mut self, state: &[f64]) {
-        Dynamics::set_state(self, state)
+        Dynamics::set_state(self, state);
     }
     fn clone_box(&self) -> Box<dyn DynDynamics> {
         Box::new(self.clone())
@@ -392,7 +392,7 @@ impl EnvRef {
     pub fn lookup(name: &str) -> Result<EnvRef> {
         if let Some(found) = registry()
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .find(|e| e.name() == name)
         {
@@ -492,7 +492,9 @@ fn registry() -> &'static RwLock<Vec<EnvRef>> {
 /// no-op; another environment under a taken name (a built-in one included) is refused.
 pub fn register<D: Dynamics>() -> Result<EnvRef> {
     let env = EnvRef::of::<D>()?;
-    let mut reg = registry().write().unwrap_or_else(|p| p.into_inner());
+    let mut reg = registry()
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(existing) = reg.iter().find(|e| e.name() == env.name()) {
         let same = matches!(
             (existing.maker(), env.maker()),
@@ -523,7 +525,7 @@ pub fn environments() -> Vec<EnvRef> {
     all.extend(
         registry()
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .cloned(),
     );

@@ -42,7 +42,7 @@ impl Adam {
             bc2_sqrt,
             eps: self.eps,
         };
-        update(&k, params, grads, &mut self.m, &mut self.v)
+        update(&k, params, grads, &mut self.m, &mut self.v);
     }
 }
 

@@ -99,7 +99,7 @@ pub(crate) fn gemm(
                 c.as_mut_ptr(),
                 ldc,
                 accumulate,
-            )
+            );
         },
         None => portable(m, k, n, a, ars, acs, b, ldb, c, ldc, accumulate),
     }
@@ -185,7 +185,7 @@ pub(crate) fn gemm_nt(
                 ldb,
                 c.as_mut_ptr(),
                 ldc,
-            )
+            );
         },
         None => portable_nt(m, k, n, a, lda, b, ldb, c, ldc),
     }
@@ -626,7 +626,7 @@ mod tests {
                         ldb,
                         mid.as_mut_ptr(),
                         ldc,
-                    )
+                    );
                 };
                 assert!(
                     mid.iter()
@@ -704,7 +704,7 @@ mod tests {
                                 mid.as_mut_ptr(),
                                 ldc,
                                 accumulate,
-                            )
+                            );
                         };
                         assert!(
                             mid.iter()

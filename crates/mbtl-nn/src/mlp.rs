@@ -31,7 +31,7 @@ pub enum Activation {
 /// libm's scalar `tanhf` took 72 % of a PPO run; this one vectorises. Horner steps are fused
 /// multiply-adds, so every path (AVX-512, AVX2, portable `mul_add`) gives the same bits.
 #[inline(always)]
-pub fn fast_tanh(x: f32) -> f32 {
+pub(crate) fn fast_tanh(x: f32) -> f32 {
     const A: [f32; 7] = [
         4.893_524_6e-3,
         6.372_619_3e-4,
@@ -461,7 +461,7 @@ fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
                         cols,
                         dst.as_mut_ptr().add(c0 * rows + r0),
                         rows,
-                    )
+                    );
                 };
             }
         }

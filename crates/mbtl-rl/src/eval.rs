@@ -47,7 +47,11 @@ fn evaluate_with(
     policy.check_compatible(envs.env(), &policy.header.context_obs, envs.obs_dim())?;
     let n = contexts.len();
     let a = policy.header.n_actions;
-    let dim = policy.header.continuous.as_ref().map_or(0, |h| h.dim());
+    let dim = policy
+        .header
+        .continuous
+        .as_ref()
+        .map_or(0, super::policy::ContinuousHead::dim);
     let mut out = envs.output();
     envs.reset(&mut out);
     let mut returns: Vec<Vec<f64>> = vec![Vec::with_capacity(episodes); n];

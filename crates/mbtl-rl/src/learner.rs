@@ -135,9 +135,8 @@ impl Learner {
     /// Replaces the named hyper-parameters. An unknown name or a value of the wrong type is an
     /// error naming both.
     pub fn with_overrides(&self, overrides: &Map<String, Value>) -> Result<Learner> {
-        let mut hp = match self.hyperparameters() {
-            Value::Object(m) => m,
-            _ => unreachable!("hyper-parameters are a JSON object"),
+        let Value::Object(mut hp) = self.hyperparameters() else {
+            unreachable!("hyper-parameters are a JSON object")
         };
         for (name, value) in overrides {
             let Some(slot) = hp.get_mut(name) else {

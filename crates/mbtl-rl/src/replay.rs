@@ -33,7 +33,7 @@ pub(crate) struct Batch {
 }
 
 impl Replay {
-    pub fn new(cap: usize, obs_dim: usize, action_len: usize) -> Replay {
+    pub(crate) fn new(cap: usize, obs_dim: usize, action_len: usize) -> Replay {
         Replay {
             obs_dim,
             action_len,
@@ -49,7 +49,7 @@ impl Replay {
     }
 
     /// Stores the transition of instance 0 of a one-instance batch step that started from `obs`.
-    pub fn push_step(&mut self, obs: &[f32], action: &[f32], out: &BatchOutput) {
+    pub(crate) fn push_step(&mut self, obs: &[f32], action: &[f32], out: &BatchOutput) {
         let d = self.obs_dim;
         let next = if out.terminated[0] || out.truncated[0] {
             &out.final_obs
@@ -68,7 +68,7 @@ impl Replay {
     }
 
     /// `size` transitions drawn uniformly with replacement into `batch`.
-    pub fn sample(&self, size: usize, rng: &mut Pcg64Mcg, batch: &mut Batch) {
+    pub(crate) fn sample(&self, size: usize, rng: &mut Pcg64Mcg, batch: &mut Batch) {
         let (d, a) = (self.obs_dim, self.action_len);
         batch.obs.clear();
         batch.next.clear();

@@ -412,7 +412,7 @@ impl Train for SacConfig {
         for step in 1..=config.total_timesteps {
             let obs = out.obs.clone();
             if step <= config.learning_starts {
-                for a in a_unit.iter_mut() {
+                for a in &mut a_unit {
                     *a = 2.0 * unit(&mut rng) - 1.0;
                 }
             } else if let Some(sde) = &mut sde {

@@ -39,7 +39,7 @@ pub(crate) struct SdeDraw {
 }
 
 impl Sde {
-    pub fn new(latent: usize, dim: usize, log_std_init: f32, clip_mean: f32) -> Sde {
+    pub(crate) fn new(latent: usize, dim: usize, log_std_init: f32, clip_mean: f32) -> Sde {
         Sde {
             latent,
             dim,
@@ -50,7 +50,7 @@ impl Sde {
     }
 
     /// Draws a new noise matrix.
-    pub fn resample(&mut self, rng: &mut Pcg64Mcg) {
+    pub(crate) fn resample(&mut self, rng: &mut Pcg64Mcg) {
         for z in &mut self.z {
             *z = normal(rng);
         }
@@ -66,7 +66,7 @@ impl Sde {
 
     /// Actions and log-probabilities for means `mu` (`batch × dim`, before the clip) and
     /// features `phi` (`batch × latent`) under the current noise matrix.
-    pub fn draw(&self, mu: &[f32], phi: &[f32]) -> SdeDraw {
+    pub(crate) fn draw(&self, mu: &[f32], phi: &[f32]) -> SdeDraw {
         let (l, dim) = (self.latent, self.dim);
         let batch = mu.len() / dim;
         let w = self.weights();
@@ -107,7 +107,7 @@ impl Sde {
     /// Backward of a loss `L(a, log π)` through the draw: given `∂L/∂a` (`batch × dim`) and
     /// `∂L/∂log π` (`batch`), returns `∂L/∂μ` (before the clip) and adds `∂L/∂ln σ` to
     /// `g_log_std`. The features get no gradient (they are not learned through the noise).
-    pub fn backward(
+    pub(crate) fn backward(
         &self,
         d: &SdeDraw,
         phi: &[f32],

@@ -7,7 +7,10 @@ use mbtl_rl::callback::{EvalCallback, Kept};
 use mbtl_rl::learner::{Learner, Preset};
 
 fn learner(algo: &str, env: EnvKind, overrides: &[&str]) -> Learner {
-    let pairs: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    let pairs: Vec<String> = overrides
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     Learner::zoo(algo, env)
         .unwrap()
         .with_overrides(&Learner::parse_overrides(&pairs).unwrap())

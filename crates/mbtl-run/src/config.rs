@@ -992,7 +992,7 @@ budget = 2
     #[test]
     fn presets_callbacks_paper_panels_and_sets_are_checked() {
         let set = |sets: &[&str]| {
-            let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            let sets: Vec<String> = sets.iter().map(std::string::ToString::to_string).collect();
             Experiment::parse_with(SMALL, "small.toml", &sets).and_then(|e| e.plan("small.toml"))
         };
         let p = set(&[

@@ -98,7 +98,9 @@ impl<'a> Coordinator<'a> {
     fn store(&self) -> std::sync::MutexGuard<'_, RunStore> {
         // A panic while holding the store lock cannot leave SQLite inconsistent (transactions
         // roll back), so a poisoned lock is still usable.
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn dir(&self) -> &Path {
@@ -120,7 +122,7 @@ impl<'a> Coordinator<'a> {
             return Ok(());
         };
         let names: Vec<String> = entries
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         // Failures that array tasks recorded: into the store as failed attempts, so `status`
@@ -198,7 +200,10 @@ impl<'a> Coordinator<'a> {
     /// The raw mean returns of `source`'s policy on every target, training it if nobody has.
     pub fn row(&self, trial: usize, source: Source) -> Result<Arc<Vec<f64>>> {
         let key = (trial, source);
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         loop {
             match slots.get(&key) {
                 Some(Slot::Done(row)) => return Ok(row.clone()),
@@ -209,7 +214,10 @@ impl<'a> Coordinator<'a> {
                     })
                 }
                 Some(Slot::Running) => {
-                    slots = self.ready.wait(slots).unwrap_or_else(|p| p.into_inner());
+                    slots = self
+                        .ready
+                        .wait(slots)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                 }
                 None => break,
             }
@@ -223,7 +231,10 @@ impl<'a> Coordinator<'a> {
         drop(slots);
 
         let outcome = self.run_job(trial, source);
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let result = match outcome {
             Ok(row) => {
                 slots.insert(key, Slot::Done(row.clone()));

@@ -612,7 +612,7 @@ fn points(v: &Value, field: &str, key: &str) -> std::result::Result<Vec<CurvePoi
 }
 
 fn shown(v: Option<&Value>) -> String {
-    v.map_or("nothing".into(), |v| v.to_string())
+    v.map_or("nothing".into(), std::string::ToString::to_string)
 }
 
 fn finite(v: &Value, field: &str) -> std::result::Result<f64, String> {

@@ -82,21 +82,28 @@ fn run_pool(
                 if stop.load(Ordering::SeqCst) {
                     return;
                 }
-                let Some(item) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
+                let Some(item) = queue
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .pop_front()
+                else {
                     return;
                 };
                 if let Err(e) = work(item) {
                     stop.store(true, Ordering::SeqCst);
                     first_error
                         .lock()
-                        .unwrap_or_else(|p| p.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .get_or_insert(e);
                     return;
                 }
             });
         }
     });
-    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+    match first_error
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
         Some(e) => Err(e),
         None => Ok(()),
     }
@@ -177,13 +184,15 @@ pub fn run_online(coord: &Coordinator<'_>, workers: usize) -> Result<Outcome> {
             )?;
             lanes
                 .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .insert((t, name), sel);
             Ok(())
         }
     })?;
 
-    let mut lanes = lanes.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut lanes = lanes
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     // Each trial's whole (normalised) matrix, once, for the strategies that need it.
     let matrices: Vec<TransferMatrix> = if full {
         (0..trials)
@@ -254,7 +263,7 @@ pub fn run_online(coord: &Coordinator<'_>, workers: usize) -> Result<Outcome> {
             trials: per_trial,
         });
     }
-    let trainings = coord.with_store(|s| s.trainings())?.len();
+    let trainings = coord.with_store(super::store::RunStore::trainings)?.len();
     let outcome = Outcome {
         experiment: plan.experiment.name.clone(),
         n_tasks: n,

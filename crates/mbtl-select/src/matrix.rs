@@ -190,7 +190,7 @@ impl TransferMatrix {
     pub fn read(path: &Path, nan: NanPolicy) -> Result<TransferMatrix> {
         match path.extension().and_then(|e| e.to_str()) {
             Some("npy") => Self::read_npy(path, nan),
-            Some("csv") | Some("txt") => Self::read_csv(path, nan),
+            Some("csv" | "txt") => Self::read_csv(path, nan),
             _ => Err(file_err(
                 path,
                 "unknown matrix format: expected a .csv or .npy file",

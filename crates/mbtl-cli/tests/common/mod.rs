@@ -6,12 +6,12 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The `mbtl` binary built for these tests.
-pub fn mbtl() -> Command {
+pub(crate) fn mbtl() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mbtl"))
 }
 
 /// Runs `cmd`, failing the test with both of its output streams unless it exits with 0.
-pub fn run_ok(cmd: &mut Command) -> Output {
+pub(crate) fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
@@ -26,7 +26,7 @@ pub fn run_ok(cmd: &mut Command) -> Output {
 
 /// Runs `cmd`, failing the test unless it exits non-zero without a panic; returns its stderr
 /// (which should say what was wrong).
-pub fn run_err(cmd: &mut Command) -> String {
+pub(crate) fn run_err(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "{cmd:?} succeeded; stderr: {err}");
@@ -35,22 +35,22 @@ pub fn run_err(cmd: &mut Command) -> String {
 }
 
 /// A scratch folder, fresh for each test and removed when dropped.
-pub struct Scratch(pub PathBuf);
+pub(crate) struct Scratch(pub PathBuf);
 
 impl Scratch {
-    pub fn new(name: &str) -> Scratch {
+    pub(crate) fn new(name: &str) -> Scratch {
         let dir = std::env::temp_dir().join(format!("mbtl-cli-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
     }
 
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.0.join(rel)
     }
 
     /// Writes `text` to `rel` inside the folder and returns its path.
-    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, rel: &str, text: &str) -> PathBuf {
         let p = self.path(rel);
         std::fs::write(&p, text).unwrap();
         p
@@ -65,7 +65,7 @@ impl Drop for Scratch {
 
 /// Eight pole lengths, every task trained (Independent), so a run takes a few seconds on one
 /// thread: long enough to be killed in the middle.
-pub const EXPERIMENT: &str = r#"
+pub(crate) const EXPERIMENT: &str = r#"
 name = "kill-test"
 seed = 11
 
@@ -94,25 +94,25 @@ slope = 0.03
 
 /// [`EXPERIMENT`] with `n` pole lengths and short trainings (for tests that need a finished
 /// run, not a long one).
-pub fn quick(n: usize) -> String {
+pub(crate) fn quick(n: usize) -> String {
     EXPERIMENT
         .replace("total_timesteps = 12000", "total_timesteps = 3000")
         .replace("n = 8", &format!("n = {n}"))
 }
 
 /// A file's text, or a test failure naming it.
-pub fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// `mbtl status DIR --json`.
-pub fn status_json(dir: &Path) -> serde_json::Value {
+pub(crate) fn status_json(dir: &Path) -> serde_json::Value {
     let out = run_ok(mbtl().arg("status").arg(dir).arg("--json"));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Trainings stored in `dir` so far (0 while there is no store yet).
-pub fn trainings(dir: &Path) -> u64 {
+pub(crate) fn trainings(dir: &Path) -> u64 {
     if !dir.join("run.sqlite").exists() {
         return 0;
     }
@@ -130,7 +130,7 @@ pub fn trainings(dir: &Path) -> u64 {
 }
 
 /// Attempts running in `dir` now (0 while there is no store yet).
-pub fn running(dir: &Path) -> u64 {
+pub(crate) fn running(dir: &Path) -> u64 {
     if !dir.join("run.sqlite").exists() {
         return 0;
     }
@@ -145,7 +145,7 @@ pub fn running(dir: &Path) -> u64 {
 }
 
 /// `mbtl run EXP --out DIR --workers N` in the background, quiet.
-pub fn spawn_run(exp: &Path, dir: &Path, workers: usize) -> Child {
+pub(crate) fn spawn_run(exp: &Path, dir: &Path, workers: usize) -> Child {
     mbtl()
         .arg("run")
         .arg(exp)
@@ -159,7 +159,7 @@ pub fn spawn_run(exp: &Path, dir: &Path, workers: usize) -> Child {
 }
 
 /// Waits until `ready` holds, `child` has ended, or `deadline` has passed.
-pub fn wait_for(child: &mut Child, ready: impl Fn() -> bool, deadline: Duration) {
+pub(crate) fn wait_for(child: &mut Child, ready: impl Fn() -> bool, deadline: Duration) {
     let start = Instant::now();
     while !ready() && start.elapsed() < deadline {
         if child.try_wait().unwrap().is_some() {

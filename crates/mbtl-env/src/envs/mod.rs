@@ -101,12 +101,12 @@ impl Sim {
 
     #[inline]
     pub(crate) fn set_state(&mut self, state: &[f64]) {
-        dispatch!(self, s => Dynamics::set_state(s, state), c => c.set_state(state))
+        dispatch!(self, s => Dynamics::set_state(s, state), c => c.set_state(state));
     }
 
     #[inline]
     pub(crate) fn reset(&mut self, rng: &mut EnvRng) {
-        dispatch!(self, s => Dynamics::reset(s, rng), c => c.reset(rng))
+        dispatch!(self, s => Dynamics::reset(s, rng), c => c.reset(rng));
     }
 
     #[inline]
@@ -116,7 +116,7 @@ impl Sim {
 
     #[inline]
     pub(crate) fn observe(&self, out: &mut [f32]) {
-        dispatch!(self, s => Dynamics::observe(s, out), c => c.observe(out))
+        dispatch!(self, s => Dynamics::observe(s, out), c => c.observe(out));
     }
 }
 

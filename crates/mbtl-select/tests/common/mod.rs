@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub fn fixture(rel: &str) -> PathBuf {
+pub(crate) fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(rel)
 }
 
 /// A CSV with a header, as rows of strings keyed by column name.
-pub fn read_table(rel: &str) -> Vec<HashMap<String, String>> {
+pub(crate) fn read_table(rel: &str) -> Vec<HashMap<String, String>> {
     let mut r = csv::Reader::from_path(fixture(rel)).unwrap();
     let headers = r.headers().unwrap().clone();
     r.records()
