@@ -11,10 +11,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use mbtl_select::replay::{build_strategy, StrategyName};
+use mbtl_select::replay::{
+    build_strategy, constant_selection, run_on_matrix, summarize, StrategyName, StrategyResult,
+};
 use mbtl_select::{
-    metrics, run_selection_observed, Evaluator, FnEvaluator, SelectError, Selection,
-    SequentialOracle, TransferMatrix,
+    metrics, run_selection_observed, FnEvaluator, SelectError, Selection, TransferMatrix,
 };
 use serde::Serialize;
 
@@ -27,20 +28,6 @@ use crate::store::StepRecord;
 /// File names in a run folder.
 pub const RESULTS_FILE: &str = "results.json";
 
-/// One strategy over every trial.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StrategyOutcome {
-    pub strategy: String,
-    /// Mean normalised `V_k` over trials, `k = 1..=K`.
-    pub curve: Vec<f64>,
-    /// 95 % confidence half-width over trials.
-    pub curve_ci95: Vec<f64>,
-    /// Mean of the curve over k (MBTL's "Average").
-    pub average: f64,
-    /// Per trial: the tasks chosen (in order) and the curve.
-    pub trials: Vec<Selection>,
-}
-
 /// The result of an online run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
@@ -49,7 +36,7 @@ pub struct Outcome {
     pub budget: usize,
     pub trials: usize,
     pub bounds: [f64; 2],
-    pub strategies: Vec<StrategyOutcome>,
+    pub strategies: Vec<StrategyResult>,
     /// Trainings in the run store (what this run needed, plus any an earlier `mbtl matrix`
     /// into the same folder made): the cost MBTL economises.
     pub trainings: usize,
@@ -213,29 +200,12 @@ pub fn run_online(coord: &Coordinator<'_>, workers: usize) -> Result<Outcome> {
             let sel = match name {
                 StrategyName::Multitask => {
                     let v = metrics::multitask(&normalized(t, Source::Multitask)?);
-                    constant(name, v, k, Vec::new())
+                    constant_selection(name, v, k, n)
                 }
                 _ if needs_full_matrix(name) => {
                     let m = matrices.get(t).expect("built when a strategy needs it");
-                    match name {
-                        StrategyName::Independent => {
-                            constant(name, metrics::independent(m), k, (0..n).collect())
-                        }
-                        StrategyName::Oracle => {
-                            constant(name, metrics::oracle_transfer(m), k, (0..n).collect())
-                        }
-                        _ => {
-                            let mut s = SequentialOracle::new(vec![m.clone()])?;
-                            let mut ev: &TransferMatrix = m;
-                            run_selection_observed(
-                                &mut s,
-                                &mut ev as &mut dyn Evaluator,
-                                &plan.task_space,
-                                k,
-                                &mut |_| Ok(()),
-                            )?
-                        }
-                    }
+                    let mut runs = run_on_matrix(name, t, m, &plan.task_space, &plan.options)?;
+                    runs.pop().expect("one run of a constant or the oracle")
                 }
                 _ => lanes.remove(&(t, name)).expect("every lane ran"),
             };
@@ -252,16 +222,7 @@ pub fn run_online(coord: &Coordinator<'_>, workers: usize) -> Result<Outcome> {
             }
             per_trial.push(sel);
         }
-        let (curve, curve_ci95): (Vec<f64>, Vec<f64>) = (0..k)
-            .map(|i| metrics::mean_ci95(&per_trial.iter().map(|s| s.curve[i]).collect::<Vec<_>>()))
-            .unzip();
-        outcomes.push(StrategyOutcome {
-            strategy: name.name().into(),
-            average: metrics::average(&curve),
-            curve,
-            curve_ci95,
-            trials: per_trial,
-        });
+        outcomes.push(summarize(name, per_trial, trials, k));
     }
     let trainings = coord.with_store(super::store::RunStore::trainings)?.len();
     let outcome = Outcome {
@@ -280,15 +241,6 @@ pub fn run_online(coord: &Coordinator<'_>, workers: usize) -> Result<Outcome> {
             .as_bytes(),
     )?;
     Ok(outcome)
-}
-
-fn constant(name: StrategyName, value: f64, k: usize, order: Vec<usize>) -> Selection {
-    Selection {
-        strategy: name.name().into(),
-        order,
-        curve: vec![value; k],
-        modes: Vec::new(),
-    }
 }
 
 /// Trains every source of every trial and writes `matrix_trial{t}.csv` (raw returns, the

@@ -225,8 +225,9 @@ impl Default for ReplayOptions {
     }
 }
 
-/// One strategy over all matrices.
-#[derive(Debug, Clone, Serialize)]
+/// One strategy over all matrices (or an online run's trials): the one result type of a
+/// selection, whatever produced the rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StrategyResult {
     pub strategy: String,
     /// Selection order on the first matrix.
@@ -262,17 +263,23 @@ fn constant(name: StrategyName, m: &TransferMatrix, opts: &ReplayOptions) -> Res
             metrics::multitask(per_target)
         }
     };
+    Ok(constant_selection(name, v, opts.budget, m.n()))
+}
+
+/// A constant level (Independent, Oracle, Multi-task) as a selection: the same value at every
+/// k; its order lists every task (none for Multi-task, which trains one pooled policy).
+pub fn constant_selection(name: StrategyName, value: f64, budget: usize, n: usize) -> Selection {
     let order = if name == StrategyName::Multitask {
         Vec::new()
     } else {
-        (0..m.n()).collect()
+        (0..n).collect()
     };
-    Ok(Selection {
+    Selection {
         strategy: name.name().into(),
         order,
-        curve: vec![v; opts.budget],
+        curve: vec![value; budget],
         modes: Vec::new(),
-    })
+    }
 }
 
 /// Builds a sequential strategy that needs no oracle knowledge (everything but the constants
@@ -316,6 +323,66 @@ fn build(
     }
 }
 
+/// Every run of `name` on the matrix of trial `t`: one selection, or `random_repeats` of
+/// them for Random. The one dispatcher over strategy kinds (constants, the sequential oracle,
+/// sequential strategies), shared by [`replay`] and online runs.
+pub fn run_on_matrix(
+    name: StrategyName,
+    t: usize,
+    m: &TransferMatrix,
+    space: &TaskSpace,
+    opts: &ReplayOptions,
+) -> Result<Vec<Selection>> {
+    if name.is_constant() {
+        return Ok(vec![constant(name, m, opts)?]);
+    }
+    if name == StrategyName::SequentialOracle {
+        let mut s = SequentialOracle::new(vec![m.clone()])?;
+        return Ok(vec![run_selection(&mut s, &mut &*m, space, opts.budget)?]);
+    }
+    let repeats = if name == StrategyName::Random {
+        opts.random_repeats.max(1)
+    } else {
+        1
+    };
+    (0..repeats)
+        .map(|r| {
+            let mut s = build(name, t, r, opts);
+            run_selection(s.as_mut(), &mut &*m, space, opts.budget)
+        })
+        .collect()
+}
+
+/// One strategy's runs over `n_matrices` trials as one result: repeats of a matrix averaged
+/// first, so that the mean and its 95 % confidence half-width are over trials.
+pub fn summarize(
+    name: StrategyName,
+    trials: Vec<Selection>,
+    n_matrices: usize,
+    budget: usize,
+) -> StrategyResult {
+    let per_matrix = (trials.len() / n_matrices.max(1)).max(1);
+    let matrix_curves: Vec<Vec<f64>> = trials
+        .chunks(per_matrix)
+        .map(|c| {
+            (0..budget)
+                .map(|k| c.iter().map(|s| s.curve[k]).sum::<f64>() / c.len() as f64)
+                .collect()
+        })
+        .collect();
+    let (curve, curve_ci95): (Vec<f64>, Vec<f64>) = (0..budget)
+        .map(|k| metrics::mean_ci95(&matrix_curves.iter().map(|c| c[k]).collect::<Vec<_>>()))
+        .unzip();
+    StrategyResult {
+        strategy: name.name().into(),
+        order: trials.first().map(|s| s.order.clone()).unwrap_or_default(),
+        average: metrics::average(&curve),
+        curve,
+        curve_ci95,
+        trials,
+    }
+}
+
 /// Runs `names` on every matrix.
 pub fn replay(
     matrices: &[TransferMatrix],
@@ -344,44 +411,9 @@ pub fn replay(
     for &name in names {
         let mut trials = Vec::new();
         for (t, m) in matrices.iter().enumerate() {
-            if name.is_constant() {
-                trials.push(constant(name, m, opts)?);
-            } else if name == StrategyName::SequentialOracle {
-                let mut s = SequentialOracle::new(vec![m.clone()])?;
-                trials.push(run_selection(&mut s, &mut &*m, space, opts.budget)?);
-            } else {
-                let repeats = if name == StrategyName::Random {
-                    opts.random_repeats.max(1)
-                } else {
-                    1
-                };
-                for r in 0..repeats {
-                    let mut s = build(name, t, r, opts);
-                    trials.push(run_selection(s.as_mut(), &mut &*m, space, opts.budget)?);
-                }
-            }
+            trials.extend(run_on_matrix(name, t, m, space, opts)?);
         }
-        // Repeats of one matrix are averaged first, so the CI is over matrices.
-        let per_matrix = trials.len() / matrices.len();
-        let matrix_curves: Vec<Vec<f64>> = trials
-            .chunks(per_matrix)
-            .map(|c| {
-                (0..opts.budget)
-                    .map(|k| c.iter().map(|s| s.curve[k]).sum::<f64>() / c.len() as f64)
-                    .collect()
-            })
-            .collect();
-        let (curve, curve_ci95): (Vec<f64>, Vec<f64>) = (0..opts.budget)
-            .map(|k| metrics::mean_ci95(&matrix_curves.iter().map(|c| c[k]).collect::<Vec<_>>()))
-            .unzip();
-        results.push(StrategyResult {
-            strategy: name.name().into(),
-            order: trials[0].order.clone(),
-            average: metrics::average(&curve),
-            curve,
-            curve_ci95,
-            trials,
-        });
+        results.push(summarize(name, trials, matrices.len(), opts.budget));
     }
     Ok(results)
 }
