@@ -189,6 +189,7 @@ pub(crate) fn run(args: ReplayArgs) -> Result<ExitCode> {
         random_repeats: args.random_repeats,
         candidates,
         multitask,
+        ..Default::default()
     };
     let results = replay(&matrices, &space, &strategies, &opts)?;
 

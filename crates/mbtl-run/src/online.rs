@@ -47,13 +47,6 @@ enum Item {
     Train(usize, Source),
 }
 
-fn needs_full_matrix(name: StrategyName) -> bool {
-    matches!(
-        name,
-        StrategyName::Independent | StrategyName::Oracle | StrategyName::SequentialOracle
-    )
-}
-
 /// Runs `items` on `workers` threads; the first error stops new items from starting.
 fn run_pool(
     workers: usize,
@@ -109,7 +102,7 @@ pub fn run_online(coord: &Coordinator<'_>, workers: usize) -> Result<Outcome> {
     let n = plan.n_tasks();
     let k = plan.options.budget;
     let trials = plan.experiment.trials;
-    let full = plan.strategies.iter().any(|&s| needs_full_matrix(s));
+    let full = plan.strategies.iter().any(|&s| s.needs_every_row());
     let mut items = Vec::new();
     // Lanes first: they are chains of dependent trainings, the critical path.
     for t in 0..trials {
@@ -202,7 +195,7 @@ pub fn run_online(coord: &Coordinator<'_>, workers: usize) -> Result<Outcome> {
                     let v = metrics::multitask(&normalized(t, Source::Multitask)?);
                     constant_selection(name, v, k, n)
                 }
-                _ if needs_full_matrix(name) => {
+                _ if name.needs_every_row() => {
                     let m = matrices.get(t).expect("built when a strategy needs it");
                     let mut runs = run_on_matrix(name, t, m, &plan.task_space, &plan.options)?;
                     runs.pop().expect("one run of a constant or the oracle")

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Result, SelectError};
@@ -11,7 +12,7 @@ use crate::matrix::TransferMatrix;
 use crate::metrics;
 use crate::space::TaskSpace;
 use crate::strategy::{
-    run_selection, Acquisition, Candidates, Equidistant, GapModel, GpMbtl, MMbtl, MbtlGp,
+    curve_of, run_selection, Acquisition, Candidates, Equidistant, GapModel, GpMbtl, MMbtl, MbtlGp,
     MbtlGpOptions, MgpMbtl, Pseudogreedy, Random, Selection, SequentialOracle, Strategy,
 };
 
@@ -85,6 +86,15 @@ impl StrategyName {
         matches!(
             self,
             StrategyName::Independent | StrategyName::Oracle | StrategyName::Multitask
+        )
+    }
+
+    /// Whether the strategy needs every source's row (so an online run trains every task):
+    /// Independent, Oracle and the sequential oracle.
+    pub fn needs_every_row(self) -> bool {
+        matches!(
+            self,
+            StrategyName::Independent | StrategyName::Oracle | StrategyName::SequentialOracle
         )
     }
 
@@ -209,6 +219,21 @@ pub struct ReplayOptions {
     pub candidates: Candidates,
     /// Per-target performance of a multi-task policy, for `multitask`.
     pub multitask: Option<Vec<f64>>,
+    /// How runs are seeded, and what the sequential oracle knows.
+    pub harness: Harness,
+}
+
+/// Whose conventions a multi-trial run follows: seeds, and the sequential oracle's knowledge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Harness {
+    /// mbtl's: trial `t`, repeat `r` of a strategy draws from `seed + t·repeats + r` (MBTL-GP's
+    /// restarts from `seed`); the sequential oracle knows its own trial's matrix.
+    #[default]
+    Mbtl,
+    /// SD-MBTL's tables: Random from `(t + 1)·50`, the other strategies from `t + 1`; the
+    /// (myopic) sequential oracle chooses one order knowing every trial's matrix, and that
+    /// order is scored on each.
+    SdMbtl,
 }
 
 impl Default for ReplayOptions {
@@ -221,6 +246,7 @@ impl Default for ReplayOptions {
             random_repeats: 1,
             candidates: Candidates::All,
             multitask: None,
+            harness: Harness::Mbtl,
         }
     }
 }
@@ -240,6 +266,34 @@ pub struct StrategyResult {
     pub average: f64,
     /// Every run: one per matrix (per repeat for Random).
     pub trials: Vec<Selection>,
+}
+
+impl StrategyResult {
+    /// `V_K` of every run.
+    pub fn final_values(&self) -> Vec<f64> {
+        self.trials
+            .iter()
+            .map(|s| *s.curve.last().unwrap_or(&f64::NAN))
+            .collect()
+    }
+
+    /// The curve's average (MBTL's `Average`) of every run.
+    pub fn averages(&self) -> Vec<f64> {
+        self.trials
+            .iter()
+            .map(|s| metrics::average(&s.curve))
+            .collect()
+    }
+
+    /// Mean and 95 % confidence half-width of `V_K` over the runs.
+    pub fn final_ci(&self) -> (f64, f64) {
+        metrics::mean_ci95(&self.final_values())
+    }
+
+    /// Mean and 95 % confidence half-width of the average over the runs.
+    pub fn average_ci(&self) -> (f64, f64) {
+        metrics::mean_ci95(&self.averages())
+    }
 }
 
 fn constant(name: StrategyName, m: &TransferMatrix, opts: &ReplayOptions) -> Result<Selection> {
@@ -301,9 +355,13 @@ fn build(
     repeat: usize,
     opts: &ReplayOptions,
 ) -> Box<dyn Strategy> {
-    let seed = opts
-        .seed
-        .wrapping_add((trial * opts.random_repeats + repeat) as u32);
+    let seed = match opts.harness {
+        Harness::Mbtl => opts
+            .seed
+            .wrapping_add((trial * opts.random_repeats + repeat) as u32),
+        Harness::SdMbtl if name == StrategyName::Random => (trial as u32 + 1) * 50,
+        Harness::SdMbtl => trial as u32 + 1,
+    };
     match name {
         StrategyName::MbtlGp => Box::new(MbtlGp::new(MbtlGpOptions {
             acquisition: opts.acquisition,
@@ -409,10 +467,28 @@ pub fn replay(
     }
     let mut results = Vec::new();
     for &name in names {
-        let mut trials = Vec::new();
-        for (t, m) in matrices.iter().enumerate() {
-            trials.extend(run_on_matrix(name, t, m, space, opts)?);
-        }
+        let trials: Vec<Selection> =
+            if name == StrategyName::SequentialOracle && opts.harness == Harness::SdMbtl {
+                // One order chosen knowing every trial, scored on each.
+                let order = SequentialOracle::new(matrices.to_vec())?.order(opts.budget);
+                matrices
+                    .iter()
+                    .map(|m| Selection {
+                        strategy: name.name().into(),
+                        order: order.clone(),
+                        curve: curve_of(m, &order),
+                        modes: Vec::new(),
+                    })
+                    .collect()
+            } else {
+                // Trials are independent and each is deterministic: in parallel, in order.
+                let per_matrix: Vec<Vec<Selection>> = matrices
+                    .par_iter()
+                    .enumerate()
+                    .map(|(t, m)| run_on_matrix(name, t, m, space, opts))
+                    .collect::<Result<_>>()?;
+                per_matrix.into_iter().flatten().collect()
+            };
         results.push(summarize(name, trials, matrices.len(), opts.budget));
     }
     Ok(results)

@@ -5,8 +5,9 @@
 mod common;
 
 use common::read_table;
+use mbtl_select::replay::StrategyName as Method;
 use mbtl_select::synth::{Family, GapTerm, SourceTerm, SynthSpec, TargetTerm};
-use mbtl_select::table::{run_trials, synthetic_trials, Method};
+use mbtl_select::table::{label, run_trials, synthetic_trials, TABLE_METHODS};
 use mbtl_select::{metrics, run_selection, Candidates, GpMbtl, TransferMatrix};
 
 fn spec(f: &str, g: &str, h: &str) -> SynthSpec {
@@ -44,7 +45,7 @@ fn three_d_noise0_table_within_half_a_thousandth() {
         .map(|r| (r["f_x"].clone(), r["g_y"].clone(), r["h_xy"].clone()))
         .collect();
     assert_eq!(settings.len(), 8);
-    let mut aggregated = vec![Vec::new(); Method::ALL.len()];
+    let mut aggregated = vec![Vec::new(); TABLE_METHODS.len()];
     let mut report = Vec::new();
     for (f, g, h) in &settings {
         let spec = spec(f, g, h);
@@ -53,11 +54,18 @@ fn three_d_noise0_table_within_half_a_thousandth() {
             &trials,
             &spec.task_space(),
             50,
-            &Method::ALL,
+            &TABLE_METHODS,
             Candidates::All,
         )
         .unwrap();
-        let value = |m: Method| results.iter().find(|r| r.method == m).unwrap().final_ci().0;
+        let value = |m: Method| {
+            results
+                .iter()
+                .find(|r| r.strategy == m.name())
+                .unwrap()
+                .final_ci()
+                .0
+        };
         for (i, r) in results.iter().enumerate() {
             let want: f64 = table
                 .iter()
@@ -65,7 +73,7 @@ fn three_d_noise0_table_within_half_a_thousandth() {
                     &row["f_x"] == f
                         && &row["g_y"] == g
                         && &row["h_xy"] == h
-                        && row["method"] == r.method.label()
+                        && row["method"] == label(r.strategy.parse().unwrap())
                 })
                 .unwrap()["value"]
                 .parse()
@@ -73,9 +81,11 @@ fn three_d_noise0_table_within_half_a_thousandth() {
             let (got, ci) = r.final_ci();
             report.push(format!(
                 "{f}/{g}/{h} {}: {got:.4} ± {ci:.4} (published {want:.4})",
-                r.method.label()
+                label(r.strategy.parse().unwrap())
             ));
-            if r.method == Method::GpMbtl && (f.as_str(), g.as_str(), h.as_str()) == TIE_CELL {
+            if r.strategy == Method::GpMbtl.name()
+                && (f.as_str(), g.as_str(), h.as_str()) == TIE_CELL
+            {
                 // The one cell decided by NumPy's sort order among tied targets: see
                 // `gp_mbtl_tie_order_explains_the_constant_linear_l1_cell`.
                 assert!((got - 0.7094).abs() < 5e-5, "{}", report.last().unwrap());
@@ -84,30 +94,31 @@ fn three_d_noise0_table_within_half_a_thousandth() {
             }
             // The aggregated row is checked with the published tie order replayed in the one
             // cell that depends on it (see the test below).
-            let v =
-                if r.method == Method::GpMbtl && (f.as_str(), g.as_str(), h.as_str()) == TIE_CELL {
-                    gp_with_numpy_tie(&trials[0])
-                } else {
-                    got
-                };
+            let v = if r.strategy == Method::GpMbtl.name()
+                && (f.as_str(), g.as_str(), h.as_str()) == TIE_CELL
+            {
+                gp_with_numpy_tie(&trials[0])
+            } else {
+                got
+            };
             aggregated[i].push(metrics::aggregated(
                 v,
                 value(Method::Random),
-                value(Method::MyopicOracle),
+                value(Method::SequentialOracle),
             ));
         }
     }
-    for (i, m) in Method::ALL.iter().enumerate() {
+    for (i, m) in TABLE_METHODS.iter().enumerate() {
         let (agg, _) = metrics::mean_ci95(&aggregated[i]);
         let want: f64 = table
             .iter()
-            .find(|r| r["f_x"] == "Aggregated" && r["method"] == m.label())
+            .find(|r| r["f_x"] == "Aggregated" && r["method"] == label(*m))
             .unwrap()["value"]
             .parse()
             .unwrap();
         report.push(format!(
             "Aggregated {}: {agg:.4} (published {want:.4})",
-            m.label()
+            label(*m)
         ));
         assert!((agg - want).abs() <= 0.005, "{}", report.last().unwrap());
     }
@@ -129,14 +140,14 @@ fn per_step_selections_match_the_reference_checks() {
             &m,
             &spec.task_space(),
             50,
-            &[Method::MMbtl, Method::MgpMbtl, Method::MyopicOracle],
+            &[Method::MMbtl, Method::MgpMbtl, Method::SequentialOracle],
             Candidates::All,
         )
         .unwrap();
         for (method, label) in [
             (Method::MMbtl, "M-MBTL (seed 1, all candidates)"),
             (Method::MgpMbtl, "M/GP-MBTL (seed 1, numpy GP)"),
-            (Method::MyopicOracle, "Myopic Oracle"),
+            (Method::SequentialOracle, "Myopic Oracle"),
         ] {
             let want: Vec<usize> = selections
                 .iter()
@@ -146,8 +157,11 @@ fn per_step_selections_match_the_reference_checks() {
                 .map(|r| r["task_index"].parse().unwrap())
                 .collect();
             assert_eq!(want.len(), 50, "{f}/{g}/{h} {label}");
-            let result = results.iter().find(|r| r.method == method).unwrap();
-            let got = &result.order_trial0;
+            let result = results
+                .iter()
+                .find(|r| r.strategy == method.name())
+                .unwrap();
+            let got = &result.order;
             let same_set = |got: &[usize]| {
                 let (mut a, mut b) = (got.to_vec(), want.clone());
                 a.sort_unstable();
@@ -160,7 +174,7 @@ fn per_step_selections_match_the_reference_checks() {
                     // differently by another GP implementation; the clustering prefix agrees.
                     assert_eq!(got[..6], want[..6], "{f}/{g}/{h} {label}");
                 }
-                Method::MyopicOracle => {
+                Method::SequentialOracle => {
                     // Tied greedy gains go to the lowest index here and to rounding noise in the
                     // reference; a tie swaps two tasks without changing any V_k.
                     let curve: Vec<f64> = curves
@@ -170,7 +184,7 @@ fn per_step_selections_match_the_reference_checks() {
                         })
                         .map(|r| r["value"].parse().unwrap())
                         .collect();
-                    for (k, (a, b)) in result.mean_curve.iter().zip(&curve).enumerate() {
+                    for (k, (a, b)) in result.curve.iter().zip(&curve).enumerate() {
                         assert!(
                             (a - b).abs() < 1e-6,
                             "{f}/{g}/{h} {label} k={}: {a} vs {b}",
