@@ -36,8 +36,6 @@ pub enum RlError {
     Policy { path: String, message: String },
 }
 
-pub use callback::TrainLog;
-
 pub type Result<T, E = RlError> = std::result::Result<T, E>;
 
 /// Training, the same for every learner (linfa's `fit` for RL): the hyper-parameters are the
@@ -61,7 +59,7 @@ pub trait Train {
         contexts: &[mbtl_env::Context],
         context_obs: &mbtl_env::ContextObs,
         seed: u64,
-        mut progress: impl FnMut(&TrainLog),
+        mut progress: impl FnMut(&callback::TrainLog),
     ) -> Result<policy::Policy> {
         let mut monitor = callback::Monitor::new(None, contexts, seed, &mut progress)?;
         self.fit(contexts, context_obs, seed, &mut monitor)
@@ -73,7 +71,7 @@ pub trait Train {
         context: &mbtl_env::Context,
         context_obs: &mbtl_env::ContextObs,
         seed: u64,
-        progress: impl FnMut(&TrainLog),
+        progress: impl FnMut(&callback::TrainLog),
     ) -> Result<policy::Policy> {
         self.train_pool(std::slice::from_ref(context), context_obs, seed, progress)
     }
