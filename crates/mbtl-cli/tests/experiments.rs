@@ -554,3 +554,25 @@ fn the_report_renders_with_its_figures_in_headless_chromium() {
     assert!(dom.contains(" / 0.946"), "Independent against the paper's");
     assert!(dom.contains("<table id=\"trainings\">"));
 }
+
+#[test]
+fn a_grid_runs_report_draws_the_posterior_on_a_2d_slice() {
+    let s = Scratch::new("grid-report");
+    let dir = s.path("run");
+    let exp = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cartpole-3d.toml");
+    run_ok(
+        mbtl()
+            .arg("run")
+            .arg(&exp)
+            .args(["--set", "learner.hyperparameters.total_timesteps=2000"])
+            .args(["--set", "eval.episodes=3", "-q", "--out"])
+            .arg(&dir),
+    );
+    let png = std::fs::metadata(dir.join("report/posterior.png")).unwrap();
+    assert!(png.len() > 1000);
+    let html = std::fs::read_to_string(dir.join("report/index.html")).unwrap();
+    assert!(
+        html.contains("on a 2-D slice of the grid"),
+        "the N-D posterior is a map"
+    );
+}

@@ -445,7 +445,10 @@ impl Figure for Heatmap<'_> {
             .map_err(err)?;
         // Cell i spans [i, i + 1): a tick at x labels the task whose cell starts there.
         let label = |x: &f64| -> String {
-            let i = x.floor().max(0.0) as usize;
+            if (x - x.round()).abs() > 1e-9 {
+                return String::new();
+            }
+            let i = x.round().max(0.0) as usize;
             match self.axis {
                 Some((_, values)) if i < values.len() => format!("{:.3}", values[i])
                     .trim_end_matches('0')
@@ -506,6 +509,115 @@ impl Figure for Heatmap<'_> {
                 .draw(&Text::new(line, (4, top - dy), ("sans-serif", 13)))
                 .map_err(err)?;
         }
+        root.present().map_err(err)?;
+        Ok(())
+    }
+}
+
+/// The GP posterior mean of the set point on a 2-D slice of a grid (the first two axes, the
+/// others fixed), with the trained tasks of that slice numbered in the order chosen.
+pub struct PosteriorMap<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    /// Values of the first and second axis.
+    pub xs: &'a [f64],
+    pub ys: &'a [f64],
+    /// Posterior mean, `ys.len()` rows of `xs.len()`.
+    pub mean: &'a [f64],
+    /// `(x index, y index, order)` of the trained tasks in the slice.
+    pub chosen: &'a [(usize, usize, usize)],
+}
+
+impl Figure for PosteriorMap<'_> {
+    fn size(&self) -> (u32, u32) {
+        (760, 680)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e}");
+        let (nx, ny) = (self.xs.len(), self.ys.len());
+        if nx == 0 || ny == 0 || self.mean.len() != nx * ny {
+            return Err(draw_err!("a posterior map needs a full slice"));
+        }
+        root.fill(&WHITE).map_err(err)?;
+        let (main, legend) = root.split_horizontally(680);
+        let (lo, hi) = self
+            .mean
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let mut chart = ChartBuilder::on(&main)
+            .caption(self.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0f64..nx as f64, 0f64..ny as f64)
+            .map_err(err)?;
+        // Ticks on cell edges are labelled with the value of the cell they start (others blank).
+        let value = |v: &[f64], x: &f64| -> String {
+            if (x - x.round()).abs() > 1e-9 {
+                return String::new();
+            }
+            let i = x.round().max(0.0) as usize;
+            v.get(i).map_or(String::new(), |v| {
+                format!("{v:.3}")
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_string()
+            })
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(self.x_label)
+            .y_desc(self.y_label)
+            .x_label_formatter(&|x| value(self.xs, x))
+            .y_label_formatter(&|y| value(self.ys, y))
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(err)?;
+        let cells = (0..ny).flat_map(|iy| {
+            (0..nx).map(move |ix| {
+                let t = (self.mean[iy * nx + ix] - lo) / span;
+                Rectangle::new(
+                    [(ix as f64, iy as f64), ((ix + 1) as f64, (iy + 1) as f64)],
+                    viridis(t).filled(),
+                )
+            })
+        });
+        chart.draw_series(cells).map_err(err)?;
+        for &(ix, iy, order) in self.chosen {
+            let c = (ix as f64 + 0.5, iy as f64 + 0.5);
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at(c)
+                        + Circle::new((0, 0), 9, WHITE.filled())
+                        + Text::new(order.to_string(), (-4, -7), ("sans-serif", 12)),
+                ))
+                .map_err(err)?;
+        }
+        let (_, h) = legend.dim_in_pixel();
+        let (top, bottom) = (60i32, h as i32 - 60);
+        for y in top..bottom {
+            let t = 1.0 - f64::from(y - top) / f64::from(bottom - top);
+            legend
+                .draw(&Rectangle::new([(20, y), (44, y + 1)], viridis(t).filled()))
+                .map_err(err)?;
+        }
+        for (text, y) in [(format!("{hi:.2}"), top), (format!("{lo:.2}"), bottom - 12)] {
+            legend
+                .draw(&Text::new(text, (48, y), ("sans-serif", 13)))
+                .map_err(err)?;
+        }
+        legend
+            .draw(&Text::new("mean", (14, top - 26), ("sans-serif", 13)))
+            .map_err(err)?;
         root.present().map_err(err)?;
         Ok(())
     }

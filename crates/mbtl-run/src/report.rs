@@ -110,6 +110,20 @@ pub fn summary(plan: &Plan, curves: &[(String, usize, Vec<f64>)]) -> Vec<Summary
         .collect()
 }
 
+/// The sorted distinct values of `feature` over the tasks.
+fn axis_values_of(contexts: &[mbtl_env::Context], feature: &str) -> Vec<f64> {
+    let mut v: Vec<f64> = Vec::new();
+    for c in contexts {
+        if let Ok(x) = c.get(feature) {
+            if !v.contains(&x) {
+                v.push(x);
+            }
+        }
+    }
+    v.sort_by(f64::total_cmp);
+    v
+}
+
 /// How the trainings of one trial went.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrialTrainings {
@@ -351,41 +365,89 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
                 &mut RandomState::new(plan.options.seed),
             )?;
             let (mean, std) = gp.predict(plan.task_space.coords(), false);
-            let (axis_x, x_label): (Vec<f64>, String) = if dim == 1 {
+            let title = format!(
+                "{name}, trial 0: GP posterior of the set point after {} tasks",
+                unique.len()
+            );
+            if dim == 1 {
                 let feature = &exp.space.axes[0].feature;
-                (
-                    plan.contexts
-                        .iter()
-                        .map(|c| c.get(feature))
-                        .collect::<std::result::Result<_, _>>()?,
-                    format!("context: {feature}"),
-                )
-            } else {
-                (
-                    (0..n).map(|i| i as f64).collect(),
-                    "task index (row-major grid)".into(),
-                )
-            };
-            let marks: Vec<(f64, f64, usize)> = unique
-                .iter()
-                .enumerate()
-                .map(|(i, &t)| (axis_x[t], ys[i], i + 1))
-                .collect();
-            plot::save(
-                &out.join("posterior"),
-                &plot::Posterior {
-                    title: &format!(
-                        "{name}, trial 0: GP posterior of the set point after {} tasks",
-                        unique.len()
-                    ),
-                    x_label: &x_label,
-                    x: &axis_x,
-                    mean: &mean,
-                    std: &std,
-                    chosen: &marks,
-                },
-            )?;
-            figures.push(("posterior", "Gaussian-process posterior (mean ± 2σ) of the training performance over the context axis, fitted to the tasks the strategy trained (numbered in the order chosen)."));
+                let axis_x: Vec<f64> = plan
+                    .contexts
+                    .iter()
+                    .map(|c| c.get(feature))
+                    .collect::<std::result::Result<_, _>>()?;
+                let marks: Vec<(f64, f64, usize)> = unique
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &t)| (axis_x[t], ys[i], i + 1))
+                    .collect();
+                plot::save(
+                    &out.join("posterior"),
+                    &plot::Posterior {
+                        title: &title,
+                        x_label: &format!("context: {feature}"),
+                        x: &axis_x,
+                        mean: &mean,
+                        std: &std,
+                        chosen: &marks,
+                    },
+                )?;
+                figures.push(("posterior", "Gaussian-process posterior (mean ± 2σ) of the training performance over the context axis, fitted to the tasks the strategy trained (numbered in the order chosen)."));
+            } else if let Some(levels) = plan.task_space.levels() {
+                // A 2-D slice: the first two axes, the others at the first chosen task's values.
+                let at = plan.task_space.coord(unique[0])[2..].to_vec();
+                let (nx, ny) = (levels[0], levels[1]);
+                let mut slice = vec![f64::NAN; nx * ny];
+                for (t, &m) in mean.iter().enumerate().take(n) {
+                    let c = plan.task_space.coord(t);
+                    if c[2..] == at[..] {
+                        slice[c[1] as usize * nx + c[0] as usize] = m;
+                    }
+                }
+                let axis_values =
+                    |d: usize| axis_values_of(&plan.contexts, &exp.space.axes[d].feature);
+                let (xs, ys_axis) = (axis_values(0), axis_values(1));
+                let marks: Vec<(usize, usize, usize)> = unique
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &t)| plan.task_space.coord(t)[2..] == at[..])
+                    .map(|(i, &t)| {
+                        let c = plan.task_space.coord(t);
+                        (c[0] as usize, c[1] as usize, i + 1)
+                    })
+                    .collect();
+                let fixed: Vec<String> = exp.space.axes[2..]
+                    .iter()
+                    .zip(&at)
+                    .map(|(a, &level)| {
+                        let v = axis_values_of(&plan.contexts, &a.feature);
+                        format!(
+                            "{} = {}",
+                            a.feature,
+                            v.get(level as usize).copied().unwrap_or(level)
+                        )
+                    })
+                    .collect();
+                if slice.iter().all(|v| v.is_finite()) && xs.len() == nx && ys_axis.len() == ny {
+                    plot::save(
+                        &out.join("posterior"),
+                        &plot::PosteriorMap {
+                            title: &title,
+                            x_label: &exp.space.axes[0].feature,
+                            y_label: &exp.space.axes[1].feature,
+                            xs: &xs,
+                            ys: &ys_axis,
+                            mean: &slice,
+                            chosen: &marks,
+                        },
+                    )?;
+                    figures.push(("posterior", if fixed.is_empty() {
+                        "Gaussian-process posterior mean of the training performance over the grid, fitted to the tasks the strategy trained (numbered in the order chosen)."
+                    } else {
+                        "Gaussian-process posterior mean of the training performance on a 2-D slice of the grid (the other features at the first chosen task's values), fitted to the tasks the strategy trained (those in the slice numbered in the order chosen)."
+                    }));
+                }
+            }
         }
     }
 
