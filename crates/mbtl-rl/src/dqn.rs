@@ -153,6 +153,125 @@ fn huber_grad(x: f32) -> f32 {
     x.clamp(-1.0, 1.0)
 }
 
+/// The learning state of one DQN training: the networks, their optimiser, the replay buffer
+/// and the scratch space of its phases ([`Learning::act`], [`Learning::train_phase`],
+/// [`Learning::sync_target`]).
+struct Learning {
+    q: Mlp,
+    target: Mlp,
+    opt: Adam,
+    rng: Pcg64Mcg,
+    replay: Replay,
+    batch: Batch,
+    cq: Cache,
+    ct: Cache,
+    scratch: Vec<f32>,
+    qv: Vec<f32>,
+    grads: Vec<f32>,
+    n_actions: usize,
+    /// Huber losses summed since the last log, and the gradient steps they came from.
+    loss_sum: f64,
+    loss_count: u64,
+}
+
+impl Learning {
+    fn new(config: &DqnConfig, obs_dim: usize, n_actions: usize, seed: u64) -> Result<Learning> {
+        let q = Mlp::new(
+            mlp_spec(obs_dim, &config.hidden, n_actions, Activation::Relu),
+            1.0,
+            mbtl_env::derive_seed(seed, 2_000_001),
+        )?;
+        let cap = config
+            .buffer_size
+            .min(config.total_timesteps as usize)
+            .max(config.batch_size);
+        Ok(Learning {
+            target: q.clone(),
+            opt: Adam::new(q.n_params(), config.learning_rate),
+            rng: Pcg64Mcg::seed_from_u64(mbtl_env::derive_seed(seed, 2_000_002)),
+            replay: Replay::new(cap, obs_dim, 1),
+            batch: Batch::default(),
+            cq: Cache::default(),
+            ct: Cache::default(),
+            scratch: Vec::new(),
+            qv: vec![0.0; n_actions],
+            grads: vec![0.0; q.n_params()],
+            q,
+            n_actions,
+            loss_sum: 0.0,
+            loss_count: 0,
+        })
+    }
+
+    /// SB3's linear ε schedule at environment step `step` (1-based).
+    fn epsilon(config: &DqnConfig, step: u64) -> f32 {
+        let explore_steps = (config.exploration_fraction * config.total_timesteps as f32).max(1.0);
+        let frac = ((step - 1) as f32 / explore_steps).min(1.0);
+        config.exploration_initial_eps
+            + frac * (config.exploration_final_eps - config.exploration_initial_eps)
+    }
+
+    /// Collect: a uniformly random action before `learning_starts` or with probability ε,
+    /// else the greedy one.
+    fn act(&mut self, config: &DqnConfig, step: u64, obs: &[f32]) -> usize {
+        let unit = (step > config.learning_starts)
+            .then(|| (self.rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32);
+        if unit.is_none_or(|u| u < Self::epsilon(config, step)) {
+            (self.rng.next_u32() % self.n_actions as u32) as usize
+        } else {
+            self.q.forward_one(obs, &mut self.scratch, &mut self.qv);
+            let qv = &self.qv;
+            (0..self.n_actions).fold(0, |b, i| if qv[i] > qv[b] { i } else { b })
+        }
+    }
+
+    /// Update: `gradient_steps` steps on minibatches from the buffer, each with its one-step
+    /// targets `r + γ·max Q̄(s′)` from the target network and the Huber loss.
+    fn train_phase(&mut self, config: &DqnConfig) {
+        let (b, n_actions) = (config.batch_size, self.n_actions);
+        for _ in 0..config.gradient_steps {
+            self.replay.sample(b, &mut self.rng, &mut self.batch);
+            let batch = &self.batch;
+            let tq = self.target.forward(&batch.next, b, &mut self.ct).to_vec();
+            let qs = self.q.forward(&batch.obs, b, &mut self.cq).to_vec();
+            let mut g = vec![0.0f32; b * n_actions];
+            for k in 0..b {
+                let next_max = tq[k * n_actions..(k + 1) * n_actions]
+                    .iter()
+                    .copied()
+                    .fold(f32::NEG_INFINITY, f32::max);
+                let y = batch.reward[k]
+                    + if batch.terminated[k] {
+                        0.0
+                    } else {
+                        config.gamma * next_max
+                    };
+                let a = batch.action[k] as usize;
+                let x = qs[k * n_actions + a] - y;
+                g[k * n_actions + a] = huber_grad(x) / b as f32;
+                self.loss_sum += f64::from(huber(x)) / b as f64;
+            }
+            self.loss_count += 1;
+            self.grads.fill(0.0);
+            self.q.backward(&mut self.cq, &g, &mut self.grads, None);
+            clip_grad_norm(&mut [&mut self.grads], config.max_grad_norm);
+            self.opt.step(&mut self.q.params, &self.grads);
+        }
+    }
+
+    /// The hard target-network update.
+    fn sync_target(&mut self) {
+        self.target.params.copy_from_slice(&self.q.params);
+    }
+
+    /// The mean loss since the last call, if any gradient step was taken.
+    fn take_loss(&mut self) -> Option<f64> {
+        let mean = (self.loss_count > 0).then(|| self.loss_sum / self.loss_count as f64);
+        (self.loss_sum, self.loss_count) = (0.0, 0);
+        mean
+    }
+}
+
 /// Trains a Q-network; the policy acts greedily on it.
 impl Train for DqnConfig {
     fn fit(
@@ -173,97 +292,39 @@ impl Train for DqnConfig {
             mbtl_env::derive_seed(seed, 2_000_004),
             context_obs,
         )?;
-        let d = env.obs_dim();
-        let mut q = Mlp::new(
-            mlp_spec(d, &config.hidden, n_actions, Activation::Relu),
-            1.0,
-            mbtl_env::derive_seed(seed, 2_000_001),
-        )?;
-        let mut target = q.clone();
-        let mut opt = Adam::new(q.n_params(), config.learning_rate);
-        let mut rng = Pcg64Mcg::seed_from_u64(mbtl_env::derive_seed(seed, 2_000_002));
-        let unit = |rng: &mut Pcg64Mcg| (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
-
-        let cap = config
-            .buffer_size
-            .min(config.total_timesteps as usize)
-            .max(config.batch_size);
-        let mut replay = Replay::new(cap, d, 1);
-        let mut batch = Batch::default();
-
+        let mut learning = Learning::new(config, env.obs_dim(), n_actions, seed)?;
+        let policy = |q: &Mlp, steps: u64| {
+            Policy::trained(
+                contexts,
+                context_obs,
+                "dqn",
+                config,
+                seed,
+                steps,
+                q.clone(),
+                None,
+            )
+        };
         let mut out = env.output();
         env.reset(&mut out);
         let mut log = TrainLog::default();
         let mut recent: Vec<f64> = Vec::new();
-        let (mut cq, mut ct) = (Cache::default(), Cache::default());
-        let mut scratch = Vec::new();
-        let mut qv = vec![0.0f32; n_actions];
-        let mut grads = vec![0.0f32; q.n_params()];
-        let (mut loss_sum, mut loss_count) = (0.0f64, 0u64);
-        let explore_steps = (config.exploration_fraction * config.total_timesteps as f32).max(1.0);
         for step in 1..=config.total_timesteps {
-            let eps = {
-                let frac = ((step - 1) as f32 / explore_steps).min(1.0);
-                config.exploration_initial_eps
-                    + frac * (config.exploration_final_eps - config.exploration_initial_eps)
-            };
             let obs = out.obs.clone();
-            let a = if step <= config.learning_starts || unit(&mut rng) < eps {
-                (rng.next_u32() % n_actions as u32) as usize
-            } else {
-                q.forward_one(&obs, &mut scratch, &mut qv);
-                (0..n_actions).fold(0, |b, i| if qv[i] > qv[b] { i } else { b })
-            };
+            let a = learning.act(config, step, &obs);
             env.step(BatchActions::Discrete(&[a as u32]), &mut out)?;
             // Stable-Baselines3 calls back after the step, before the phase's updates.
             if monitor.step() {
-                let snapshot = Policy::trained(
-                    contexts,
-                    context_obs,
-                    "dqn",
-                    config,
-                    seed,
-                    step,
-                    q.clone(),
-                    None,
-                )?;
-                monitor.evaluate(snapshot, step)?;
+                monitor.evaluate(policy(&learning.q, step)?, step)?;
             }
-            replay.push_step(&obs, &[a as f32], &out);
+            learning.replay.push_step(&obs, &[a as f32], &out);
             recent.extend(out.episodes.iter().map(|e| e.ret));
             if step > config.learning_starts && step % config.train_freq == 0 {
-                for _ in 0..config.gradient_steps {
-                    let b = config.batch_size;
-                    replay.sample(b, &mut rng, &mut batch);
-                    let tq = target.forward(&batch.next, b, &mut ct).to_vec();
-                    let qs = q.forward(&batch.obs, b, &mut cq).to_vec();
-                    let mut g = vec![0.0f32; b * n_actions];
-                    for k in 0..b {
-                        let next_max = tq[k * n_actions..(k + 1) * n_actions]
-                            .iter()
-                            .copied()
-                            .fold(f32::NEG_INFINITY, f32::max);
-                        let y = batch.reward[k]
-                            + if batch.terminated[k] {
-                                0.0
-                            } else {
-                                config.gamma * next_max
-                            };
-                        let a = batch.action[k] as usize;
-                        let x = qs[k * n_actions + a] - y;
-                        g[k * n_actions + a] = huber_grad(x) / b as f32;
-                        loss_sum += huber(x) as f64 / b as f64;
-                    }
-                    loss_count += 1;
-                    grads.fill(0.0);
-                    q.backward(&mut cq, &g, &mut grads, None);
-                    clip_grad_norm(&mut [&mut grads], config.max_grad_norm);
-                    opt.step(&mut q.params, &grads);
-                }
+                learning.train_phase(config);
                 log.updates += 1;
             }
             if step % config.target_update_interval == 0 {
-                target.params.copy_from_slice(&q.params);
+                learning.sync_target();
             }
             log.env_steps = step;
             if step % 1000 == 0 {
@@ -272,22 +333,12 @@ impl Train for DqnConfig {
                     log.episodes += recent.len() as u64;
                     recent.clear();
                 }
-                if loss_count > 0 {
-                    log.losses = vec![("loss", loss_sum / loss_count as f64)];
-                    (loss_sum, loss_count) = (0.0, 0);
+                if let Some(loss) = learning.take_loss() {
+                    log.losses = vec![("loss", loss)];
                 }
                 monitor.progress(&log);
             }
         }
-        Policy::trained(
-            contexts,
-            context_obs,
-            "dqn",
-            config,
-            seed,
-            log.env_steps,
-            q,
-            None,
-        )
+        policy(&learning.q, log.env_steps)
     }
 }
