@@ -13,6 +13,9 @@ cases=(
   "--env acrobot --algo dqn --total-timesteps 5000 --seed 0"
   "--env pendulum --algo sac --total-timesteps 1500 --seed 0"
   "--env mountaincarcontinuous --algo sac --total-timesteps 1500 --seed 1"
+  "--env cartpole --algo ppo --preset sb3 --total-timesteps 8192 --eval-freq 1000 --seed 5"
+  "--env cartpole --algo dqn --preset sb3 --total-timesteps 20000 --eval-freq 2000 --seed 6"
+  "--env pendulum --algo sac --preset sb3 --total-timesteps 1500 --eval-freq 500 --seed 7"
 )
 status=0
 for i in "${!cases[@]}"; do

@@ -185,7 +185,310 @@ impl Head {
     }
 }
 
-/// Trains a categorical or diagonal-Gaussian policy (by the action space).
+/// The networks of one PPO training with their optimisers and caches.
+struct Nets {
+    actor: Mlp,
+    critic: Mlp,
+    opt_a: Adam,
+    opt_c: Adam,
+    head: Head,
+    ca: Cache,
+    cc: Cache,
+}
+
+/// One rollout, `n_steps × n_envs` samples in time-major order, with its advantages and returns.
+struct Rollout {
+    obs: Vec<f32>,
+    act: Vec<f32>,
+    logp: Vec<f32>,
+    val: Vec<f32>,
+    rew: Vec<f32>,
+    done: Vec<bool>,
+    adv: Vec<f32>,
+    ret: Vec<f32>,
+    /// Returns of the episodes that finished during the rollout.
+    finished: Vec<f64>,
+    /// The step's actions as the environments take them.
+    actions: Vec<u32>,
+    env_actions: Vec<f32>,
+    /// The log-softmax of one categorical row.
+    lsm: Vec<f32>,
+}
+
+impl Rollout {
+    fn new(total: usize, n_envs: usize, obs_dim: usize, adim: usize, n_actions: usize) -> Rollout {
+        Rollout {
+            obs: vec![0.0; total * obs_dim],
+            act: vec![0.0; total * adim],
+            logp: vec![0.0; total],
+            val: vec![0.0; total],
+            rew: vec![0.0; total],
+            done: vec![false; total],
+            adv: vec![0.0; total],
+            ret: vec![0.0; total],
+            finished: Vec::new(),
+            actions: vec![0; n_envs],
+            env_actions: vec![0.0; n_envs * adim],
+            lsm: vec![0.0; n_actions],
+        }
+    }
+}
+
+/// Collect: `n_steps` vector steps with actions sampled from the current policy; a time-limit
+/// cut is bootstrapped with the critic's value of the observation it ended on. `on_step` is
+/// called after every vector step (the monitor's schedule) with the steps of this rollout.
+fn collect(
+    config: &PpoConfig,
+    envs: &mut mbtl_env::BatchEnv,
+    out: &mut mbtl_env::BatchOutput,
+    nets: &mut Nets,
+    rng: &mut Pcg64Mcg,
+    roll: &mut Rollout,
+    on_step: &mut dyn FnMut(&Nets, usize) -> Result<()>,
+) -> Result<()> {
+    let uniform = |rng: &mut Pcg64Mcg| (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
+    let (ne, ns) = (config.n_envs, config.n_steps);
+    let (n_actions, adim, obs_dim) = (nets.head.outputs(), nets.head.action_len(), envs.obs_dim());
+    roll.finished.clear();
+    for t in 0..ns {
+        let obs = out.obs.clone();
+        let logits = nets.actor.forward(&obs, ne, &mut nets.ca).to_vec();
+        let values = nets.critic.forward(&obs, ne, &mut nets.cc).to_vec();
+        for e in 0..ne {
+            let k = t * ne + e;
+            let row = &logits[e * n_actions..(e + 1) * n_actions];
+            match &nets.head {
+                Head::Categorical { .. } => {
+                    log_softmax(row, &mut roll.lsm);
+                    let u = uniform(rng);
+                    let mut acc = 0.0;
+                    let mut a = n_actions - 1;
+                    for (i, l) in roll.lsm.iter().enumerate() {
+                        acc += l.exp();
+                        if u < acc {
+                            a = i;
+                            break;
+                        }
+                    }
+                    roll.actions[e] = a as u32;
+                    roll.act[k] = a as f32;
+                    roll.logp[k] = roll.lsm[a];
+                }
+                Head::Gaussian {
+                    low, high, log_std, ..
+                } => {
+                    let a = &mut roll.act[k * adim..(k + 1) * adim];
+                    for j in 0..adim {
+                        a[j] = row[j] + log_std[j].exp() * crate::normal(rng);
+                        roll.env_actions[e * adim + j] = a[j].clamp(low[j], high[j]);
+                    }
+                    roll.logp[k] = Head::gaussian_log_prob(row, log_std, a);
+                }
+            }
+            roll.val[k] = values[e];
+        }
+        roll.obs[t * ne * obs_dim..(t + 1) * ne * obs_dim].copy_from_slice(&obs);
+        let step_actions = match nets.head {
+            Head::Categorical { .. } => BatchActions::Discrete(&roll.actions),
+            Head::Gaussian { .. } => BatchActions::Continuous(&roll.env_actions),
+        };
+        envs.step(step_actions, out)?;
+        for e in 0..ne {
+            let k = t * ne + e;
+            roll.rew[k] = out.reward[e] as f32;
+            roll.done[k] = out.terminated[e] || out.truncated[e];
+            if out.truncated[e] && !out.terminated[e] {
+                let fo = &out.final_obs[e * obs_dim..(e + 1) * obs_dim];
+                let mut v = [0.0f32];
+                nets.critic.forward_one(fo, &mut Vec::new(), &mut v);
+                roll.rew[k] += config.gamma * v[0];
+            }
+        }
+        roll.finished.extend(out.episodes.iter().map(|ep| ep.ret));
+        on_step(nets, (t + 1) * ne)?;
+    }
+    Ok(())
+}
+
+/// Compute targets: GAE(λ) advantages and returns, backwards over the rollout, bootstrapped
+/// with the critic's values of the observations the rollout ended on.
+fn advantages(config: &PpoConfig, nets: &mut Nets, last_obs: &[f32], roll: &mut Rollout) {
+    let (ne, ns) = (config.n_envs, config.n_steps);
+    let last_values = nets.critic.forward(last_obs, ne, &mut nets.cc).to_vec();
+    let mut gae = vec![0.0f32; ne];
+    for t in (0..ns).rev() {
+        for e in 0..ne {
+            let k = t * ne + e;
+            let next_v = if t + 1 == ns {
+                last_values[e]
+            } else {
+                roll.val[k + ne]
+            };
+            let nnt = if roll.done[k] { 0.0 } else { 1.0 };
+            let delta = roll.rew[k] + config.gamma * next_v * nnt - roll.val[k];
+            gae[e] = delta + config.gamma * config.gae_lambda * nnt * gae[e];
+            roll.adv[k] = gae[e];
+            roll.ret[k] = gae[e] + roll.val[k];
+        }
+    }
+}
+
+/// Scratch space of the update phase.
+struct UpdateScratch {
+    idx: Vec<usize>,
+    lsm: Vec<f32>,
+    probs: Vec<f32>,
+    grads_a: Vec<f32>,
+    grads_c: Vec<f32>,
+}
+
+/// Update: `n_epochs` passes over the rollout in shuffled minibatches, each one Adam step of
+/// the clipped surrogate, the value loss and the entropy bonus; the learning rate and clip
+/// range scaled by `frac` (the linear schedule). Returns the summed policy-gradient, value and
+/// entropy terms over every sample, for the log.
+fn update(
+    config: &PpoConfig,
+    nets: &mut Nets,
+    rng: &mut Pcg64Mcg,
+    roll: &Rollout,
+    scratch: &mut UpdateScratch,
+    obs_dim: usize,
+    frac: f32,
+) -> (f64, f64, f64) {
+    let (n_actions, adim) = (nets.head.outputs(), nets.head.action_len());
+    let total = config.n_envs * config.n_steps;
+    let UpdateScratch {
+        idx,
+        lsm,
+        probs,
+        grads_a,
+        grads_c,
+    } = scratch;
+    nets.opt_a.lr = config.learning_rate * frac;
+    nets.opt_c.lr = config.learning_rate * frac;
+    if let Head::Gaussian { opt, .. } = &mut nets.head {
+        opt.lr = config.learning_rate * frac;
+    }
+    let clip = config.clip_range * frac;
+    // Loss sums over the update, for the log only (never fed back).
+    let (mut pg_sum, mut vf_sum, mut ent_sum) = (0.0f64, 0.0f64, 0.0f64);
+    for _ in 0..config.n_epochs {
+        // Fisher–Yates shuffle of the sample indices.
+        for i in (1..total).rev() {
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+            idx.swap(i, j);
+        }
+        for mb in idx.chunks(config.batch_size) {
+            let b = mb.len();
+            let mut x = Vec::with_capacity(b * obs_dim);
+            for &k in mb {
+                x.extend_from_slice(&roll.obs[k * obs_dim..(k + 1) * obs_dim]);
+            }
+            let a_mb: Vec<f32> = mb.iter().map(|&k| roll.adv[k]).collect();
+            let mean = a_mb.iter().sum::<f32>() / b as f32;
+            let std = if b > 1 {
+                (a_mb.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / (b - 1) as f32).sqrt()
+            } else {
+                1.0
+            };
+            let logits = nets.actor.forward(&x, b, &mut nets.ca).to_vec();
+            let values = nets.critic.forward(&x, b, &mut nets.cc).to_vec();
+            let mut g_logits = vec![0.0f32; b * n_actions];
+            let mut g_values = vec![0.0f32; b];
+            if let Head::Gaussian { grads, .. } = &mut nets.head {
+                grads.fill(0.0);
+            }
+            for (i, &k) in mb.iter().enumerate() {
+                let lg = &logits[i * n_actions..(i + 1) * n_actions];
+                let new_logp = match &nets.head {
+                    Head::Categorical { .. } => {
+                        log_softmax(lg, lsm);
+                        lsm[roll.act[k] as usize]
+                    }
+                    Head::Gaussian { log_std, .. } => {
+                        Head::gaussian_log_prob(lg, log_std, &roll.act[k * adim..(k + 1) * adim])
+                    }
+                };
+                let norm_adv = if b > 1 {
+                    (roll.adv[k] - mean) / (std + 1e-8)
+                } else {
+                    roll.adv[k]
+                };
+                let ratio = (new_logp - roll.logp[k]).exp();
+                let unclipped = ratio * norm_adv;
+                let clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * norm_adv;
+                let active = unclipped <= clipped || (1.0 - clip..=1.0 + clip).contains(&ratio);
+                // ∂(−surrogate)/∂log π(a) for this sample, averaged over the batch.
+                let g_logp = if active { -unclipped / b as f32 } else { 0.0 };
+                pg_sum -= f64::from(unclipped.min(clipped));
+                vf_sum += f64::from(values[i] - roll.ret[k]).powi(2);
+                let g = &mut g_logits[i * n_actions..(i + 1) * n_actions];
+                match &mut nets.head {
+                    Head::Categorical { .. } => {
+                        let a = roll.act[k] as usize;
+                        for (p, &l) in probs.iter_mut().zip(lsm.iter()) {
+                            *p = l.exp();
+                        }
+                        let entropy: f32 = -probs
+                            .iter()
+                            .zip(lsm.iter())
+                            .map(|(p, l)| p * l)
+                            .sum::<f32>();
+                        ent_sum += f64::from(entropy);
+                        for (j, ((gj, &l), &p)) in
+                            g.iter_mut().zip(lsm.iter()).zip(probs.iter()).enumerate()
+                        {
+                            let onehot = if j == a { 1.0 } else { 0.0 };
+                            *gj = g_logp * (onehot - p)
+                                + config.ent_coef / b as f32 * p * (l + entropy);
+                        }
+                    }
+                    Head::Gaussian { log_std, grads, .. } => {
+                        let a = &roll.act[k * adim..(k + 1) * adim];
+                        ent_sum += log_std
+                            .iter()
+                            .map(|&l| f64::from(l) + 0.5 * (1.0 + (std::f64::consts::TAU).ln()))
+                            .sum::<f64>();
+                        for j in 0..adim {
+                            let sigma = log_std[j].exp();
+                            let z = (a[j] - lg[j]) / sigma;
+                            // ∂log π/∂μ = z/σ, ∂log π/∂ln σ = z² − 1; the entropy
+                            // Σ(ln σ + ½ ln 2πe) adds −ent_coef to ∂/∂ln σ.
+                            g[j] = g_logp * z / sigma;
+                            grads[j] += g_logp * (z * z - 1.0) - config.ent_coef / b as f32;
+                        }
+                    }
+                }
+                g_values[i] = config.vf_coef * 2.0 * (values[i] - roll.ret[k]) / b as f32;
+            }
+            grads_a.fill(0.0);
+            grads_c.fill(0.0);
+            nets.actor.backward(&mut nets.ca, &g_logits, grads_a, None);
+            nets.critic.backward(&mut nets.cc, &g_values, grads_c, None);
+            let mut no_head_grads = Vec::new();
+            let head_grads = match &mut nets.head {
+                Head::Gaussian { grads, .. } => grads,
+                Head::Categorical { .. } => &mut no_head_grads,
+            };
+            clip_grad_norm(&mut [grads_a, grads_c, head_grads], config.max_grad_norm);
+            nets.opt_a.step(&mut nets.actor.params, grads_a);
+            nets.opt_c.step(&mut nets.critic.params, grads_c);
+            if let Head::Gaussian {
+                log_std,
+                grads,
+                opt,
+                ..
+            } = &mut nets.head
+            {
+                opt.step(log_std, grads);
+            }
+        }
+    }
+    (pg_sum, vf_sum, ent_sum)
+}
+
+/// Trains a categorical or diagonal-Gaussian policy (by the action space): rollouts of
+/// [`collect`], targets from [`advantages`], [`update`], a log entry, until the budget is spent.
 impl Train for PpoConfig {
     fn fit(
         &self,
@@ -197,7 +500,7 @@ impl Train for PpoConfig {
         let config = self;
         config.validate()?;
         let context = first_context("ppo", contexts)?;
-        let mut head = match context.env().spec().action_space.clone() {
+        let head = match context.env().spec().action_space.clone() {
             ActionSpace::Discrete { n } => Head::Categorical { n: n as usize },
             ActionSpace::Continuous { low, high } => {
                 let dim = low.len();
@@ -225,270 +528,90 @@ impl Train for PpoConfig {
         )?;
         let obs_dim = envs.obs_dim();
         let spec = |out: usize| mlp_spec(obs_dim, &config.hidden, out, Activation::Tanh);
-        let mut actor = Mlp::new(
+        let actor = Mlp::new(
             spec(n_actions),
             0.01,
             mbtl_env::derive_seed(seed, 1_000_001),
         )?;
-        let mut critic = Mlp::new(spec(1), 1.0, mbtl_env::derive_seed(seed, 1_000_002))?;
+        let critic = Mlp::new(spec(1), 1.0, mbtl_env::derive_seed(seed, 1_000_002))?;
         let mut opt_a = Adam::new(actor.n_params(), config.learning_rate);
         let mut opt_c = Adam::new(critic.n_params(), config.learning_rate);
         opt_a.eps = 1e-5;
         opt_c.eps = 1e-5;
+        let mut scratch = UpdateScratch {
+            idx: (0..config.n_envs * config.n_steps).collect(),
+            lsm: vec![0.0; n_actions],
+            probs: vec![0.0; n_actions],
+            grads_a: vec![0.0; actor.n_params()],
+            grads_c: vec![0.0; critic.n_params()],
+        };
+        let mut nets = Nets {
+            actor,
+            critic,
+            opt_a,
+            opt_c,
+            head,
+            ca: Cache::default(),
+            cc: Cache::default(),
+        };
         let mut rng = Pcg64Mcg::seed_from_u64(mbtl_env::derive_seed(seed, 1_000_003));
-        let uniform = |rng: &mut Pcg64Mcg| (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
-
-        let (ne, ns) = (config.n_envs, config.n_steps);
-        let total = ne * ns;
-        let mut obs_buf = vec![0.0f32; total * obs_dim];
-        let mut act_buf = vec![0.0f32; total * adim];
-        let mut logp_buf = vec![0.0f32; total];
-        let mut val_buf = vec![0.0f32; total];
-        let mut rew_buf = vec![0.0f32; total];
-        let mut done_buf = vec![false; total];
-        let mut adv = vec![0.0f32; total];
-        let mut ret = vec![0.0f32; total];
+        let total = config.n_envs * config.n_steps;
+        let mut roll = Rollout::new(total, config.n_envs, obs_dim, adim, n_actions);
         let mut out = envs.output();
         envs.reset(&mut out);
-        let (mut ca, mut cc) = (Cache::default(), Cache::default());
-        let mut actions = vec![0u32; ne];
-        let mut env_actions = vec![0.0f32; ne * adim];
-        let mut lsm = vec![0.0f32; n_actions];
-        let mut probs = vec![0.0f32; n_actions];
         let mut log = TrainLog::default();
-        let mut finished: Vec<f64> = Vec::new();
-        let mut grads_a = vec![0.0f32; actor.n_params()];
-        let mut grads_c = vec![0.0f32; critic.n_params()];
-        let mut idx: Vec<usize> = (0..total).collect();
-
+        let policy = |nets: &Nets, steps: u64| {
+            snapshot(
+                contexts,
+                context_obs,
+                config,
+                seed,
+                steps,
+                &nets.actor,
+                &nets.critic,
+                &nets.head,
+            )
+        };
         while log.env_steps < config.total_timesteps {
-            finished.clear();
-            for t in 0..ns {
-                let obs = out.obs.clone();
-                let logits = actor.forward(&obs, ne, &mut ca).to_vec();
-                let values = critic.forward(&obs, ne, &mut cc).to_vec();
-                for e in 0..ne {
-                    let k = t * ne + e;
-                    let row = &logits[e * n_actions..(e + 1) * n_actions];
-                    match &head {
-                        Head::Categorical { .. } => {
-                            log_softmax(row, &mut lsm);
-                            let u = uniform(&mut rng);
-                            let mut acc = 0.0;
-                            let mut a = n_actions - 1;
-                            for (i, l) in lsm.iter().enumerate() {
-                                acc += l.exp();
-                                if u < acc {
-                                    a = i;
-                                    break;
-                                }
-                            }
-                            actions[e] = a as u32;
-                            act_buf[k] = a as f32;
-                            logp_buf[k] = lsm[a];
-                        }
-                        Head::Gaussian {
-                            low, high, log_std, ..
-                        } => {
-                            let a = &mut act_buf[k * adim..(k + 1) * adim];
-                            for j in 0..adim {
-                                a[j] = row[j] + log_std[j].exp() * crate::normal(&mut rng);
-                                env_actions[e * adim + j] = a[j].clamp(low[j], high[j]);
-                            }
-                            logp_buf[k] = Head::gaussian_log_prob(row, log_std, a);
-                        }
-                    }
-                    val_buf[k] = values[e];
-                }
-                obs_buf[t * ne * obs_dim..(t + 1) * ne * obs_dim].copy_from_slice(&obs);
-                let step_actions = match head {
-                    Head::Categorical { .. } => BatchActions::Discrete(&actions),
-                    Head::Gaussian { .. } => BatchActions::Continuous(&env_actions),
-                };
-                envs.step(step_actions, &mut out)?;
-                for e in 0..ne {
-                    let k = t * ne + e;
-                    rew_buf[k] = out.reward[e] as f32;
-                    done_buf[k] = out.terminated[e] || out.truncated[e];
-                    if out.truncated[e] && !out.terminated[e] {
-                        // Bootstrap a time-limit cut with the value of the observation it ended on.
-                        let fo = &out.final_obs[e * obs_dim..(e + 1) * obs_dim];
-                        let mut v = [0.0f32];
-                        critic.forward_one(fo, &mut Vec::new(), &mut v);
-                        rew_buf[k] += config.gamma * v[0];
-                    }
-                }
-                finished.extend(out.episodes.iter().map(|ep| ep.ret));
-                // Stable-Baselines3 calls back after every vector step of the rollout.
+            let before = log.env_steps;
+            // Stable-Baselines3 calls back after every vector step of the rollout.
+            let mut on_step = |nets: &Nets, done: usize| -> Result<()> {
                 if monitor.step() {
-                    let steps = log.env_steps + ((t + 1) * ne) as u64;
-                    let policy = snapshot(
-                        contexts,
-                        context_obs,
-                        config,
-                        seed,
-                        steps,
-                        &actor,
-                        &critic,
-                        &head,
-                    )?;
-                    monitor.evaluate(policy, steps)?;
+                    let steps = before + done as u64;
+                    monitor.evaluate(policy(nets, steps)?, steps)?;
                 }
-            }
+                Ok(())
+            };
+            collect(
+                config,
+                &mut envs,
+                &mut out,
+                &mut nets,
+                &mut rng,
+                &mut roll,
+                &mut on_step,
+            )?;
             log.env_steps += total as u64;
-            let last_values = critic.forward(&out.obs, ne, &mut cc).to_vec();
-            // GAE(λ), backwards over the rollout.
-            let mut gae = vec![0.0f32; ne];
-            for t in (0..ns).rev() {
-                for e in 0..ne {
-                    let k = t * ne + e;
-                    let next_v = if t + 1 == ns {
-                        last_values[e]
-                    } else {
-                        val_buf[k + ne]
-                    };
-                    let nnt = if done_buf[k] { 0.0 } else { 1.0 };
-                    let delta = rew_buf[k] + config.gamma * next_v * nnt - val_buf[k];
-                    gae[e] = delta + config.gamma * config.gae_lambda * nnt * gae[e];
-                    adv[k] = gae[e];
-                    ret[k] = gae[e] + val_buf[k];
-                }
-            }
-            let remaining =
-                1.0 - (log.env_steps - total as u64) as f32 / config.total_timesteps as f32;
+            advantages(config, &mut nets, &out.obs, &mut roll);
+            let remaining = 1.0 - before as f32 / config.total_timesteps as f32;
             let frac = if config.linear_schedule {
                 remaining.max(0.0)
             } else {
                 1.0
             };
-            opt_a.lr = config.learning_rate * frac;
-            opt_c.lr = config.learning_rate * frac;
-            if let Head::Gaussian { opt, .. } = &mut head {
-                opt.lr = config.learning_rate * frac;
-            }
-            let clip = config.clip_range * frac;
-            // Loss means over the update, for the log only (never fed back).
-            let (mut pg_sum, mut vf_sum, mut ent_sum) = (0.0f64, 0.0f64, 0.0f64);
-            for _ in 0..config.n_epochs {
-                // Fisher–Yates shuffle of the sample indices.
-                for i in (1..total).rev() {
-                    let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-                    idx.swap(i, j);
-                }
-                for mb in idx.chunks(config.batch_size) {
-                    let b = mb.len();
-                    let mut x = Vec::with_capacity(b * obs_dim);
-                    for &k in mb {
-                        x.extend_from_slice(&obs_buf[k * obs_dim..(k + 1) * obs_dim]);
-                    }
-                    let a_mb: Vec<f32> = mb.iter().map(|&k| adv[k]).collect();
-                    let mean = a_mb.iter().sum::<f32>() / b as f32;
-                    let std = if b > 1 {
-                        (a_mb.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / (b - 1) as f32)
-                            .sqrt()
-                    } else {
-                        1.0
-                    };
-                    let logits = actor.forward(&x, b, &mut ca).to_vec();
-                    let values = critic.forward(&x, b, &mut cc).to_vec();
-                    let mut g_logits = vec![0.0f32; b * n_actions];
-                    let mut g_values = vec![0.0f32; b];
-                    if let Head::Gaussian { grads, .. } = &mut head {
-                        grads.fill(0.0);
-                    }
-                    for (i, &k) in mb.iter().enumerate() {
-                        let lg = &logits[i * n_actions..(i + 1) * n_actions];
-                        let new_logp = match &head {
-                            Head::Categorical { .. } => {
-                                log_softmax(lg, &mut lsm);
-                                lsm[act_buf[k] as usize]
-                            }
-                            Head::Gaussian { log_std, .. } => Head::gaussian_log_prob(
-                                lg,
-                                log_std,
-                                &act_buf[k * adim..(k + 1) * adim],
-                            ),
-                        };
-                        let norm_adv = if b > 1 {
-                            (adv[k] - mean) / (std + 1e-8)
-                        } else {
-                            adv[k]
-                        };
-                        let ratio = (new_logp - logp_buf[k]).exp();
-                        let unclipped = ratio * norm_adv;
-                        let clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * norm_adv;
-                        let active =
-                            unclipped <= clipped || (1.0 - clip..=1.0 + clip).contains(&ratio);
-                        // ∂(−surrogate)/∂log π(a) for this sample, averaged over the batch.
-                        let g_logp = if active { -unclipped / b as f32 } else { 0.0 };
-                        pg_sum -= unclipped.min(clipped) as f64;
-                        vf_sum += ((values[i] - ret[k]) as f64).powi(2);
-                        let g = &mut g_logits[i * n_actions..(i + 1) * n_actions];
-                        match &mut head {
-                            Head::Categorical { .. } => {
-                                let a = act_buf[k] as usize;
-                                for (p, &l) in probs.iter_mut().zip(&lsm) {
-                                    *p = l.exp();
-                                }
-                                let entropy: f32 =
-                                    -probs.iter().zip(&lsm).map(|(p, l)| p * l).sum::<f32>();
-                                ent_sum += entropy as f64;
-                                for (j, ((gj, &l), &p)) in
-                                    g.iter_mut().zip(lsm.iter()).zip(&probs).enumerate()
-                                {
-                                    let onehot = if j == a { 1.0 } else { 0.0 };
-                                    *gj = g_logp * (onehot - p)
-                                        + config.ent_coef / b as f32 * p * (l + entropy);
-                                }
-                            }
-                            Head::Gaussian { log_std, grads, .. } => {
-                                let a = &act_buf[k * adim..(k + 1) * adim];
-                                ent_sum += log_std
-                                    .iter()
-                                    .map(|&l| l as f64 + 0.5 * (1.0 + (std::f64::consts::TAU).ln()))
-                                    .sum::<f64>();
-                                for j in 0..adim {
-                                    let sigma = log_std[j].exp();
-                                    let z = (a[j] - lg[j]) / sigma;
-                                    // ∂log π/∂μ = z/σ, ∂log π/∂ln σ = z² − 1; the entropy
-                                    // Σ(ln σ + ½ ln 2πe) adds −ent_coef to ∂/∂ln σ.
-                                    g[j] = g_logp * z / sigma;
-                                    grads[j] += g_logp * (z * z - 1.0) - config.ent_coef / b as f32;
-                                }
-                            }
-                        }
-                        g_values[i] = config.vf_coef * 2.0 * (values[i] - ret[k]) / b as f32;
-                    }
-                    grads_a.fill(0.0);
-                    grads_c.fill(0.0);
-                    actor.backward(&mut ca, &g_logits, &mut grads_a, None);
-                    critic.backward(&mut cc, &g_values, &mut grads_c, None);
-                    let mut no_head_grads = Vec::new();
-                    let head_grads = match &mut head {
-                        Head::Gaussian { grads, .. } => grads,
-                        Head::Categorical { .. } => &mut no_head_grads,
-                    };
-                    clip_grad_norm(
-                        &mut [&mut grads_a, &mut grads_c, head_grads],
-                        config.max_grad_norm,
-                    );
-                    opt_a.step(&mut actor.params, &grads_a);
-                    opt_c.step(&mut critic.params, &grads_c);
-                    if let Head::Gaussian {
-                        log_std,
-                        grads,
-                        opt,
-                        ..
-                    } = &mut head
-                    {
-                        opt.step(log_std, grads);
-                    }
-                }
-            }
+            let (pg_sum, vf_sum, ent_sum) = update(
+                config,
+                &mut nets,
+                &mut rng,
+                &roll,
+                &mut scratch,
+                obs_dim,
+                frac,
+            );
             log.updates += 1;
-            if !finished.is_empty() {
-                log.recent_return = finished.iter().sum::<f64>() / finished.len() as f64;
-                log.episodes += finished.len() as u64;
+            if !roll.finished.is_empty() {
+                log.recent_return = roll.finished.iter().sum::<f64>() / roll.finished.len() as f64;
+                log.episodes += roll.finished.len() as u64;
             }
             let samples = (config.n_epochs * total) as f64;
             log.losses = vec![
@@ -498,16 +621,7 @@ impl Train for PpoConfig {
             ];
             monitor.progress(&log);
         }
-        snapshot(
-            contexts,
-            context_obs,
-            config,
-            seed,
-            log.env_steps,
-            &actor,
-            &critic,
-            &head,
-        )
+        policy(&nets, log.env_steps)
     }
 }
 

@@ -322,7 +322,213 @@ fn polyak(target: &mut Mlp, source: &Mlp, tau: f32) {
     }
 }
 
-/// Trains a squashed-Gaussian policy (gSDE when `use_sde`).
+/// The networks of one SAC training with their optimisers, the entropy coefficient and the
+/// caches of the forward passes the backward passes need.
+struct Nets {
+    actor: Mlp,
+    q1: Mlp,
+    q2: Mlp,
+    q1_t: Mlp,
+    q2_t: Mlp,
+    opt_actor: Adam,
+    opt_q1: Adam,
+    opt_q2: Adam,
+    /// gSDE's exploration matrix when `use_sde`, with its optimiser and gradient.
+    sde: Option<Sde>,
+    opt_sde: Adam,
+    g_sde: Vec<f32>,
+    log_alpha: [f32; 1],
+    opt_alpha: Adam,
+    target_entropy: f32,
+    /// The rollout's actor pass (gSDE) and the update's actor, next-actor, critic and target
+    /// passes.
+    c_roll: Cache,
+    ca: Cache,
+    cn: Cache,
+    c1: Cache,
+    c2: Cache,
+    ct: Cache,
+}
+
+/// Scratch space of the collection and update phases.
+#[derive(Default)]
+struct Scratch {
+    forward: Vec<f32>,
+    head: Vec<f32>,
+    xa: Vec<f32>,
+    g_actor: Vec<f32>,
+    g_q1: Vec<f32>,
+    g_q2: Vec<f32>,
+}
+
+fn unit(rng: &mut Pcg64Mcg) -> f32 {
+    (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32
+}
+
+/// Act: the action in `[−1, 1]` for step `step` (1-based) into `a_unit`: uniform before
+/// `learning_starts`, then a sample of the current policy (gSDE draws a new noise matrix when
+/// each collection phase starts, as SB3 does).
+fn act(
+    config: &SacConfig,
+    nets: &mut Nets,
+    obs: &[f32],
+    step: u64,
+    rng: &mut Pcg64Mcg,
+    scratch: &mut Scratch,
+    a_unit: &mut [f32],
+) {
+    let dim = a_unit.len();
+    if step <= config.learning_starts {
+        for a in a_unit.iter_mut() {
+            *a = 2.0 * unit(rng) - 1.0;
+        }
+    } else if let Some(sde) = &mut nets.sde {
+        if (step - 1).is_multiple_of(config.train_freq) {
+            sde.resample(rng);
+        }
+        let d = draw(&nets.actor, &mut nets.c_roll, obs, dim, Some(sde), rng);
+        a_unit.copy_from_slice(d.action());
+    } else {
+        nets.actor
+            .forward_one(obs, &mut scratch.forward, &mut scratch.head);
+        let s = sample(&scratch.head, 1, dim, rng);
+        a_unit.copy_from_slice(&s.action);
+    }
+}
+
+/// One gradient step on a sampled batch: the entropy coefficient, the critics against
+/// `r + γ(1 − done)(min Q̄(s', a') − α log π(a'|s'))`, the actor against the updated critics,
+/// and the targets' Polyak average. Returns the actor and critic losses, for the log.
+fn gradient_step(
+    config: &SacConfig,
+    nets: &mut Nets,
+    batch: &Batch,
+    d: usize,
+    dim: usize,
+    rng: &mut Pcg64Mcg,
+    scratch: &mut Scratch,
+) -> (f64, f64) {
+    let b = config.batch_size;
+    let Batch {
+        obs: x,
+        next: xn,
+        action: ab,
+        ..
+    } = batch;
+    // Policy sample on the batch (kept for the actor update below); gSDE draws one noise
+    // matrix per gradient step.
+    if let Some(sde) = &mut nets.sde {
+        sde.resample(rng);
+    }
+    let pi = draw(&nets.actor, &mut nets.ca, x, dim, nets.sde.as_ref(), rng);
+    let alpha = nets.log_alpha[0].exp();
+    if config.auto_entropy {
+        // ∂/∂ln α of −ln α · mean(log π + H̄)
+        let g = -pi
+            .log_prob()
+            .iter()
+            .map(|lp| lp + nets.target_entropy)
+            .sum::<f32>()
+            / b as f32;
+        nets.opt_alpha.step(&mut nets.log_alpha, &[g]);
+    }
+
+    // Critic targets: r + γ(1 − done)(min Q̄(s', a') − α log π(a'|s')).
+    let next_pi = draw(&nets.actor, &mut nets.cn, xn, dim, nets.sde.as_ref(), rng);
+    let xa = &mut scratch.xa;
+    concat(xn, d, next_pi.action(), dim, xa);
+    let t1 = nets.q1_t.forward(xa, b, &mut nets.ct).to_vec();
+    let t2 = nets.q2_t.forward(xa, b, &mut nets.ct);
+    let y: Vec<f32> = (0..b)
+        .map(|k| {
+            let soft = t1[k].min(t2[k]) - alpha * next_pi.log_prob()[k];
+            let done = batch.terminated[k];
+            batch.reward[k] + if done { 0.0 } else { config.gamma * soft }
+        })
+        .collect();
+
+    // Critics: 0.5 Σᵢ mean((Qᵢ(s, a) − y)²).
+    concat(x, d, ab, dim, xa);
+    let mut critic_loss = 0.0;
+    for (q, cache, grads, opt) in [
+        (
+            &mut nets.q1,
+            &mut nets.c1,
+            &mut scratch.g_q1,
+            &mut nets.opt_q1,
+        ),
+        (
+            &mut nets.q2,
+            &mut nets.c2,
+            &mut scratch.g_q2,
+            &mut nets.opt_q2,
+        ),
+    ] {
+        let qv = q.forward(xa, b, cache);
+        critic_loss += 0.5
+            * qv.iter()
+                .zip(&y)
+                .map(|(q, y)| f64::from(q - y).powi(2))
+                .sum::<f64>()
+            / b as f64;
+        let g: Vec<f32> = qv.iter().zip(&y).map(|(q, y)| (q - y) / b as f32).collect();
+        grads.fill(0.0);
+        q.backward(cache, &g, grads, None);
+        opt.step(&mut q.params, grads);
+    }
+
+    // Actor, against the freshly updated critics.
+    let g_actor = &mut scratch.g_actor;
+    g_actor.fill(0.0);
+    let critics = Critics {
+        q1: &nets.q1,
+        q2: &nets.q2,
+        c1: &mut nets.c1,
+        c2: &mut nets.c2,
+    };
+    let actor_l = match (&pi, &mut nets.sde) {
+        (Draw::Gauss(pi), _) => f64::from(actor_loss(
+            &nets.actor,
+            &mut nets.ca,
+            pi,
+            x,
+            d,
+            alpha,
+            critics,
+            g_actor,
+        )),
+        (Draw::Sde(dr, phi), Some(sde)) => {
+            // mean(α log π − min Q): ∂/∂a = −∂minQ/∂a / B, ∂/∂log π = α / B.
+            let (mq, dq_da) = min_q(critics, x, d, &dr.action, dim);
+            let loss = (0..b)
+                .map(|k| f64::from(alpha * dr.log_prob[k] - mq[k]))
+                .sum::<f64>()
+                / b as f64;
+            let d_action: Vec<f32> = dq_da.iter().map(|g| -g / b as f32).collect();
+            nets.g_sde.fill(0.0);
+            let g_mu = sde.backward(
+                dr,
+                phi,
+                &d_action,
+                &vec![alpha / b as f32; b],
+                &mut nets.g_sde,
+            );
+            nets.actor.backward(&mut nets.ca, &g_mu, g_actor, None);
+            nets.opt_sde.step(&mut sde.log_std, &nets.g_sde);
+            loss
+        }
+        (Draw::Sde(..), None) => unreachable!("gSDE draws need gSDE"),
+    };
+    nets.opt_actor.step(&mut nets.actor.params, g_actor);
+
+    polyak(&mut nets.q1_t, &nets.q1, config.tau);
+    polyak(&mut nets.q2_t, &nets.q2, config.tau);
+    (actor_l, critic_loss)
+}
+
+/// Trains a squashed-Gaussian policy (gSDE when `use_sde`): every step [`act`]s, stores the
+/// transition and, every `train_freq` steps after `learning_starts`, takes `gradient_steps`
+/// [`gradient_step`]s on batches from the replay buffer.
 impl Train for SacConfig {
     fn fit(
         &self,
@@ -351,34 +557,51 @@ impl Train for SacConfig {
         let d = env.obs_dim();
         // Independent noise: means then log-stds; gSDE: means (the noise is φ(s)·W).
         let outputs = if config.use_sde { dim } else { 2 * dim };
-        let mut actor = Mlp::new(
+        let actor = Mlp::new(
             mlp_spec(d, &config.hidden, outputs, Activation::Relu),
             1.0,
             mbtl_env::derive_seed(seed, 3_000_001),
         )?;
         let critic_spec = mlp_spec(d + dim, &config.hidden, 1, Activation::Relu);
-        let mut q1 = Mlp::new(
+        let q1 = Mlp::new(
             critic_spec.clone(),
             1.0,
             mbtl_env::derive_seed(seed, 3_000_002),
         )?;
-        let mut q2 = Mlp::new(critic_spec, 1.0, mbtl_env::derive_seed(seed, 3_000_003))?;
-        let (mut q1_t, mut q2_t) = (q1.clone(), q2.clone());
-        let mut opt_actor = Adam::new(actor.n_params(), config.learning_rate);
+        let q2 = Mlp::new(critic_spec, 1.0, mbtl_env::derive_seed(seed, 3_000_003))?;
         let latent = config.hidden.last().copied().unwrap_or(d);
-        let mut sde = config
-            .use_sde
-            .then(|| Sde::new(latent, dim, config.log_std_init, SDE_CLIP_MEAN));
-        let mut opt_sde = Adam::new(latent * dim, config.learning_rate);
-        let mut g_sde = vec![0.0f32; latent * dim];
-        let mut c_roll = Cache::default();
-        let mut opt_q1 = Adam::new(q1.n_params(), config.learning_rate);
-        let mut opt_q2 = Adam::new(q2.n_params(), config.learning_rate);
-        let mut log_alpha = [config.ent_coef_init.ln()];
-        let mut opt_alpha = Adam::new(1, config.learning_rate);
-        let target_entropy = config.target_entropy.unwrap_or(-(dim as f32));
+        let mut scratch = Scratch {
+            head: vec![0.0; 2 * dim],
+            g_actor: vec![0.0; actor.n_params()],
+            g_q1: vec![0.0; q1.n_params()],
+            g_q2: vec![0.0; q2.n_params()],
+            ..Scratch::default()
+        };
+        let mut nets = Nets {
+            opt_actor: Adam::new(actor.n_params(), config.learning_rate),
+            opt_q1: Adam::new(q1.n_params(), config.learning_rate),
+            opt_q2: Adam::new(q2.n_params(), config.learning_rate),
+            q1_t: q1.clone(),
+            q2_t: q2.clone(),
+            actor,
+            q1,
+            q2,
+            sde: config
+                .use_sde
+                .then(|| Sde::new(latent, dim, config.log_std_init, SDE_CLIP_MEAN)),
+            opt_sde: Adam::new(latent * dim, config.learning_rate),
+            g_sde: vec![0.0; latent * dim],
+            log_alpha: [config.ent_coef_init.ln()],
+            opt_alpha: Adam::new(1, config.learning_rate),
+            target_entropy: config.target_entropy.unwrap_or(-(dim as f32)),
+            c_roll: Cache::default(),
+            ca: Cache::default(),
+            cn: Cache::default(),
+            c1: Cache::default(),
+            c2: Cache::default(),
+            ct: Cache::default(),
+        };
         let mut rng = Pcg64Mcg::seed_from_u64(mbtl_env::derive_seed(seed, 3_000_005));
-        let unit = |rng: &mut Pcg64Mcg| (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32;
 
         let cap = config
             .buffer_size
@@ -391,164 +614,50 @@ impl Train for SacConfig {
         env.reset(&mut out);
         let mut log = TrainLog::default();
         let mut recent: Vec<f64> = Vec::new();
-        let mut scratch = Vec::new();
-        let mut head = vec![0.0f32; 2 * dim];
         let mut a_unit = vec![0.0f32; dim];
         let mut a_env = vec![0.0f32; dim];
-        let (mut ca, mut cn, mut c1, mut c2, mut ct) = (
-            Cache::default(),
-            Cache::default(),
-            Cache::default(),
-            Cache::default(),
-            Cache::default(),
-        );
-        let mut g_actor = vec![0.0f32; actor.n_params()];
-        let mut g_q1 = vec![0.0f32; q1.n_params()];
-        let mut g_q2 = vec![0.0f32; q2.n_params()];
-        let mut xa = Vec::new();
-        let b = config.batch_size;
         let (mut actor_l, mut critic_loss) = (0.0f64, 0.0f64);
+        let policy = |nets: &Nets, steps: u64| {
+            snapshot(
+                contexts,
+                context_obs,
+                config,
+                seed,
+                steps,
+                &nets.actor,
+                &nets.q1,
+                nets.sde.as_ref().map(|s| s.clip_mean),
+                (&low, &high),
+            )
+        };
 
         for step in 1..=config.total_timesteps {
             let obs = out.obs.clone();
-            if step <= config.learning_starts {
-                for a in &mut a_unit {
-                    *a = 2.0 * unit(&mut rng) - 1.0;
-                }
-            } else if let Some(sde) = &mut sde {
-                // SB3 draws a new noise matrix when each collection phase starts.
-                if (step - 1) % config.train_freq == 0 {
-                    sde.resample(&mut rng);
-                }
-                let d = draw(&actor, &mut c_roll, &obs, dim, Some(sde), &mut rng);
-                a_unit.copy_from_slice(d.action());
-            } else {
-                actor.forward_one(&obs, &mut scratch, &mut head);
-                let s = sample(&head, 1, dim, &mut rng);
-                a_unit.copy_from_slice(&s.action);
-            }
+            act(
+                config,
+                &mut nets,
+                &obs,
+                step,
+                &mut rng,
+                &mut scratch,
+                &mut a_unit,
+            );
             for j in 0..dim {
                 a_env[j] = low[j] + 0.5 * (a_unit[j] + 1.0) * (high[j] - low[j]);
             }
             env.step(BatchActions::Continuous(&a_env), &mut out)?;
             // Stable-Baselines3 calls back after the step, before the phase's updates.
             if monitor.step() {
-                let policy = snapshot(
-                    contexts,
-                    context_obs,
-                    config,
-                    seed,
-                    step,
-                    &actor,
-                    &q1,
-                    sde.as_ref().map(|s| s.clip_mean),
-                    (&low, &high),
-                )?;
-                monitor.evaluate(policy, step)?;
+                monitor.evaluate(policy(&nets, step)?, step)?;
             }
             replay.push_step(&obs, &a_unit, &out);
             recent.extend(out.episodes.iter().map(|e| e.ret));
 
             if step > config.learning_starts && step % config.train_freq == 0 {
                 for _ in 0..config.gradient_steps {
-                    replay.sample(b, &mut rng, &mut batch);
-                    let Batch {
-                        obs: x,
-                        next: xn,
-                        action: ab,
-                        ..
-                    } = &batch;
-                    // Policy sample on the batch (kept for the actor update below); gSDE draws
-                    // one noise matrix per gradient step.
-                    if let Some(sde) = &mut sde {
-                        sde.resample(&mut rng);
-                    }
-                    let pi = draw(&actor, &mut ca, x, dim, sde.as_ref(), &mut rng);
-                    let alpha = log_alpha[0].exp();
-                    if config.auto_entropy {
-                        // ∂/∂ln α of −ln α · mean(log π + H̄)
-                        let g = -pi
-                            .log_prob()
-                            .iter()
-                            .map(|lp| lp + target_entropy)
-                            .sum::<f32>()
-                            / b as f32;
-                        opt_alpha.step(&mut log_alpha, &[g]);
-                    }
-
-                    // Critic targets: r + γ(1 − done)(min Q̄(s', a') − α log π(a'|s')).
-                    let next_pi = draw(&actor, &mut cn, xn, dim, sde.as_ref(), &mut rng);
-                    concat(xn, d, next_pi.action(), dim, &mut xa);
-                    let t1 = q1_t.forward(&xa, b, &mut ct).to_vec();
-                    let t2 = q2_t.forward(&xa, b, &mut ct);
-                    let y: Vec<f32> = (0..b)
-                        .map(|k| {
-                            let soft = t1[k].min(t2[k]) - alpha * next_pi.log_prob()[k];
-                            let done = batch.terminated[k];
-                            batch.reward[k] + if done { 0.0 } else { config.gamma * soft }
-                        })
-                        .collect();
-
-                    // Critics: 0.5 Σᵢ mean((Qᵢ(s, a) − y)²).
-                    concat(x, d, ab, dim, &mut xa);
-                    critic_loss = 0.0;
-                    for (q, cache, grads, opt) in [
-                        (&mut q1, &mut c1, &mut g_q1, &mut opt_q1),
-                        (&mut q2, &mut c2, &mut g_q2, &mut opt_q2),
-                    ] {
-                        let qv = q.forward(&xa, b, cache);
-                        critic_loss += 0.5
-                            * qv.iter()
-                                .zip(&y)
-                                .map(|(q, y)| ((q - y) as f64).powi(2))
-                                .sum::<f64>()
-                            / b as f64;
-                        let g: Vec<f32> =
-                            qv.iter().zip(&y).map(|(q, y)| (q - y) / b as f32).collect();
-                        grads.fill(0.0);
-                        q.backward(cache, &g, grads, None);
-                        opt.step(&mut q.params, grads);
-                    }
-
-                    // Actor, against the freshly updated critics.
-                    g_actor.fill(0.0);
-                    let critics = Critics {
-                        q1: &q1,
-                        q2: &q2,
-                        c1: &mut c1,
-                        c2: &mut c2,
-                    };
-                    match (&pi, &mut sde) {
-                        (Draw::Gauss(pi), _) => {
-                            actor_l =
-                                actor_loss(&actor, &mut ca, pi, x, d, alpha, critics, &mut g_actor)
-                                    as f64;
-                        }
-                        (Draw::Sde(dr, phi), Some(sde)) => {
-                            // mean(α log π − min Q): ∂/∂a = −∂minQ/∂a / B, ∂/∂log π = α / B.
-                            let (mq, dq_da) = min_q(critics, x, d, &dr.action, dim);
-                            actor_l = (0..b)
-                                .map(|k| (alpha * dr.log_prob[k] - mq[k]) as f64)
-                                .sum::<f64>()
-                                / b as f64;
-                            let d_action: Vec<f32> = dq_da.iter().map(|g| -g / b as f32).collect();
-                            g_sde.fill(0.0);
-                            let g_mu = sde.backward(
-                                dr,
-                                phi,
-                                &d_action,
-                                &vec![alpha / b as f32; b],
-                                &mut g_sde,
-                            );
-                            actor.backward(&mut ca, &g_mu, &mut g_actor, None);
-                            opt_sde.step(&mut sde.log_std, &g_sde);
-                        }
-                        (Draw::Sde(..), None) => unreachable!("gSDE draws need gSDE"),
-                    }
-                    opt_actor.step(&mut actor.params, &g_actor);
-
-                    polyak(&mut q1_t, &q1, config.tau);
-                    polyak(&mut q2_t, &q2, config.tau);
+                    replay.sample(config.batch_size, &mut rng, &mut batch);
+                    (actor_l, critic_loss) =
+                        gradient_step(config, &mut nets, &batch, d, dim, &mut rng, &mut scratch);
                     log.updates += 1;
                 }
             }
@@ -561,23 +670,13 @@ impl Train for SacConfig {
                     log.losses = vec![
                         ("actor_loss", actor_l),
                         ("critic_loss", critic_loss),
-                        ("ent_coef", log_alpha[0].exp() as f64),
+                        ("ent_coef", f64::from(nets.log_alpha[0].exp())),
                     ];
                 }
                 monitor.progress(&log);
             }
         }
-        snapshot(
-            contexts,
-            context_obs,
-            config,
-            seed,
-            log.env_steps,
-            &actor,
-            &q1,
-            sde.as_ref().map(|s| s.clip_mean),
-            (&low, &high),
-        )
+        policy(&nets, log.env_steps)
     }
 }
 
