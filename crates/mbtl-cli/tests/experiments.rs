@@ -553,6 +553,89 @@ fn the_report_renders_with_its_figures_in_headless_chromium() {
     );
     assert!(dom.contains(" / 0.946"), "Independent against the paper's");
     assert!(dom.contains("<table id=\"trainings\">"));
+    every_curve_is_visible(&s, &dir.join("report/curves.svg"), strategies.len());
+}
+
+/// Renders a curve figure in headless Chromium and checks that every strategy's colour shows
+/// on the plot outside the legend: a curve drawn exactly under another one (as M-MBTL once was
+/// under M/GP-MBTL) would show only in the legend.
+fn every_curve_is_visible(s: &Scratch, svg_path: &Path, n_series: usize) {
+    let svg = std::fs::read_to_string(svg_path).unwrap();
+    let attr = |el: &str, name: &str| -> Option<String> {
+        let start = el.find(&format!(" {name}=\""))? + name.len() + 3;
+        Some(el[start..start + el[start..].find('"')?].to_owned())
+    };
+    let mut colours: Vec<String> = Vec::new();
+    let mut legend = None;
+    for el in svg.split('<') {
+        if el.starts_with("polyline") && attr(el, "stroke-width").as_deref() == Some("2") {
+            let c = attr(el, "stroke").unwrap();
+            if c != "#000000" && !colours.contains(&c) {
+                colours.push(c);
+            }
+        }
+        if el.starts_with("rect") && attr(el, "opacity").as_deref() == Some("0.85") {
+            let n = |a| attr(el, a).unwrap().parse::<u32>().unwrap();
+            legend = Some((n("x"), n("y"), n("width"), n("height")));
+        }
+    }
+    assert_eq!(
+        colours.len(),
+        n_series,
+        "one colour per strategy: {colours:?}"
+    );
+    let (lx, ly, lw, lh) = legend.expect("the legend's box");
+    let shot = s.path("curves-screenshot.png");
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--window-size=900,560",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            s.path("chromium-shot").display()
+        ))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", svg_path.display()))
+        .output()
+        .unwrap();
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    for c in &colours {
+        let rgb: Vec<i32> = (0..3)
+            .map(|i| i32::from_str_radix(&c[1 + 2 * i..3 + 2 * i], 16).unwrap())
+            .collect();
+        let mut seen = 0;
+        for y in 0..info.height {
+            for x in 0..info.width {
+                if (lx..lx + lw).contains(&x) && (ly..ly + lh).contains(&y) {
+                    continue;
+                }
+                let p = ((y * info.width + x) as usize) * channels;
+                if (0..3).all(|i| (i32::from(buf[p + i]) - rgb[i]).abs() <= 12) {
+                    seen += 1;
+                }
+            }
+        }
+        assert!(
+            seen >= 20,
+            "the curve drawn in {c} is hidden ({seen} pixels of it show)"
+        );
+    }
 }
 
 #[test]

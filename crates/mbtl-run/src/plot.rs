@@ -248,28 +248,38 @@ pub trait Figure {
         DB::ErrorType: 'static;
 }
 
-/// Writes `figure` to `stem.png` and `stem.svg`: both are drawn in memory and written with
-/// [`write_atomic`], so a crash or a full disk never leaves half a figure and an I/O error names
-/// the file.
+/// Writes `figure` to `stem.svg` and `stem.png`, the PNG being the SVG rasterised with
+/// anti-aliasing (the same picture, text in the bundled font). Both are made in memory and
+/// written with [`write_atomic`], so a crash or a full disk never leaves half a figure and an
+/// I/O error names the file.
 pub fn save(stem: &Path, figure: &impl Figure) -> Result<()> {
     register_font();
     let (w, h) = figure.size();
-    let mut rgb = vec![0u8; w as usize * h as usize * 3];
-    figure.draw(BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area())?;
     let mut svg = String::new();
     figure.draw(SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area())?;
-    let mut png = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut png, w, h);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        encoder
-            .write_header()
-            .and_then(|mut writer| writer.write_image_data(&rgb))
-            .map_err(|e| draw_err!("encoding {}.png: {e}", stem.display()))?;
-    }
+    let png =
+        rasterize(&svg, w, h).map_err(|e| draw_err!("rasterising {}.svg: {e}", stem.display()))?;
     write_atomic(&stem.with_extension("png"), &png)?;
     write_atomic(&stem.with_extension("svg"), svg.as_bytes())
+}
+
+/// The PNG of an SVG of `w × h` pixels, on white.
+fn rasterize(svg: &str, w: u32, h: u32) -> std::result::Result<Vec<u8>, String> {
+    use resvg::{tiny_skia, usvg};
+    let mut options = usvg::Options {
+        font_family: "DejaVu Sans".to_owned(),
+        ..usvg::Options::default()
+    };
+    {
+        let fonts = options.fontdb_mut();
+        fonts.load_font_data(include_bytes!("../assets/DejaVuSans.ttf").to_vec());
+        fonts.set_sans_serif_family("DejaVu Sans");
+    }
+    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| e.to_string())?;
+    let mut pixmap = tiny_skia::Pixmap::new(w, h).ok_or("empty figure")?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| e.to_string())
 }
 
 /// Generalization curves `V_k` against the number of trained tasks.
