@@ -13,10 +13,9 @@ RUNS=${RUNS:-"
 cartpole-masscart 100000 3
 cartpole-masscart-ppo 100000 3
 pendulum-dt 100000 3
-cartpole-masscart 500000 3
-pendulum-dt 300000 3
-cartpole-masscart-ppo 500000 1
-cartpole-masscart 2000000 1
+cartpole-masscart 300000 1
+pendulum-dt 300000 1
+cartpole-masscart 1000000 1
 "}
 mkdir -p "$OUT"
 echo "$RUNS" | while read -r exp budget trials; do

@@ -11,10 +11,10 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::mlp::{Mlp, MlpSpec};
 use crate::NnError;
 
-fn file_err(path: &Path, message: impl Into<String>) -> NnError {
+fn file_err(path: &Path, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> NnError {
     NnError::File {
         path: path.display().to_string(),
-        message: message.into(),
+        source: source.into(),
     }
 }
 
@@ -23,7 +23,7 @@ pub fn save<H: Serialize>(path: &Path, header: &H, nets: &[(&str, &Mlp)]) -> Res
     let mut meta = HashMap::new();
     meta.insert(
         "mbtl".to_string(),
-        serde_json::to_string(header).map_err(|e| file_err(path, e.to_string()))?,
+        serde_json::to_string(header).map_err(|e| file_err(path, e))?,
     );
     // Sorted, so the same networks always give the same header text.
     let mut specs = BTreeMap::new();
@@ -32,7 +32,7 @@ pub fn save<H: Serialize>(path: &Path, header: &H, nets: &[(&str, &Mlp)]) -> Res
     }
     meta.insert(
         "networks".to_string(),
-        serde_json::to_string(&specs).map_err(|e| file_err(path, e.to_string()))?,
+        serde_json::to_string(&specs).map_err(|e| file_err(path, e))?,
     );
     let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = nets
         .iter()
@@ -52,15 +52,13 @@ pub fn save<H: Serialize>(path: &Path, header: &H, nets: &[(&str, &Mlp)]) -> Res
         .map(|(n, b, shape)| {
             Ok((
                 n.clone(),
-                TensorView::new(Dtype::F32, shape.clone(), b)
-                    .map_err(|e| file_err(path, e.to_string()))?,
+                TensorView::new(Dtype::F32, shape.clone(), b).map_err(|e| file_err(path, e))?,
             ))
         })
         .collect::<Result<_, NnError>>()?;
-    let data =
-        safetensors::serialize(views, Some(meta)).map_err(|e| file_err(path, e.to_string()))?;
+    let data = safetensors::serialize(views, Some(meta)).map_err(|e| file_err(path, e))?;
     let data = sorted_header(data).map_err(|e| file_err(path, e))?;
-    mbtl_fs::write_durable(path, &data).map_err(|e| file_err(path, e.to_string()))
+    mbtl_fs::write_durable(path, &data).map_err(|e| file_err(path, e))
 }
 
 /// The same file with its JSON header's keys sorted: `safetensors` writes the metadata map in
@@ -83,9 +81,9 @@ fn sorted_header(data: Vec<u8>) -> Result<Vec<u8>, String> {
 
 /// Loads the header and every network of a file written by [`save`].
 pub fn load<H: DeserializeOwned>(path: &Path) -> Result<(H, HashMap<String, Mlp>), NnError> {
-    let data = std::fs::read(path).map_err(|e| file_err(path, e.to_string()))?;
-    let (_, metadata) = safetensors::SafeTensors::read_metadata(&data)
-        .map_err(|e| file_err(path, e.to_string()))?;
+    let data = std::fs::read(path).map_err(|e| file_err(path, e))?;
+    let (_, metadata) =
+        safetensors::SafeTensors::read_metadata(&data).map_err(|e| file_err(path, e))?;
     let meta = metadata
         .metadata()
         .clone()
@@ -100,8 +98,7 @@ pub fn load<H: DeserializeOwned>(path: &Path) -> Result<(H, HashMap<String, Mlp>
             .ok_or_else(|| file_err(path, "metadata has no 'networks'"))?,
     )
     .map_err(|e| file_err(path, format!("networks: {e}")))?;
-    let tensors =
-        safetensors::SafeTensors::deserialize(&data).map_err(|e| file_err(path, e.to_string()))?;
+    let tensors = safetensors::SafeTensors::deserialize(&data).map_err(|e| file_err(path, e))?;
     let mut nets = HashMap::new();
     for (name, spec) in specs {
         let t = tensors

@@ -39,8 +39,13 @@ pub fn mlp_spec(input: usize, hidden: &[usize], output: usize, hidden_act: Activ
 /// Errors of the network crate.
 #[derive(Debug, thiserror::Error)]
 pub enum NnError {
-    #[error("{path}: {message}")]
-    File { path: String, message: String },
+    /// A file that could not be read or written; the cause (an OS, parser or format error, or
+    /// mbtl's own message) is the source.
+    #[error("{path}")]
+    File {
+        path: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("network shape mismatch: {0}")]
     Shape(String),
 }

@@ -75,20 +75,25 @@ impl EvalCallback {
 
     pub fn validate(&self) -> Result<()> {
         if self.eval_freq == 0 {
-            return Err(RlError::Config(
-                "eval_callback.eval_freq = 0: evaluate every 1 or more vector steps".into(),
-            ));
+            return Err(RlError::EvalCallback {
+                field: "eval_freq",
+                value: "0".into(),
+                requirement: "evaluate every 1 or more vector steps".into(),
+            });
         }
         if self.n_eval_episodes == 0 || self.n_eval_episodes > MAX_EVAL_EPISODES {
-            return Err(RlError::Config(format!(
-                "eval_callback.n_eval_episodes = {}: between 1 and {MAX_EVAL_EPISODES}",
-                self.n_eval_episodes
-            )));
+            return Err(RlError::EvalCallback {
+                field: "n_eval_episodes",
+                value: self.n_eval_episodes.to_string(),
+                requirement: format!("between 1 and {MAX_EVAL_EPISODES}"),
+            });
         }
         if !self.deterministic {
-            return Err(RlError::Config(
-                "eval_callback.deterministic = false: stochastic evaluation is not implemented; periodic evaluations act deterministically, as the paper's and Stable-Baselines3's default do".into(),
-            ));
+            return Err(RlError::EvalCallback {
+                field: "deterministic",
+                value: "false".into(),
+                requirement: "stochastic evaluation is not implemented; periodic evaluations act deterministically, as the paper's and Stable-Baselines3's default do".into(),
+            });
         }
         Ok(())
     }
@@ -152,7 +157,7 @@ impl<'a> Monitor<'a> {
             Some(cb) => {
                 cb.validate()?;
                 if contexts.is_empty() {
-                    return Err(RlError::Config("no training context".into()));
+                    return Err(RlError::NoContext);
                 }
                 (0..cb.n_eval_episodes)
                     .map(|i| contexts[i * contexts.len() / cb.n_eval_episodes].clone())

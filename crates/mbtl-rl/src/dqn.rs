@@ -112,10 +112,13 @@ impl DqnConfig {
     pub(crate) fn validate(&self) -> Result<()> {
         crate::learner::check_buffer("dqn", self.buffer_size, self.batch_size)?;
         if self.batch_size == 0 || self.buffer_size < self.batch_size || self.train_freq == 0 {
-            return Err(RlError::Config(
-                "dqn: batch_size > 0, buffer_size ≥ batch_size and train_freq > 0 are required"
-                    .into(),
-            ));
+            return Err(RlError::HyperParameter {
+                algo: "dqn",
+                message: format!(
+                    "batch_size = {}, buffer_size = {}, train_freq = {}: batch_size > 0, buffer_size ≥ batch_size and train_freq > 0 are required",
+                    self.batch_size, self.buffer_size, self.train_freq
+                ),
+            });
         }
         let in_unit = [
             self.gamma,
@@ -126,14 +129,17 @@ impl DqnConfig {
         .iter()
         .all(|x| (0.0..=1.0).contains(x));
         if !(in_unit && self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return Err(RlError::Config(format!(
-                "dqn: gamma = {}, learning_rate = {}, exploration_fraction = {}, exploration_initial_eps = {}, exploration_final_eps = {}: gamma and the exploration settings must lie in [0, 1], learning_rate must be positive",
+            return Err(RlError::HyperParameter {
+                algo: "dqn",
+                message: format!(
+                "gamma = {}, learning_rate = {}, exploration_fraction = {}, exploration_initial_eps = {}, exploration_final_eps = {}: gamma and the exploration settings must lie in [0, 1], learning_rate must be positive",
                 self.gamma,
                 self.learning_rate,
                 self.exploration_fraction,
                 self.exploration_initial_eps,
                 self.exploration_final_eps
-            )));
+            ),
+            });
         }
         Ok(())
     }
@@ -282,7 +288,7 @@ impl Train for DqnConfig {
         monitor: &mut Monitor<'_>,
     ) -> Result<Policy> {
         let config = self;
-        let context = first_context("dqn", contexts)?;
+        let context = first_context(contexts)?;
         let n_actions = discrete_actions(context.env(), "dqn")?;
         config.validate()?;
         let mut env = training_envs(

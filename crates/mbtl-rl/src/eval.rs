@@ -39,9 +39,10 @@ fn evaluate_with(
     compact: bool,
 ) -> Result<Vec<EvalStats>> {
     if episodes == 0 || episodes > MAX_EPISODES {
-        return Err(RlError::Config(format!(
-            "evaluation needs between 1 and {MAX_EPISODES} episodes per target, got {episodes}"
-        )));
+        return Err(RlError::Episodes {
+            episodes,
+            max: MAX_EPISODES,
+        });
     }
     let mut envs = BatchEnv::new(contexts, seed, &policy.header.context_obs)?;
     policy.check_compatible(envs.env(), &policy.header.context_obs, envs.obs_dim())?;

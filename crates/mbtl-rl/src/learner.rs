@@ -28,11 +28,18 @@ pub const MAX_BATCH: usize = 10_000_000;
 pub const MAX_BUFFER: usize = 100_000_000;
 
 /// Checks a replay buffer's and a minibatch's sizes against the limits.
-pub(crate) fn check_buffer(algo: &str, buffer_size: usize, batch_size: usize) -> Result<()> {
+pub(crate) fn check_buffer(
+    algo: &'static str,
+    buffer_size: usize,
+    batch_size: usize,
+) -> Result<()> {
     if buffer_size > MAX_BUFFER || batch_size > MAX_BATCH {
-        return Err(RlError::Config(format!(
-            "{algo}: buffer_size = {buffer_size}, batch_size = {batch_size}: at most {MAX_BUFFER} transitions and {MAX_BATCH} samples per batch"
-        )));
+        return Err(RlError::HyperParameter {
+            algo,
+            message: format!(
+                "buffer_size = {buffer_size}, batch_size = {batch_size}: at most {MAX_BUFFER} transitions and {MAX_BATCH} samples per batch"
+            ),
+        });
     }
     Ok(())
 }
@@ -64,10 +71,11 @@ impl std::str::FromStr for Preset {
         match s {
             "zoo" => Ok(Preset::Zoo),
             "sb3" => Ok(Preset::Sb3),
-            _ => Err(RlError::Config(format!(
-                "unknown preset '{s}'; known: {}",
-                Preset::NAMES.join(", ")
-            ))),
+            _ => Err(RlError::UnknownName {
+                what: "preset",
+                name: s.to_owned(),
+                known: &Preset::NAMES,
+            }),
         }
     }
 }
@@ -107,10 +115,11 @@ impl Learner {
             "ppo" => Ok(Learner::Ppo(PpoConfig::zoo(kind))),
             "dqn" => Ok(Learner::Dqn(DqnConfig::zoo(kind))),
             "sac" => Ok(Learner::Sac(SacConfig::zoo(kind))),
-            _ => Err(RlError::Config(format!(
-                "unknown algorithm '{algo}'; implemented: {}",
-                ALGORITHMS.join(", ")
-            ))),
+            _ => Err(RlError::UnknownName {
+                what: "algorithm",
+                name: algo.to_owned(),
+                known: &ALGORITHMS,
+            }),
         }
     }
 
@@ -140,12 +149,11 @@ impl Learner {
         };
         for (name, value) in overrides {
             let Some(slot) = hp.get_mut(name) else {
-                let known: Vec<&str> = hp.keys().map(String::as_str).collect();
-                return Err(RlError::Config(format!(
-                    "{}: unknown hyper-parameter '{name}'; known: {}",
-                    self.algo(),
-                    known.join(", ")
-                )));
+                return Err(RlError::UnknownHyperParameter {
+                    algo: self.algo(),
+                    name: name.clone(),
+                    known: hp.keys().cloned().collect(),
+                });
             };
             *slot = value.clone();
             let probe = Value::Object(hp.clone());
@@ -154,11 +162,11 @@ impl Learner {
                 Learner::Dqn(_) => serde_json::from_value::<DqnConfig>(probe).map(|_| ()),
                 Learner::Sac(_) => serde_json::from_value::<SacConfig>(probe).map(|_| ()),
             };
-            check.map_err(|e| {
-                RlError::Config(format!(
-                    "{}: hyper-parameter '{name}' = {value}: {e}",
-                    self.algo()
-                ))
+            check.map_err(|source| RlError::HyperParameterType {
+                algo: self.algo(),
+                name: name.clone(),
+                value: value.to_string(),
+                source,
             })?;
         }
         let all = Value::Object(hp);
@@ -174,11 +182,9 @@ impl Learner {
     pub fn parse_overrides(pairs: &[String]) -> Result<Map<String, Value>> {
         let mut map = Map::new();
         for pair in pairs {
-            let (name, value) = pair.split_once('=').ok_or_else(|| {
-                RlError::Config(format!(
-                    "hyper-parameter '{pair}': expected name=value, e.g. n_epochs=10"
-                ))
-            })?;
+            let (name, value) = pair
+                .split_once('=')
+                .ok_or_else(|| RlError::OverrideSyntax { pair: pair.clone() })?;
             let value = serde_json::from_str(value.trim())
                 .unwrap_or_else(|_| Value::String(value.trim().into()));
             map.insert(name.trim().into(), value);
@@ -200,7 +206,7 @@ impl Learner {
     /// are errors naming the hyper-parameter and its value.
     pub fn validate(&self, env: &EnvRef) -> Result<()> {
         let algo = self.algo();
-        let bad = |m: String| Err(RlError::Config(format!("{algo}: {m}")));
+        let bad = |message: String| Err(RlError::HyperParameter { algo, message });
         if self.total_timesteps() == 0 || self.total_timesteps() > MAX_TIMESTEPS {
             return bad(format!(
                 "total_timesteps = {} must be between 1 and {MAX_TIMESTEPS}",
@@ -244,9 +250,12 @@ impl Learner {
             }
             Learner::Sac(c) => {
                 if spec.action_space.is_discrete() {
-                    return bad(format!(
-                        "{env} has discrete actions; {algo} needs continuous ones"
-                    ));
+                    return Err(RlError::ActionSpace {
+                        algo,
+                        env: env.to_string(),
+                        has: "discrete",
+                        needs: "continuous",
+                    });
                 }
                 c.validate()
             }

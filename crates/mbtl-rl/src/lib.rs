@@ -30,8 +30,63 @@ pub enum RlError {
     Env(#[from] mbtl_env::EnvError),
     #[error(transparent)]
     Nn(#[from] mbtl_nn::NnError),
-    #[error("{0}")]
-    Config(String),
+    /// A hyper-parameter (or a combination of them) out of range; the message names each
+    /// with its value and the range it must lie in.
+    #[error("{algo}: {message}")]
+    HyperParameter { algo: &'static str, message: String },
+    #[error("{algo}: unknown hyper-parameter '{name}'; known: {}", known.join(", "))]
+    UnknownHyperParameter {
+        algo: &'static str,
+        name: String,
+        known: Vec<String>,
+    },
+    /// A hyper-parameter override of the wrong type; serde's message is the source.
+    #[error("{algo}: hyper-parameter '{name}' = {value}")]
+    HyperParameterType {
+        algo: &'static str,
+        name: String,
+        value: String,
+        source: serde_json::Error,
+    },
+    #[error("hyper-parameter '{pair}': expected name=value, e.g. n_epochs=10")]
+    OverrideSyntax { pair: String },
+    /// An algorithm or preset name that does not exist.
+    #[error("unknown {what} '{name}'; known: {}", known.join(", "))]
+    UnknownName {
+        what: &'static str,
+        name: String,
+        known: &'static [&'static str],
+    },
+    /// A learner asked to act in an environment whose actions it cannot take (`has` and
+    /// `needs` are "discrete" or "continuous").
+    #[error("{algo}: {env} has {has} actions; {algo} needs {needs} ones")]
+    ActionSpace {
+        algo: &'static str,
+        env: String,
+        has: &'static str,
+        needs: &'static str,
+    },
+    /// A setting of the periodic evaluation (`eval_callback.<field>`) out of range.
+    #[error("eval_callback.{field} = {value}: {requirement}")]
+    EvalCallback {
+        field: &'static str,
+        value: String,
+        requirement: String,
+    },
+    #[error("no training context")]
+    NoContext,
+    #[error("evaluation needs between 1 and {max} episodes per target, got {episodes}")]
+    Episodes { episodes: usize, max: usize },
+    #[error("the policy was trained on {trained} ({trained_dim} values); asked to act in {asked} ({asked_dim} values)")]
+    Incompatible {
+        /// Environment and context observation, as `env with observations ...`.
+        trained: String,
+        trained_dim: usize,
+        asked: String,
+        asked_dim: usize,
+    },
+    #[error("hyper-parameters as JSON")]
+    Json(#[from] serde_json::Error),
     #[error("policy {path}: {message}")]
     Policy { path: String, message: String },
 }
@@ -78,13 +133,8 @@ pub trait Train {
 }
 
 /// The first of a learner's training contexts (the one its policy header names).
-pub(crate) fn first_context<'a>(
-    algo: &str,
-    contexts: &'a [mbtl_env::Context],
-) -> Result<&'a mbtl_env::Context> {
-    contexts
-        .first()
-        .ok_or_else(|| RlError::Config(format!("{algo}: no training context")))
+pub(crate) fn first_context(contexts: &[mbtl_env::Context]) -> Result<&mbtl_env::Context> {
+    contexts.first().ok_or(RlError::NoContext)
 }
 
 /// The batch a learner trains on: `n_envs` instances of the first context, each episode's

@@ -140,8 +140,7 @@ impl Policy {
                 n_actions: actor.output_dim(),
                 continuous: None,
                 algo: algo.into(),
-                hyperparameters: serde_json::to_value(hyperparameters)
-                    .map_err(|e| RlError::Config(e.to_string()))?,
+                hyperparameters: serde_json::to_value(hyperparameters)?,
                 seed,
                 env_steps,
             },
@@ -220,21 +219,26 @@ impl Policy {
     ) -> Result<()> {
         let h = &self.header;
         if h.env != env.name() || &h.context_obs != context_obs || h.obs_dim != obs_dim {
-            return Err(RlError::Config(format!(
-                "the policy was trained on {} with observations {:?} ({} values); asked to act in {env} with {:?} ({obs_dim} values)",
-                h.env, h.context_obs, h.obs_dim, context_obs
-            )));
+            return Err(RlError::Incompatible {
+                trained: format!("{} with observations {:?}", h.env, h.context_obs),
+                trained_dim: h.obs_dim,
+                asked: format!("{env} with {context_obs:?}"),
+                asked_dim: obs_dim,
+            });
         }
         Ok(())
     }
 }
 
 /// Number of discrete actions of `env`, or an error naming the learner.
-pub(crate) fn discrete_actions(env: &EnvRef, algo: &str) -> Result<usize> {
+pub(crate) fn discrete_actions(env: &EnvRef, algo: &'static str) -> Result<usize> {
     match env.spec().action_space {
         ActionSpace::Discrete { n } => Ok(n as usize),
-        ActionSpace::Continuous { .. } => Err(RlError::Config(format!(
-            "{algo}: {env} has continuous actions; {algo} needs discrete ones"
-        ))),
+        ActionSpace::Continuous { .. } => Err(RlError::ActionSpace {
+            algo,
+            env: env.to_string(),
+            has: "continuous",
+            needs: "discrete",
+        }),
     }
 }

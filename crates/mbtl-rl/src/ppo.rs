@@ -101,30 +101,44 @@ impl PpoConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        let bad = |m: &str| Err(RlError::Config(format!("ppo: {m}")));
+        let bad = |message: String| {
+            Err(RlError::HyperParameter {
+                algo: "ppo",
+                message,
+            })
+        };
         if self.n_envs == 0 || self.n_steps == 0 || self.batch_size == 0 || self.n_epochs == 0 {
-            return bad("n_envs, n_steps, batch_size and n_epochs must be positive");
+            return bad(format!(
+                "n_envs = {}, n_steps = {}, batch_size = {}, n_epochs = {}: all must be positive",
+                self.n_envs, self.n_steps, self.batch_size, self.n_epochs
+            ));
         }
         if self.n_envs > crate::learner::MAX_ENVS
             || self.n_envs.saturating_mul(self.n_steps) > crate::learner::MAX_BATCH
             || self.batch_size > crate::learner::MAX_BATCH
             || self.n_epochs > 10_000
         {
-            return Err(RlError::Config(format!(
-                "ppo: n_envs = {}, n_steps = {}, batch_size = {}, n_epochs = {}: at most {} environments, {} samples per rollout and per batch, 10000 epochs",
+            return bad(format!(
+                "n_envs = {}, n_steps = {}, batch_size = {}, n_epochs = {}: at most {} environments, {} samples per rollout and per batch, 10000 epochs",
                 self.n_envs,
                 self.n_steps,
                 self.batch_size,
                 self.n_epochs,
                 crate::learner::MAX_ENVS,
                 crate::learner::MAX_BATCH
-            )));
+            ));
         }
         if !(0.0..=1.0).contains(&self.gamma) || !(0.0..=1.0).contains(&self.gae_lambda) {
-            return bad("gamma and gae_lambda must lie in [0, 1]");
+            return bad(format!(
+                "gamma = {}, gae_lambda = {}: both must lie in [0, 1]",
+                self.gamma, self.gae_lambda
+            ));
         }
         if !(self.learning_rate > 0.0 && self.clip_range > 0.0 && self.max_grad_norm > 0.0) {
-            return bad("learning_rate, clip_range and max_grad_norm must be positive");
+            return bad(format!(
+                "learning_rate = {}, clip_range = {}, max_grad_norm = {}: all must be positive",
+                self.learning_rate, self.clip_range, self.max_grad_norm
+            ));
         }
         Ok(())
     }
@@ -499,7 +513,7 @@ impl Train for PpoConfig {
     ) -> Result<Policy> {
         let config = self;
         config.validate()?;
-        let context = first_context("ppo", contexts)?;
+        let context = first_context(contexts)?;
         let head = match context.env().spec().action_space.clone() {
             ActionSpace::Discrete { n } => Head::Categorical { n: n as usize },
             ActionSpace::Continuous { low, high } => {

@@ -113,21 +113,28 @@ impl SacConfig {
     pub(crate) fn validate(&self) -> Result<()> {
         crate::learner::check_buffer("sac", self.buffer_size, self.batch_size)?;
         if !(0.0..=1.0).contains(&self.gamma) {
-            return Err(RlError::Config(format!(
-                "sac: gamma = {} must lie in [0, 1]",
-                self.gamma
-            )));
+            return Err(RlError::HyperParameter {
+                algo: "sac",
+                message: format!("gamma = {} must lie in [0, 1]", self.gamma),
+            });
         }
         if self.batch_size == 0 || self.buffer_size < self.batch_size || self.train_freq == 0 {
-            return Err(RlError::Config(
-                "sac: batch_size > 0, buffer_size ≥ batch_size and train_freq > 0 are required"
-                    .into(),
-            ));
+            return Err(RlError::HyperParameter {
+                algo: "sac",
+                message: format!(
+                    "batch_size = {}, buffer_size = {}, train_freq = {}: batch_size > 0, buffer_size ≥ batch_size and train_freq > 0 are required",
+                    self.batch_size, self.buffer_size, self.train_freq
+                ),
+            });
         }
         if !(self.learning_rate > 0.0 && (0.0..=1.0).contains(&self.tau)) {
-            return Err(RlError::Config(
-                "sac: learning_rate > 0 and tau in [0, 1] are required".into(),
-            ));
+            return Err(RlError::HyperParameter {
+                algo: "sac",
+                message: format!(
+                    "learning_rate = {}, tau = {}: learning_rate > 0 and tau in [0, 1] are required",
+                    self.learning_rate, self.tau
+                ),
+            });
         }
         Ok(())
     }
@@ -539,12 +546,15 @@ impl Train for SacConfig {
     ) -> Result<Policy> {
         let config = self;
         config.validate()?;
-        let context = first_context("sac", contexts)?;
+        let context = first_context(contexts)?;
         let env = context.env();
         let ActionSpace::Continuous { low, high } = env.spec().action_space.clone() else {
-            return Err(RlError::Config(format!(
-                "sac: {env} has discrete actions; sac needs continuous ones"
-            )));
+            return Err(RlError::ActionSpace {
+                algo: "sac",
+                env: env.to_string(),
+                has: "discrete",
+                needs: "continuous",
+            });
         };
         let dim = low.len();
         let mut env = training_envs(

@@ -166,6 +166,12 @@ pub struct LearnerSection {
     /// (Stable-Baselines3's `EvalCallback`; the paper: every 500 steps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval_callback: Option<EvalCallback>,
+    /// Which context features each source's policy observes, appended to the state: `none`
+    /// (the default: MBTL's per-task policies see only the state), `varied` (the experiment's
+    /// axes) or `all` (every feature of the environment, as CARL 0.x appends them unless
+    /// `hide_context` is set). Evaluated on a target, a policy sees the target's values.
+    #[serde(default, skip_serializing_if = "ObserveContext::is_none")]
+    pub observe_context: ObserveContext,
     /// Seconds an external trainer may run before it is killed (and the attempt fails).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<f64>,
@@ -176,6 +182,22 @@ pub struct LearnerSection {
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+/// The context features a per-task policy observes (`learner.observe_context`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObserveContext {
+    #[default]
+    None,
+    Varied,
+    All,
+}
+
+impl ObserveContext {
+    fn is_none(&self) -> bool {
+        *self == ObserveContext::None
+    }
 }
 
 /// Who trains and evaluates.
@@ -357,6 +379,15 @@ impl Plan {
         cmd
     }
 
+    /// What a source's own policy observes of its context (`learner.observe_context`).
+    pub fn task_obs(&self, ctx: &Context) -> ContextObs {
+        match self.experiment.learner.observe_context {
+            ObserveContext::None => ContextObs::Hidden,
+            ObserveContext::Varied => ContextObs::Appended(self.varied_features()),
+            ObserveContext::All => ContextObs::all(ctx),
+        }
+    }
+
     /// The multi-task policy sees the varied features appended to its observation.
     pub fn multitask_obs(&self) -> ContextObs {
         ContextObs::Appended(self.varied_features())
@@ -432,7 +463,10 @@ impl Experiment {
             file: origin.into(),
             message,
         };
-        let mut table: toml::Table = toml::from_str(text).map_err(|e| config(e.to_string()))?;
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| RunError::Parse {
+            file: origin.into(),
+            source: e.into(),
+        })?;
         for set in sets {
             let (key, value) = set.split_once('=').ok_or_else(|| {
                 config(format!(
@@ -471,9 +505,9 @@ impl Experiment {
 
     /// Parses TOML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Experiment> {
-        toml::from_str(text).map_err(|e| RunError::Config {
+        toml::from_str(text).map_err(|e| RunError::Parse {
             file: origin.into(),
-            message: e.to_string(),
+            source: e.into(),
         })
     }
 
@@ -531,6 +565,12 @@ impl Experiment {
             file: origin.into(),
             message: format!("{field}: {message}"),
         };
+        // A library refused the field's value: its error stays the source.
+        let refused = |field: &str, e: Box<dyn std::error::Error + Send + Sync>| RunError::Field {
+            file: origin.into(),
+            field: field.into(),
+            source: e,
+        };
         if !valid_name(&self.name) {
             return Err(bad(
                 "name",
@@ -547,7 +587,7 @@ impl Experiment {
             ));
         }
         let env = if self.env.features.is_empty() {
-            EnvRef::lookup(&self.env.name).map_err(|e| bad("env.name", e.to_string()))?
+            EnvRef::lookup(&self.env.name).map_err(|e| refused("env.name", e.into()))?
         } else {
             if self.env.semantics != Semantics::default() {
                 return Err(bad(
@@ -573,7 +613,7 @@ impl Experiment {
                 })
                 .collect();
             EnvRef::declared(&self.env.name, "declared in the experiment file", features)
-                .map_err(|e| bad("env.features", e.to_string()))?
+                .map_err(|e| refused("env.features", e.into()))?
         };
         let fixed: Vec<(String, f64)> = self
             .env
@@ -582,7 +622,7 @@ impl Experiment {
             .map(|(k, v)| (k.clone(), *v))
             .collect();
         let base = Context::new(&env, self.env.semantics, &fixed)
-            .map_err(|e| bad("env.context", e.to_string()))?;
+            .map_err(|e| refused("env.context", e.into()))?;
         if self.space.axes.is_empty() {
             return Err(bad(
                 "space.axes",
@@ -603,28 +643,28 @@ impl Experiment {
             }
             let default = base
                 .get(&a.feature)
-                .map_err(|e| bad(&format!("{field}.feature"), e.to_string()))?;
+                .map_err(|e| refused(&format!("{field}.feature"), e.into()))?;
             let values = a
                 .spacing
                 .values(default)
-                .map_err(|e| bad(&field, e.to_string()))?;
+                .map_err(|e| refused(&field, e.into()))?;
             axes.push(mbtl_env::Axis {
                 feature: a.feature.clone(),
                 values,
             });
         }
         let levels: Vec<usize> = axes.iter().map(|a| a.values.len()).collect();
-        let space = ContextSpace::grid(base, axes).map_err(|e| bad("space", e.to_string()))?;
-        let contexts = space.contexts().map_err(|e| bad("space", e.to_string()))?;
+        let space = ContextSpace::grid(base, axes).map_err(|e| refused("space", e.into()))?;
+        let contexts = space.contexts().map_err(|e| refused("space", e.into()))?;
         let n = contexts.len();
         let task_space = if levels.len() == 1 {
             TaskSpace::indices(n)
         } else {
-            TaskSpace::grid(&levels).map_err(|e| bad("space", e.to_string()))?
+            TaskSpace::grid(&levels).map_err(|e| refused("space", e.into()))?
         };
 
         if let Some(p) = &self.report.paper {
-            mbtl_select::paper::panel(p).map_err(|e| bad("report.paper", e.to_string()))?;
+            mbtl_select::paper::panel(p).map_err(|e| refused("report.paper", e.into()))?;
         }
         if let Some(t) = self.report.trained_threshold {
             if !t.is_finite() {
@@ -634,10 +674,10 @@ impl Experiment {
                 ));
             }
         }
-        let learner = self.learner_plan(&env, &bad)?;
+        let learner = self.learner_plan(&env, &bad, &refused)?;
         if let LearnerPlan::Builtin { learner: l, .. } = &learner {
             l.validate(&env)
-                .map_err(|e| bad("learner.hyperparameters", e.to_string()))?;
+                .map_err(|e| refused("learner.hyperparameters", e.into()))?;
         }
 
         let s = &self.select;
@@ -660,7 +700,7 @@ impl Experiment {
             }
             parsed
                 .check_space(&task_space)
-                .map_err(|e| bad("select.strategies", e.to_string()))?;
+                .map_err(|e| refused("select.strategies", e.into()))?;
             strategies.push(parsed);
         }
         if s.budget == 0 || s.budget > n {
@@ -750,6 +790,7 @@ impl Experiment {
         &self,
         env: &EnvRef,
         bad: &dyn Fn(&str, String) -> RunError,
+        refused: &dyn Fn(&str, Box<dyn std::error::Error + Send + Sync>) -> RunError,
     ) -> Result<LearnerPlan> {
         let l = &self.learner;
         if let Some(t) = l.timeout {
@@ -797,15 +838,15 @@ impl Experiment {
                 let preset: Preset = match &l.preset {
                     Some(p) => p
                         .parse()
-                        .map_err(|e: mbtl_rl::RlError| bad("learner.preset", e.to_string()))?,
+                        .map_err(|e: mbtl_rl::RlError| refused("learner.preset", e.into()))?,
                     None => Preset::Zoo,
                 };
                 let learner = Learner::preset(algo, preset, env)
                     .and_then(|l| l.with_overrides(&self.learner.hyperparameters))
-                    .map_err(|e| bad("learner", e.to_string()))?;
+                    .map_err(|e| refused("learner", e.into()))?;
                 if let Some(cb) = &l.eval_callback {
                     cb.validate()
-                        .map_err(|e| bad("learner.eval_callback", e.to_string()))?;
+                        .map_err(|e| refused("learner.eval_callback", e.into()))?;
                 }
                 Ok(LearnerPlan::Builtin {
                     learner,
@@ -929,10 +970,33 @@ budget = 2
         assert_eq!(Experiment::parse(&e.canonical(), "x").unwrap(), e);
     }
 
+    #[test]
+    fn observed_context_changes_the_trainings_and_only_when_set() {
+        let base = Experiment::parse(SMALL, "small.toml").unwrap();
+        let all = SMALL.replace("algo = \"ppo\"", "algo = \"ppo\"\nobserve_context = \"all\"");
+        let e = Experiment::parse(&all, "small.toml").unwrap();
+        assert_ne!(e.identity(), base.identity());
+        // The default is not written, so older run folders keep their identity.
+        assert!(!base.canonical().contains("observe_context"));
+        let p = e.plan("small.toml").unwrap();
+        let ContextObs::Appended(names) = p.task_obs(&p.contexts[0]) else {
+            panic!("context appended")
+        };
+        assert!(names.len() > 1 && names.contains(&"length".to_string()), "{names:?}");
+        let varied = SMALL.replace("algo = \"ppo\"", "algo = \"ppo\"\nobserve_context = \"varied\"");
+        let p = Experiment::parse(&varied, "x").unwrap().plan("x").unwrap();
+        assert_eq!(
+            p.task_obs(&p.contexts[0]),
+            ContextObs::Appended(vec!["length".to_string()])
+        );
+        let bad = SMALL.replace("algo = \"ppo\"", "algo = \"ppo\"\nobserve_context = \"some\"");
+        assert!(err(&bad).contains("observe_context"), "{}", err(&bad));
+    }
+
     fn err(text: &str) -> String {
         match Experiment::parse(text, "bad.toml").and_then(|e| e.plan("bad.toml")) {
             Ok(_) => panic!("accepted:\n{text}"),
-            Err(e) => e.to_string(),
+            Err(e) => e.chain(),
         }
     }
 
@@ -1051,7 +1115,7 @@ budget = 2
                 "select.strategies: strategy equidistant: defined for 1-D task spaces only, this one has 2 dimensions",
             ),
         ] {
-            let e = set(sets).unwrap_err().to_string();
+            let e = set(sets).unwrap_err().chain();
             assert!(e.contains(want), "{sets:?}: {e}");
         }
         let e = err(&SMALL.replace(

@@ -358,9 +358,9 @@ struct Failure {
 
 fn read_failure(path: &Path) -> Result<Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| RunError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| RunError::Config {
+    serde_json::from_str(&text).map_err(|e| RunError::Parse {
         file: path.display().to_string(),
-        message: e.to_string(),
+        source: e.into(),
     })
 }
 

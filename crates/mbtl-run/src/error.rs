@@ -10,10 +10,31 @@ pub enum RunError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// An experiment or result file that mbtl refuses, in its own words.
     #[error("{file}: {message}")]
     Config { file: String, message: String },
+    /// A field of an experiment whose value a library refused; the library's error is the
+    /// source (`file: field: …` in a chain).
+    #[error("{file}: {field}")]
+    Field {
+        file: String,
+        field: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A TOML or JSON file that does not parse; the parser's error is the source.
+    #[error("{file}")]
+    Parse {
+        file: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("run store {}: {message}", path.display())]
     Store { path: PathBuf, message: String },
+    /// SQLite refused an operation on the run store; its error is the source.
+    #[error("run store {}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("{} was made by a different experiment; resuming it with this one is refused. Changed:\n  {}\n(run into a new --out folder, or restore the old settings; the number of trials, the selection — strategies, budget, bounds, slope, acquisition — and the report may change)", path.display(), changes.join("\n  "))]
     ConfigChanged { path: PathBuf, changes: Vec<String> },
     #[error("run folder {} is in use by another mbtl ({holder}); one writer at a time (status and report still work)", dir.display())]

@@ -151,8 +151,9 @@ impl Job {
         }
     }
 
-    /// What the job trains on: its task's context with the context hidden, or every task's
-    /// (one drawn per episode) with the varied features observed for the multi-task policy.
+    /// What the job trains on: its task's context (hidden unless `learner.observe_context`
+    /// says otherwise), or every task's (one drawn per episode) with the varied features
+    /// observed for the multi-task policy.
     pub fn training(&self, plan: &Plan) -> Result<(Vec<Context>, ContextObs)> {
         match self.source {
             Source::Task(i) => {
@@ -160,7 +161,7 @@ impl Job {
                     job: self.id(),
                     message: format!("there are {} tasks, no task {i}", plan.n_tasks()),
                 })?;
-                Ok((vec![ctx.clone()], ContextObs::Hidden))
+                Ok((vec![ctx.clone()], plan.task_obs(ctx)))
             }
             Source::Multitask => Ok((plan.contexts.clone(), plan.multitask_obs())),
         }
@@ -306,8 +307,8 @@ pub fn thin(points: Vec<CurvePoint>, most: usize) -> Vec<CurvePoint> {
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| RunError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| RunError::Config {
+    serde_json::from_str(&text).map_err(|e| RunError::Parse {
         file: path.display().to_string(),
-        message: e.to_string(),
+        source: e.into(),
     })
 }

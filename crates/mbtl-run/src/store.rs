@@ -210,17 +210,17 @@ fn now() -> f64 {
 }
 
 impl RunStore {
-    fn err(&self, e: impl std::fmt::Display) -> RunError {
-        RunError::Store {
+    fn err(&self, source: rusqlite::Error) -> RunError {
+        RunError::Sqlite {
             path: self.path.clone(),
-            message: e.to_string(),
+            source,
         }
     }
 
     fn connect(path: &Path, lock: std::fs::File) -> Result<RunStore> {
-        let store_err = |e: rusqlite::Error| RunError::Store {
+        let store_err = |source: rusqlite::Error| RunError::Sqlite {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            source,
         };
         let conn = Connection::open(path).map_err(store_err)?;
         // WAL keeps readers (`mbtl status`) off the writer's back; FULL sync makes every
@@ -320,9 +320,9 @@ impl RunStore {
                         .into(),
             });
         }
-        let store_err = |e: rusqlite::Error| RunError::Store {
+        let store_err = |source: rusqlite::Error| RunError::Sqlite {
             path: path.clone(),
-            message: e.to_string(),
+            source,
         };
         let conn = Connection::open_with_flags(
             &path,
