@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use mbtl_rng::RandomState;
 use mbtl_select::gp::sklearn::SklearnGp;
 use mbtl_select::metrics;
-use mbtl_select::numpy_rng::RandomState;
 use mbtl_select::replay::StrategyName;
 
 use crate::config::Plan;

@@ -16,7 +16,6 @@ pub mod error;
 pub mod gp;
 pub mod matrix;
 pub mod metrics;
-pub mod numpy_rng;
 pub mod paper;
 pub mod replay;
 pub mod session;

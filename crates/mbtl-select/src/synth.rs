@@ -12,8 +12,8 @@ use std::str::FromStr;
 
 use crate::error::{Result, SelectError};
 use crate::matrix::TransferMatrix;
-use crate::numpy_rng::RandomState;
 use crate::space::TaskSpace;
+use mbtl_rng::RandomState;
 
 /// The three published families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

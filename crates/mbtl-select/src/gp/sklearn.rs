@@ -6,7 +6,7 @@
 
 use super::{covariance, sq_dists, Chol, Distances, Hyper, Posterior};
 use crate::error::{Result, SelectError};
-use crate::numpy_rng::RandomState;
+use mbtl_rng::RandomState;
 
 /// Settings of the MBTL GP.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::{argmax_tol, fast_fold_sum, nearest_task, Fold, History, Strategy, TIE_TOL};
 use crate::error::{Result, SelectError};
 use crate::matrix::TransferMatrix;
-use crate::numpy_rng::RandomState;
+use mbtl_rng::RandomState;
 
 /// Uniformly random tasks without replacement, from an explicit seed, with NumPy's legacy
 /// generator so that seeds reproduce the authors' orders: each step is

@@ -18,8 +18,8 @@ use rayon::prelude::*;
 
 use super::{argmax_tol, nearest_task, History, Strategy, TIE_TOL};
 use crate::error::Result;
-use crate::numpy_rng::RandomState;
 use crate::space::TaskSpace;
+use mbtl_rng::RandomState;
 
 const WEIGHT: f64 = 0.01;
 const MAX_ITER: usize = 300;

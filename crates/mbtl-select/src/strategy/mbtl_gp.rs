@@ -13,8 +13,8 @@ use super::{argmax_allowed, nearest_task, History, Strategy};
 use crate::error::{Result, SelectError};
 use crate::gp::sklearn::SklearnGp;
 use crate::gp::Hyper;
-use crate::numpy_rng::RandomState;
 use crate::structure::{fit_slopes, Slopes};
+use mbtl_rng::RandomState;
 
 /// The exploration weight λ_k of the acquisition (k = tasks trained so far).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,10 +1,13 @@
 //! NumPy's legacy `RandomState` (MT19937), bit for bit: the authors of MBTL and SD-MBTL draw
 //! their synthetic noise, random orders and restarts from it (`np.random.seed(s)` and friends),
-//! so reproducing their numbers needs the same stream. Written from the published MT19937
-//! algorithm and NumPy's documented legacy conventions:
+//! and the MBTL traffic benchmark its vehicles' departures and routes, so reproducing their
+//! numbers needs the same stream. Its own crate because both the selection core and the
+//! simulators use it. Written from the published MT19937 algorithm and NumPy's documented
+//! legacy conventions:
 //!
 //! * `seed(s)`: MT19937 `init_genrand(s)`;
 //! * `random_sample()`: `(a >> 5, b >> 6)` of two 32-bit draws → 53-bit double;
+//! * `weibull(k)`: the legacy inverse transform `(−ln(1 − u))^(1/k)`;
 //! * `normal`/`standard_normal`: the polar Box–Muller method, the second variate cached;
 //! * `randint(0, n)` / `choice(n)`: masked rejection on 32-bit draws;
 //! * `permutation(n)`: Fisher–Yates from the end with masked-rejection intervals.
@@ -108,6 +111,25 @@ impl RandomState {
         loc + scale * self.standard_normal()
     }
 
+    /// `np.random.weibull(shape)` (legacy): the standard exponential `−ln(1 − u)` of one
+    /// `random_sample`, raised to `1/shape`; 0 for shape 0, as NumPy.
+    pub fn weibull(&mut self, shape: f64) -> f64 {
+        if shape == 0.0 {
+            return 0.0;
+        }
+        (-(1.0 - self.random_sample()).ln()).powf(1.0 / shape)
+    }
+
+    /// `np.random.randint(lo, hi)` for a scalar, `hi` exclusive: one masked-rejection draw
+    /// over `0..=hi − lo − 1`, each attempt a whole 32-bit output.
+    pub fn randint_range(&mut self, lo: i64, hi: i64) -> i64 {
+        assert!(
+            hi > lo && hi - lo <= i64::from(u32::MAX) + 1,
+            "randint range"
+        );
+        lo + i64::from(self.interval((hi - lo - 1) as u32))
+    }
+
     /// A uniform integer in `0..=max` by masked rejection (NumPy's `random_interval` and the
     /// legacy bounded-integer path agree for ranges below 2³²).
     pub fn interval(&mut self, max: u32) -> u32 {
@@ -148,6 +170,22 @@ impl RandomState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weibull_and_randint_match_the_traffic_spec_vectors() {
+        // traffic-signal-spec §2.3: seed 10000's first raw u32 and its first Weibull(2) draws.
+        assert_eq!(RandomState::new(10_000).next_u32(), 2_342_776_460);
+        let mut r = RandomState::new(10_000);
+        let w: Vec<f64> = (0..3).map(|_| r.weibull(2.0)).collect();
+        for (got, want) in w.iter().zip([0.887_970_55, 0.434_257_38, 1.384_506_74]) {
+            assert!((got - want).abs() < 5e-9, "{got} vs {want}");
+        }
+        let mut r = RandomState::new(1);
+        for _ in 0..1000 {
+            let v = r.randint_range(1, 9);
+            assert!((1..9).contains(&v));
+        }
+    }
 
     #[test]
     fn mt19937_reference_outputs() {
