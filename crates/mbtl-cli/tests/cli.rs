@@ -24,6 +24,37 @@ fn env_replay_exits_zero_on_an_exact_match() {
 }
 
 #[test]
+fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
+    let dir = Scratch::new("rollout");
+    let json = dir.path("r.json");
+    let out = run_ok(
+        mbtl()
+            .args(["env", "rollout", "--env", "traffic-signal"])
+            .args(["--context", "cars=200,length=300", "--policy", "random:1"])
+            .args(["--episodes", "2", "--semantics", "reference", "--json"])
+            .arg(&json),
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("random:1"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let eps = doc["episodes"].as_array().unwrap();
+    assert_eq!(eps.len(), 2);
+    assert_eq!(eps[1]["seed"], 10_001);
+    assert_eq!(eps[0]["inserted"], 200);
+    assert!(eps[0]["avg_reward"].as_f64().unwrap() <= 0.0);
+    for (args, says) in [
+        (["--context", "cars=200,lanes=3"], "keys are cars"),
+        (["--context", "speed=-2"], "speed_limit = -2"),
+        (["--policy", "constant:7"], "constant:7"),
+        (["--semantics", "carl"], "reference and fixed"),
+        (["--env", "cartpole"], "traffic-signal only"),
+    ] {
+        let e = run_err(mbtl().args(["env", "rollout"]).args(args));
+        assert!(e.contains(says), "{args:?}: {e}");
+    }
+}
+
+#[test]
 fn replay_writes_table_files_and_json() {
     let dir = Scratch::new("replay");
     let json = dir.path("results.json");

@@ -973,7 +973,10 @@ budget = 2
     #[test]
     fn observed_context_changes_the_trainings_and_only_when_set() {
         let base = Experiment::parse(SMALL, "small.toml").unwrap();
-        let all = SMALL.replace("algo = \"ppo\"", "algo = \"ppo\"\nobserve_context = \"all\"");
+        let all = SMALL.replace(
+            "algo = \"ppo\"",
+            "algo = \"ppo\"\nobserve_context = \"all\"",
+        );
         let e = Experiment::parse(&all, "small.toml").unwrap();
         assert_ne!(e.identity(), base.identity());
         // The default is not written, so older run folders keep their identity.
@@ -982,14 +985,23 @@ budget = 2
         let ContextObs::Appended(names) = p.task_obs(&p.contexts[0]) else {
             panic!("context appended")
         };
-        assert!(names.len() > 1 && names.contains(&"length".to_string()), "{names:?}");
-        let varied = SMALL.replace("algo = \"ppo\"", "algo = \"ppo\"\nobserve_context = \"varied\"");
+        assert!(
+            names.len() > 1 && names.contains(&"length".to_string()),
+            "{names:?}"
+        );
+        let varied = SMALL.replace(
+            "algo = \"ppo\"",
+            "algo = \"ppo\"\nobserve_context = \"varied\"",
+        );
         let p = Experiment::parse(&varied, "x").unwrap().plan("x").unwrap();
         assert_eq!(
             p.task_obs(&p.contexts[0]),
             ContextObs::Appended(vec!["length".to_string()])
         );
-        let bad = SMALL.replace("algo = \"ppo\"", "algo = \"ppo\"\nobserve_context = \"some\"");
+        let bad = SMALL.replace(
+            "algo = \"ppo\"",
+            "algo = \"ppo\"\nobserve_context = \"some\"",
+        );
         assert!(err(&bad).contains("observe_context"), "{}", err(&bad));
     }
 

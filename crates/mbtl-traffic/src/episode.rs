@@ -1,0 +1,405 @@
+//! The authors' decision loop and episode metrics (traffic-signal-spec §3.1, §3.4, §3.6) over
+//! mbtl's simulator: a decision every 10 s (same action) or 14 s (a change, through the old
+//! action's yellow), the waiting-time reward, and the five averages the authors write per
+//! episode.
+//!
+//! Two semantics, as for the classic-control environments:
+//!
+//! * [`Semantics::Reference`] keeps the authors' bookkeeping: the waiting and speed records are
+//!   keyed by vehicle id (ids repeat across episodes) and live as long as the caller keeps its
+//!   [`Ledger`] (their training never resets it, quirk Q1); a vehicle that leaves the approach
+//!   between two decisions keeps its entry (Q2); speeds average over every vehicle seen,
+//!   arrived ones included (Q5); and the sums are divided by 5400 steps (Q4).
+//! * [`Semantics::Fixed`] (the default) measures what the names say: the waiting total of the
+//!   vehicles on the approaches now, the mean speed of the vehicles in the network now, and
+//!   averages over the decisions actually taken.
+
+use crate::context::TrafficContext;
+use crate::demand::{generate, TURN_SHARE};
+use crate::signal::decision_phases;
+use crate::sim::{Place, Sim, Status};
+use crate::state::{encode, STATE_DIM};
+use crate::{TrafficError, EPISODE_STEPS};
+use std::collections::HashMap;
+
+/// Which bookkeeping the episode keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Semantics {
+    /// The authors' code, quirks included.
+    Reference,
+    /// The quirks fixed.
+    #[default]
+    Fixed,
+}
+
+/// The authors' per-vehicle records: accumulated waiting of vehicles seen on an approach, and
+/// the last speed of every vehicle seen, keyed by vehicle id. Under the reference semantics a
+/// training loop keeps one ledger over all its episodes (Q1); evaluation starts each episode
+/// with a new one.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    waiting: HashMap<u64, f64>,
+    speeds: HashMap<u64, f64>,
+}
+
+/// A vehicle's id `<route>_<index>` as a number: the same id, the same key, across episodes.
+fn key(c: &crate::sim::Car) -> u64 {
+    let r = c.vehicle.route;
+    let code = 4 * r.from as u64 + r.to as u64;
+    (code << 32) | c.vehicle.index as u64
+}
+
+/// The averages of one episode, as the authors' CSV columns, plus counts for checking the
+/// simulator against SUMO.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Metrics {
+    /// Sum of the negative rewards over the divisor.
+    pub avg_reward: f64,
+    /// Sum of the waiting totals W_k over the divisor.
+    pub avg_waiting: f64,
+    pub avg_average_speed: f64,
+    /// Sum over decisions of the vehicles on the incoming edges, over the divisor.
+    pub avg_current_veh: f64,
+    /// Sum over decisions of the vehicles on the outgoing edges, over the divisor.
+    pub avg_passed_veh: f64,
+    pub decisions: usize,
+    pub inserted: usize,
+    pub arrived: usize,
+    pub vehicle_steps: u64,
+    /// Mean accumulated waiting time per inserted vehicle at the end (SUMO's tripinfo
+    /// `waitingTime` for the ones that arrived).
+    pub mean_vehicle_waiting: f64,
+}
+
+/// One episode under RL control.
+#[derive(Clone, Debug)]
+pub struct Episode {
+    ctx: TrafficContext,
+    sim: Sim,
+    semantics: Semantics,
+    previous: Option<usize>,
+    last_w: f64,
+    sums: [f64; 5],
+    decisions: usize,
+}
+
+impl Episode {
+    /// The episode with route seed `route_seed` (the authors: e for training episode e,
+    /// 10000 + e for transfer) on `ctx`; `sim_seed` drives the simulator's own randomness.
+    pub fn new(
+        ctx: &TrafficContext,
+        route_seed: u32,
+        sim_seed: u64,
+        semantics: Semantics,
+    ) -> Result<Episode, TrafficError> {
+        ctx.validate()?;
+        let vehicles = generate(route_seed, ctx.cars, TURN_SHARE)?;
+        Ok(Episode {
+            ctx: *ctx,
+            sim: Sim::new(ctx.intersection(), &vehicles, sim_seed),
+            semantics,
+            previous: None,
+            last_w: 0.0,
+            sums: [0.0; 5],
+            decisions: 0,
+        })
+    }
+
+    /// The simulation.
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    /// Whether the 5400 steps are over.
+    pub fn done(&self) -> bool {
+        self.sim.time() >= EPISODE_STEPS
+    }
+
+    /// The 80-cell state now.
+    pub fn state(&self) -> [f32; STATE_DIM] {
+        let l = self.ctx.arm_length;
+        encode(
+            self.sim.running().filter_map(|c| match c.place {
+                Place::Incoming { arm, lane } => Some((arm, lane, l - c.pos)),
+                _ => None,
+            }),
+            l,
+        )
+    }
+
+    /// A decision point: updates the ledger, samples the metric inputs and returns the
+    /// reward r_k = W_{k−1} − W_k.
+    pub fn decide(&mut self, ledger: &mut Ledger) -> f64 {
+        let w = match self.semantics {
+            Semantics::Reference => {
+                for c in self.sim.running() {
+                    let id = key(c);
+                    if matches!(c.place, Place::Incoming { .. }) {
+                        ledger.waiting.insert(id, c.waiting);
+                    } else {
+                        ledger.waiting.remove(&id);
+                    }
+                    ledger.speeds.insert(id, c.speed);
+                }
+                ledger.waiting.values().sum()
+            }
+            Semantics::Fixed => self
+                .sim
+                .running()
+                .filter(|c| matches!(c.place, Place::Incoming { .. }))
+                .map(|c| c.waiting)
+                .sum(),
+        };
+        let speed = match self.semantics {
+            Semantics::Reference => {
+                if ledger.speeds.is_empty() {
+                    0.0
+                } else {
+                    ledger.speeds.values().sum::<f64>() / ledger.speeds.len() as f64
+                }
+            }
+            Semantics::Fixed => {
+                let (n, s) = self
+                    .sim
+                    .running()
+                    .fold((0usize, 0.0), |(n, s), c| (n + 1, s + c.speed));
+                if n == 0 {
+                    0.0
+                } else {
+                    s / n as f64
+                }
+            }
+        };
+        let mut current = 0usize;
+        let mut passed = 0usize;
+        for c in self.sim.running() {
+            match c.place {
+                Place::Incoming { .. } => current += 1,
+                Place::Outgoing { .. } => passed += 1,
+                Place::Junction { .. } => {}
+            }
+        }
+        let reward = self.last_w - w;
+        self.last_w = w;
+        self.sums[0] += reward.min(0.0);
+        self.sums[1] += w;
+        self.sums[2] += speed;
+        self.sums[3] += current as f64;
+        self.sums[4] += passed as f64;
+        self.decisions += 1;
+        reward
+    }
+
+    /// Shows `action`'s green (after the previous action's yellow if it changed) and simulates
+    /// until the next decision point or the episode's end.
+    pub fn act(&mut self, action: usize) {
+        for (phase, secs) in decision_phases(self.previous, action) {
+            self.sim.set_phase(phase);
+            for _ in 0..secs {
+                if self.done() {
+                    break;
+                }
+                self.sim.step();
+            }
+        }
+        self.previous = Some(action);
+    }
+
+    /// The episode's metrics (call when [`Episode::done`]).
+    pub fn metrics(&self) -> Metrics {
+        let div = match self.semantics {
+            Semantics::Reference => f64::from(EPISODE_STEPS),
+            Semantics::Fixed => self.decisions.max(1) as f64,
+        };
+        let inserted = self.sim.inserted();
+        let total_wait: f64 = self
+            .sim
+            .cars()
+            .iter()
+            .filter(|c| c.status != Status::Pending)
+            .map(|c| c.waiting)
+            .sum();
+        Metrics {
+            avg_reward: self.sums[0] / div,
+            avg_waiting: self.sums[1] / div,
+            avg_average_speed: self.sums[2] / div,
+            avg_current_veh: self.sums[3] / div,
+            avg_passed_veh: self.sums[4] / div,
+            decisions: self.decisions,
+            inserted,
+            arrived: self.sim.arrived(),
+            vehicle_steps: self.sim.vehicle_steps(),
+            mean_vehicle_waiting: if inserted == 0 {
+                0.0
+            } else {
+                total_wait / inserted as f64
+            },
+        }
+    }
+
+    /// Runs the whole episode with `policy` (state → action) from a fresh ledger, as the
+    /// authors' transfer evaluation does.
+    pub fn run(mut self, mut policy: impl FnMut(&[f32; STATE_DIM]) -> usize) -> Metrics {
+        let mut ledger = Ledger::default();
+        while !self.done() {
+            self.decide(&mut ledger);
+            let a = policy(&self.state());
+            self.act(a);
+        }
+        self.metrics()
+    }
+}
+
+/// The fixed policies for checking the simulator and for baselines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixedPolicy {
+    /// a → (a + 1) mod 4 at every decision from action 0: a fixed-time cycle of 10-s greens
+    /// and 4-s yellows (56 s), the check of traffic-signal-spec §7.1.
+    Cycle,
+    /// Uniform actions from NumPy's legacy generator seeded with `seed` (`randint(0, 4)` per
+    /// decision), so that a Python driver of SUMO can take the very same actions.
+    Random { seed: u32 },
+    /// One action for ever.
+    Constant(usize),
+}
+
+impl FixedPolicy {
+    /// The policy as a closure over the state.
+    pub fn actor(self) -> impl FnMut(&[f32; STATE_DIM]) -> usize {
+        let mut next = 0usize;
+        let mut rng = match self {
+            FixedPolicy::Random { seed } => Some(mbtl_rng::RandomState::new(seed)),
+            _ => None,
+        };
+        move |_| match self {
+            FixedPolicy::Cycle => {
+                let a = next;
+                next = (next + 1) % crate::signal::ACTIONS;
+                a
+            }
+            FixedPolicy::Random { .. } => rng.as_mut().map_or(0, |r| {
+                r.randint_range(0, crate::signal::ACTIONS as i64) as usize
+            }),
+            FixedPolicy::Constant(a) => a,
+        }
+    }
+}
+
+impl std::fmt::Display for FixedPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FixedPolicy::Cycle => write!(f, "cycle"),
+            FixedPolicy::Random { seed } => write!(f, "random:{seed}"),
+            FixedPolicy::Constant(a) => write!(f, "constant:{a}"),
+        }
+    }
+}
+
+impl std::str::FromStr for FixedPolicy {
+    type Err = String;
+
+    /// `cycle`, `random` (seed 0), `random:SEED` or `constant:A`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("policy '{s}': expected cycle, random, random:SEED or constant:0..3");
+        match s.split_once(':') {
+            None if s == "cycle" => Ok(FixedPolicy::Cycle),
+            None if s == "random" => Ok(FixedPolicy::Random { seed: 0 }),
+            Some(("random", seed)) => seed
+                .parse()
+                .map(|seed| FixedPolicy::Random { seed })
+                .map_err(|_| bad()),
+            Some(("constant", a)) => match a.parse::<usize>() {
+                Ok(a) if a < crate::signal::ACTIONS => Ok(FixedPolicy::Constant(a)),
+                _ => Err(bad()),
+            },
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// `episodes` evaluation episodes of `policy` on `ctx`, episode e with route seed
+/// `first_seed + e` (the authors' transfer: 10000 + e) and a fresh ledger, as the authors'
+/// transfer evaluation; the simulator's own randomness is seeded with `sim_seed + e`.
+pub fn rollout(
+    ctx: &TrafficContext,
+    policy: FixedPolicy,
+    first_seed: u32,
+    episodes: u32,
+    semantics: Semantics,
+    sim_seed: u64,
+) -> Result<Vec<Metrics>, TrafficError> {
+    (0..episodes)
+        .map(|e| {
+            let ep = Episode::new(ctx, first_seed + e, sim_seed + u64::from(e), semantics)?;
+            Ok(ep.run(policy.actor()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cycle_takes_386_decisions_and_a_fixed_action_540() {
+        let ctx = TrafficContext::default();
+        let m = Episode::new(&ctx, 10_000, 0, Semantics::Reference)
+            .unwrap()
+            .run(FixedPolicy::Cycle.actor());
+        // ⌈5400 / 14⌉ decisions when every decision changes the action (spec §3.1).
+        assert_eq!(m.decisions, 386);
+        let m = Episode::new(&ctx, 10_000, 0, Semantics::Reference)
+            .unwrap()
+            .run(FixedPolicy::Constant(0).actor());
+        assert_eq!(m.decisions, 540);
+        // With one green forever, E and W traffic never leaves: most cars wait.
+        assert!(m.arrived < 700, "arrived {}", m.arrived);
+    }
+
+    #[test]
+    fn semantics_differ_only_in_bookkeeping() {
+        let ctx = TrafficContext::default();
+        let run = |semantics| {
+            rollout(
+                &ctx,
+                FixedPolicy::Random { seed: 3 },
+                10_000,
+                1,
+                semantics,
+                0,
+            )
+            .unwrap()[0]
+                .clone()
+        };
+        let (r, f) = (run(Semantics::Reference), run(Semantics::Fixed));
+        // The same traffic.
+        assert_eq!(r.vehicle_steps, f.vehicle_steps);
+        assert_eq!(r.arrived, f.arrived);
+        // The reference divides by 5400 rather than by the 386 decisions.
+        let ratio = f.avg_current_veh / r.avg_current_veh;
+        assert!(
+            (ratio - 5400.0 / r.decisions as f64).abs() < 1e-9,
+            "{ratio}"
+        );
+        assert!(r.avg_reward <= 0.0);
+    }
+
+    #[test]
+    fn policies_parse_and_refuse_with_the_text() {
+        assert_eq!("cycle".parse::<FixedPolicy>(), Ok(FixedPolicy::Cycle));
+        assert_eq!(
+            "random:7".parse::<FixedPolicy>(),
+            Ok(FixedPolicy::Random { seed: 7 })
+        );
+        assert!("constant:4"
+            .parse::<FixedPolicy>()
+            .unwrap_err()
+            .contains("constant:4"));
+        // NumPy's randint(0, 4) stream, seed 0: 0, 3, 1, 0, 3 (np.random.seed(0);
+        // [np.random.randint(0, 4) for _ in range(5)]).
+        let mut a = FixedPolicy::Random { seed: 0 }.actor();
+        let s = [0.0; STATE_DIM];
+        let got: Vec<usize> = (0..5).map(|_| a(&s)).collect();
+        assert_eq!(got, [0, 3, 1, 0, 3]);
+    }
+}
