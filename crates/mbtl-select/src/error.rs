@@ -4,8 +4,13 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum SelectError {
-    #[error("{path}: {message}")]
-    File { path: String, message: String },
+    /// A matrix file that could not be read or written; the cause (an OS, CSV or NumPy
+    /// format error, or mbtl's own words) is the source.
+    #[error("{path}")]
+    File {
+        path: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 
     #[error("{path}: row {row}, column {col}: {message}")]
     Cell {

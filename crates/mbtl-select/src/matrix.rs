@@ -48,10 +48,19 @@ impl std::str::FromStr for NanPolicy {
     }
 }
 
+/// A file error in mbtl's own words.
 fn file_err(path: &Path, message: impl Into<String>) -> SelectError {
+    file_src(path, message.into())
+}
+
+/// A file error caused by another error, kept as the source.
+fn file_src(
+    path: &Path,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> SelectError {
     SelectError::File {
         path: path.display().to_string(),
-        message: message.into(),
+        source: source.into(),
     }
 }
 
@@ -200,7 +209,7 @@ impl TransferMatrix {
 
     /// The official MBTL CSV: N rows of N comma-separated numbers, no header.
     pub fn read_csv(path: &Path, nan: NanPolicy) -> Result<TransferMatrix> {
-        let text = fs::read_to_string(path).map_err(|e| file_err(path, e.to_string()))?;
+        let text = fs::read_to_string(path).map_err(|e| file_src(path, e))?;
         let mut rows: Vec<Vec<f64>> = Vec::new();
         for (r, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
@@ -249,9 +258,8 @@ impl TransferMatrix {
 
     /// NumPy `.npy`: a 2-D `float64` or `float32` array.
     pub fn read_npy(path: &Path, nan: NanPolicy) -> Result<TransferMatrix> {
-        let file = fs::File::open(path).map_err(|e| file_err(path, e.to_string()))?;
-        let npy =
-            npyz::NpyFile::new(BufReader::new(file)).map_err(|e| file_err(path, e.to_string()))?;
+        let file = fs::File::open(path).map_err(|e| file_src(path, e))?;
+        let npy = npyz::NpyFile::new(BufReader::new(file)).map_err(|e| file_src(path, e))?;
         let shape = npy.shape().to_vec();
         if shape.len() != 2 {
             return Err(file_err(
@@ -282,12 +290,10 @@ impl TransferMatrix {
             .trim_matches(|c| c == '\'' || c == '"')
             .to_string();
         let mut data: Vec<f64> = match descr.as_str() {
-            "<f8" => npy
-                .into_vec::<f64>()
-                .map_err(|e| file_err(path, e.to_string()))?,
+            "<f8" => npy.into_vec::<f64>().map_err(|e| file_src(path, e))?,
             "<f4" => npy
                 .into_vec::<f32>()
-                .map_err(|e| file_err(path, e.to_string()))?
+                .map_err(|e| file_src(path, e))?
                 .into_iter()
                 .map(f64::from)
                 .collect(),
@@ -365,7 +371,7 @@ impl TransferMatrix {
                 *v = replacement;
             }
         }
-        TransferMatrix::new(rows, data).map_err(|e| file_err(path, e.to_string()))
+        TransferMatrix::new(rows, data).map_err(|e| file_src(path, e))
     }
 
     /// Writes the official MBTL CSV (shortest round-trip decimals).
@@ -393,11 +399,11 @@ impl TransferMatrix {
                 .shape(&[self.n as u64, self.n as u64])
                 .writer(&mut buf)
                 .begin_nd()
-                .map_err(|e| file_err(path, e.to_string()))?;
+                .map_err(|e| file_src(path, e))?;
             writer
                 .extend(self.data.iter().copied())
-                .map_err(|e| file_err(path, e.to_string()))?;
-            writer.finish().map_err(|e| file_err(path, e.to_string()))?;
+                .map_err(|e| file_src(path, e))?;
+            writer.finish().map_err(|e| file_src(path, e))?;
         }
         write_atomic(path, &buf)
     }
@@ -417,7 +423,7 @@ impl TransferMatrix {
 
 /// Writes to a temporary file beside `path` and renames it, so a crash never leaves half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    mbtl_fs::write_durable(path, bytes).map_err(|e| file_err(path, e.to_string()))
+    mbtl_fs::write_durable(path, bytes).map_err(|e| file_src(path, e))
 }
 
 #[cfg(test)]
@@ -461,6 +467,18 @@ mod tests {
         }
     }
 
+    /// An error and its sources, as the CLI prints them.
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut s = e.to_string();
+        let mut cur = e.source();
+        while let Some(c) = cur {
+            s.push_str(": ");
+            s.push_str(&c.to_string());
+            cur = c.source();
+        }
+        s
+    }
+
     #[test]
     fn bad_csv_names_file_row_and_column() {
         let dir = Scratch::new("bad");
@@ -475,9 +493,7 @@ mod tests {
         for (name, text, want) in cases {
             let p = dir.path(name);
             fs::write(&p, text).unwrap();
-            let e = TransferMatrix::read(&p, NanPolicy::Refuse)
-                .unwrap_err()
-                .to_string();
+            let e = chain(&TransferMatrix::read(&p, NanPolicy::Refuse).unwrap_err());
             assert!(e.contains(name) && e.contains(want), "{name}: {e}");
         }
     }

@@ -20,9 +20,12 @@ fn numpy_written_files_read_exactly() {
 #[test]
 fn unsupported_arrays_are_refused_with_the_file_name() {
     for (name, why) in [("npy/i8.npy", "dtype"), ("npy/f8_1d.npy", "2-D")] {
-        let e = TransferMatrix::read(&fixture(name), NanPolicy::Refuse)
-            .unwrap_err()
-            .to_string();
+        let err = TransferMatrix::read(&fixture(name), NanPolicy::Refuse).unwrap_err();
+        // The file is the error; what is wrong with it is its source.
+        let e = format!(
+            "{err}: {}",
+            std::error::Error::source(&err).map_or(String::new(), ToString::to_string)
+        );
         assert!(
             e.contains(name.trim_start_matches("npy/")) && e.contains(why),
             "{e}"

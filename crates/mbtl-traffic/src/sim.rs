@@ -475,6 +475,17 @@ impl Sim {
             .map(|(l, _)| l)
     }
 
+    /// Moves car `i`, the `k`-th of lane `from`, onto lane `to` at its position.
+    fn change_lane(&mut self, i: usize, from: Place, k: usize, to: Place) {
+        self.lanes[slot(from)].remove(k);
+        self.cars[i].place = to;
+        self.cars[i].changed = Some(self.time);
+        let cars = &self.cars;
+        let l = &mut self.lanes[slot(to)];
+        l.push(i);
+        l.sort_by(|&a, &b| cars[b].pos.total_cmp(&cars[a].pos).then(a.cmp(&b)));
+    }
+
     fn change_lanes(&mut self) {
         for arm in Approach::ALL {
             for lane in 0..LANES {
@@ -494,15 +505,7 @@ impl Sim {
                             let to = Place::Incoming { arm, lane: to_lane };
                             if self.fits(i, to) {
                                 k -= 1;
-                                self.lanes[slot(from)].remove(k);
-                                self.cars[i].place = to;
-                                self.cars[i].changed = Some(self.time);
-                                let cars = &self.cars;
-                                let l = &mut self.lanes[slot(to)];
-                                l.push(i);
-                                l.sort_by(|&a, &b| {
-                                    cars[b].pos.total_cmp(&cars[a].pos).then(a.cmp(&b))
-                                });
+                                self.change_lane(i, from, k, to);
                             }
                         }
                         continue;
@@ -511,13 +514,7 @@ impl Sim {
                     let to = Place::Incoming { arm, lane: to_lane };
                     if self.fits(i, to) {
                         k -= 1;
-                        self.lanes[slot(from)].remove(k);
-                        self.cars[i].place = to;
-                        self.cars[i].changed = Some(self.time);
-                        let cars = &self.cars;
-                        let l = &mut self.lanes[slot(to)];
-                        l.push(i);
-                        l.sort_by(|&a, &b| cars[b].pos.total_cmp(&cars[a].pos).then(a.cmp(&b)));
+                        self.change_lane(i, from, k, to);
                     } else if let Some(j) = self.swap_partner(i, to) {
                         // Two cars beside each other that each want the other's lane would wait
                         // for ever (teleporting is off); they trade places instead, each taking
