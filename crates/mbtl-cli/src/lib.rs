@@ -92,6 +92,12 @@ enum Command {
 
 /// Parses the process's arguments and runs the command; what the `mbtl` binary does.
 pub fn main() -> ExitCode {
+    // The simulators mbtl ships outside mbtl-env register here, so that every command (and
+    // every worker process, which re-runs this binary) finds them by name.
+    if let Err(err) = mbtl_traffic::env::register() {
+        eprintln!("error: {err:#}");
+        return ExitCode::from(2);
+    }
     match dispatch(Cli::parse()) {
         Ok(code) => code,
         Err(err) => {

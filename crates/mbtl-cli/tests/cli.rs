@@ -52,6 +52,29 @@ fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
         let e = run_err(mbtl().args(["env", "rollout"]).args(args));
         assert!(e.contains(says), "{args:?}: {e}");
     }
+    // The same simulator is an environment the learners train on, one step per decision.
+    let policy = dir.path("dqn");
+    run_ok(
+        mbtl()
+            .args(["train", "--env", "traffic-signal", "--context", "cars=100"])
+            .args([
+                "--algo",
+                "dqn",
+                "--total-timesteps",
+                "600",
+                "--seed",
+                "1",
+                "--out",
+            ])
+            .arg(&policy),
+    );
+    let out = run_ok(mbtl().args(["eval", "--policy"]).arg(&policy).args([
+        "--contexts",
+        "cars=50",
+        "--episodes",
+        "2",
+    ]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("traffic-signal[physical] cars=50"));
 }
 
 #[test]

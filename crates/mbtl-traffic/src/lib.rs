@@ -14,10 +14,12 @@
 //! * [`context`]: the three contexts (inflow, speed limit, arm length) and their 50-task grids;
 //! * [`sim`]: mbtl's native microsimulation (Krauss car-following, signal, insertion, lanes);
 //! * [`episode`]: the authors' decision loop, reward and episode metrics, with their quirks
-//!   under the reference semantics and fixed under the default one.
+//!   under the reference semantics and fixed under the default one;
+//! * [`env`]: all of it as the mbtl environment `traffic-signal` (one step per decision).
 
 pub mod context;
 pub mod demand;
+pub mod env;
 pub mod episode;
 pub mod network;
 pub mod signal;
