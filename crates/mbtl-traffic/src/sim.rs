@@ -16,8 +16,13 @@
 //!   "random"`), at the lane start with the context's departure speed, only when that speed is
 //!   safe behind the last car there; a blocked vehicle holds back the later ones of its arm.
 //! * **Lanes**: a vehicle on a lane that does not serve its movement moves one lane towards one
-//!   that does whenever the gaps to the new leader and follower are safe (strategic changes).
-//!   SUMO's LC2013 also changes lanes for speed gain and to keep right; those are not modelled.
+//!   that does whenever the gaps to the new leader and follower are safe (strategic changes;
+//!   two cars side by side that each want the other's lane trade places); one on a lane that
+//!   serves it moves to a neighbouring lane that serves it too when that lane's car ahead
+//!   (within 100 m) is faster by 2 m/s or more (speed gain). SUMO's LC2013 also keeps right and
+//!   changes cooperatively; those are not modelled.
+//! * **Junction**: the phases are conflict-free, so cars inside the box do not block foes; at
+//!   speed limits of a few m/s, where crossing the box outlasts a yellow, SUMO differs.
 //! * **Waiting**: every step with speed below 0.1 m/s counts a second of accumulated waiting
 //!   time (SUMO's `getAccumulatedWaitingTime` with a memory as long as the episode).
 
