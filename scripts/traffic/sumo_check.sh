@@ -6,10 +6,11 @@
 #   scripts/traffic/sumo_check.sh [MBTL] [VENV] [-- sumo_check.py options]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-MBTL=${1:-target/release/mbtl}
-VENV=${2:-target/sumo-venv}
-shift $(( $# > 2 ? 2 : $# ))
-[ "${1:-}" = "--" ] && shift
+MBTL=target/release/mbtl
+VENV=target/sumo-venv
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then MBTL=$1; shift; fi
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then VENV=$1; shift; fi
+if [ "${1:-}" = "--" ]; then shift; fi
 if [ ! -x "$VENV/bin/sumo" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q eclipse-sumo==1.28.0 libsumo==1.28.0 numpy
