@@ -321,7 +321,7 @@ def main():
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
     outside = [r for r in rows if r.get("outside_tolerance")]
-    print(f"{len(rows) - outside.__len__()} of {len(rows)} rows within the stated tolerances "
+    print(f"{len(rows) - len(outside)} of {len(rows)} rows within the stated tolerances "
           f"({', '.join(f'{k} ±{v:.0%}' for k, v in TOLERANCE.items())}) or not modelled")
     sys.exit(1 if outside else 0)
 

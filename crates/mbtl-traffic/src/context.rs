@@ -53,13 +53,7 @@ impl TrafficContext {
 
     /// Checks the values the scenario can simulate.
     pub fn validate(&self) -> Result<(), TrafficError> {
-        if self.cars < 2 {
-            return Err(TrafficError::Context {
-                name: "cars",
-                value: self.cars as f64,
-                requirement: "an episode needs at least 2 vehicles",
-            });
-        }
+        crate::demand::check_cars(self.cars)?;
         if !(self.speed_limit.is_finite() && self.speed_limit > 0.0) {
             return Err(TrafficError::Context {
                 name: "speed_limit",

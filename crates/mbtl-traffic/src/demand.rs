@@ -56,14 +56,7 @@ const TURNING: [(Approach, Approach); 8] = [
 /// afterwards, one per vehicle in departure order: a uniform draw below `1 − turn_share` picks
 /// a straight route with `randint(1, 5)`, otherwise a turning one with `randint(1, 9)`.
 pub fn generate(seed: u32, cars: usize, turn_share: f64) -> Result<Vec<Vehicle>, TrafficError> {
-    if cars < 2 {
-        // The rescaling reads the second-smallest draw; NumPy would raise an IndexError.
-        return Err(TrafficError::Context {
-            name: "cars",
-            value: cars as f64,
-            requirement: "an episode needs at least 2 vehicles",
-        });
-    }
+    check_cars(cars)?;
     if !(0.0..=1.0).contains(&turn_share) {
         return Err(TrafficError::Context {
             name: "turn_share",
@@ -95,6 +88,19 @@ pub fn generate(seed: u32, cars: usize, turn_share: f64) -> Result<Vec<Vehicle>,
         });
     }
     Ok(vehicles)
+}
+
+/// An episode needs at least 2 vehicles: the rescaling reads the second-smallest draw (NumPy
+/// would raise an IndexError).
+pub(crate) fn check_cars(cars: usize) -> Result<(), TrafficError> {
+    if cars < 2 {
+        return Err(TrafficError::Context {
+            name: "cars",
+            value: cars as f64,
+            requirement: "an episode needs at least 2 vehicles",
+        });
+    }
+    Ok(())
 }
 
 /// The vehicle type of every car (§2.4): SUMO's default Krauss model with these parameters;

@@ -188,11 +188,6 @@ impl Sim {
         self.phase = phase;
     }
 
-    /// The phase shown.
-    pub fn phase(&self) -> usize {
-        self.phase
-    }
-
     /// Every vehicle of the episode, in departure order.
     pub fn cars(&self) -> &[Car] {
         &self.cars
@@ -216,11 +211,6 @@ impl Sim {
     /// Every running vehicle, lane by lane (incoming, junction, outgoing), each front first.
     pub fn running(&self) -> impl Iterator<Item = &Car> {
         self.lanes.iter().flatten().map(move |&i| &self.cars[i])
-    }
-
-    /// The running vehicles on a lane, front first.
-    pub fn lane(&self, place: Place) -> impl Iterator<Item = &Car> {
-        self.lanes[slot(place)].iter().map(move |&i| &self.cars[i])
     }
 
     fn length(&self, place: Place) -> f64 {
@@ -373,13 +363,7 @@ impl Sim {
             }
         }
         for &i in &transfers {
-            let s = slot(self.cars[i].place);
-            self.lanes[s].push(i);
-        }
-        for &i in &transfers {
-            let s = slot(self.cars[i].place);
-            let cars = &self.cars;
-            self.lanes[s].sort_by(|&a, &b| cars[b].pos.total_cmp(&cars[a].pos).then(a.cmp(&b)));
+            self.insert_sorted(slot(self.cars[i].place), i);
         }
         transfers.clear();
         self.transfers = transfers;
@@ -480,15 +464,21 @@ impl Sim {
             .map(|(l, _)| l)
     }
 
+    /// Puts car `i` into lane slot `lane` where the lane's order (front first: position
+    /// descending, ties by index) puts it.
+    fn insert_sorted(&mut self, lane: usize, i: usize) {
+        let cars = &self.cars;
+        let (pos, ids) = (cars[i].pos, &self.lanes[lane]);
+        let at = ids.partition_point(|&j| cars[j].pos > pos || (cars[j].pos == pos && j < i));
+        self.lanes[lane].insert(at, i);
+    }
+
     /// Moves car `i`, the `k`-th of lane `from`, onto lane `to` at its position.
     fn change_lane(&mut self, i: usize, from: Place, k: usize, to: Place) {
         self.lanes[slot(from)].remove(k);
         self.cars[i].place = to;
         self.cars[i].changed = Some(self.time);
-        let cars = &self.cars;
-        let l = &mut self.lanes[slot(to)];
-        l.push(i);
-        l.sort_by(|&a, &b| cars[b].pos.total_cmp(&cars[a].pos).then(a.cmp(&b)));
+        self.insert_sorted(slot(to), i);
     }
 
     fn change_lanes(&mut self) {
@@ -608,10 +598,9 @@ fn ahead_of(place: Place, movement: Movement, to: Approach) -> [Option<Place>; 2
             [Some(Place::Junction { link }), Some(out)]
         }
         Place::Junction { link } => {
-            let (arm, lane) = link_source(link);
             let out = Place::Outgoing {
-                arm: arm.exit(movement),
-                lane: target_lane(lane, movement),
+                arm: to,
+                lane: target_lane(link_source(link).1, movement),
             };
             [Some(out), None]
         }
