@@ -21,6 +21,7 @@ use crate::sim::{Place, Sim, Status};
 use crate::state::{encode, STATE_DIM};
 use crate::{TrafficError, EPISODE_STEPS};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, DefaultHasher};
 
 /// Which bookkeeping the episode keeps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -36,11 +37,18 @@ pub enum Semantics {
 /// the last speed of every vehicle seen, keyed by vehicle id. Under the reference semantics a
 /// training loop keeps one ledger over all its episodes (Q1); evaluation starts each episode
 /// with a new one.
+///
+/// The maps hash with fixed keys: the sums over them are floating-point, and std's default
+/// per-instance random keys would change the iteration order, and so the sums' last digits,
+/// from run to run.
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
-    waiting: HashMap<u64, f64>,
-    speeds: HashMap<u64, f64>,
+    waiting: FixedMap,
+    speeds: FixedMap,
 }
+
+/// Vehicle key → value, iterated in an order fixed by the insertion history alone.
+type FixedMap = HashMap<u64, f64, BuildHasherDefault<DefaultHasher>>;
 
 /// A vehicle's id `<route>_<index>` as a number: the same id, the same key, across episodes.
 fn key(c: &crate::sim::Car) -> u64 {
@@ -382,6 +390,18 @@ mod tests {
             "{ratio}"
         );
         assert!(r.avg_reward <= 0.0);
+    }
+
+    #[test]
+    fn same_seed_same_metrics_to_the_last_bit() {
+        // Each ledger is new, as each would be in a new process: the float sums over it must
+        // not depend on a map's iteration order.
+        let ctx = TrafficContext::parse("cars=300").unwrap();
+        let run = || rollout(&ctx, FixedPolicy::Cycle, 10_000, 3, Semantics::Reference, 0).unwrap();
+        let first = run();
+        for _ in 0..5 {
+            assert_eq!(run(), first);
+        }
     }
 
     #[test]
