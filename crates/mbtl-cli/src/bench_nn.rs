@@ -26,7 +26,7 @@ struct Shape {
     batch: usize,
 }
 
-const SHAPES: [Shape; 5] = [
+const SHAPES: [Shape; 6] = [
     Shape {
         what: "PPO CartPole actor",
         sizes: &[4, 64, 64, 2],
@@ -56,6 +56,13 @@ const SHAPES: [Shape; 5] = [
         sizes: &[3, 256, 256, 2],
         act: Activation::Relu,
         batch: 256,
+    },
+    // The MBTL traffic DQN (`dqn-episodic`): a batch of 100 states and their 100 successors.
+    Shape {
+        what: "DQN traffic Q-network",
+        sizes: &[80, 400, 400, 400, 400, 4],
+        act: Activation::Mish,
+        batch: 200,
     },
 ];
 

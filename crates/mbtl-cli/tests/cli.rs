@@ -233,7 +233,7 @@ fn bench_nn_measures_every_learner_shape() {
     let out = run_ok(mbtl().args(["bench", "nn", "--seconds", "0.01"]));
     let text = String::from_utf8_lossy(&out.stdout);
     let rows: Vec<&str> = text.lines().skip(1).collect();
-    assert_eq!(rows.len(), 5, "{text}");
+    assert_eq!(rows.len(), 6, "{text}");
     for row in rows {
         // train µs, GFLOP/s, forward µs, GFLOP/s, act µs: all measured, all positive.
         let numbers: Vec<f64> = row

@@ -5,7 +5,7 @@
 //! ≈ 45 µs on a GEMM crate against ≈ 106 µs in burn and ≈ 565 µs in PyTorch). `mbtl bench nn`
 //! measures it on the learners' own shapes.
 //!
-//! * [`Mlp`] — dense layers with tanh/ReLU, batched forward with a cache for
+//! * [`Mlp`] — dense layers with tanh/ReLU/Mish, batched forward with a cache for
 //!   [`Mlp::backward`], and an allocation-free single-observation forward for acting; products
 //!   go through an unpacked AVX-512 kernel (`gemm.rs`) with a bit-identical portable path.
 //! * [`Adam`] — PyTorch's Adam, on the flat parameter vector; [`clip_grad_norm`] as PyTorch's.
