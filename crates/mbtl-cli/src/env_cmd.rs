@@ -77,7 +77,7 @@ pub(crate) fn envs(args: &EnvsArgs) -> Result<ExitCode> {
             .iter()
             .map(|(e, table)| {
                 let spec = e.spec();
-                serde_json::json!({
+                let mut entry = serde_json::json!({
                     "env": e.name(),
                     "gym_id": e.kind().map(mbtl_env::EnvKind::gym_id),
                     "description": spec.description,
@@ -87,7 +87,11 @@ pub(crate) fn envs(args: &EnvsArgs) -> Result<ExitCode> {
                         "name": f.name, "default": f.default,
                         "lower": bound(f.lower), "upper": bound(f.upper), "effect": f.effect,
                     })).collect::<Vec<_>>(),
-                })
+                });
+                if let Some(score) = &spec.score {
+                    entry["score"] = score.as_str().into();
+                }
+                entry
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&list)?);
@@ -111,6 +115,9 @@ pub(crate) fn envs(args: &EnvsArgs) -> Result<ExitCode> {
             },
             spec.max_episode_steps
         );
+        if let Some(score) = &spec.score {
+            println!("  episodes score {score}");
+        }
         println!(
             "  {:<24} {:>16} {:>18} {:>18}  effect",
             "feature", "default", "lower", "upper"

@@ -26,6 +26,9 @@ pub struct Episode {
     pub index: usize,
     /// Undiscounted return.
     pub ret: f64,
+    /// What the episode scores in evaluation: the environment's own score where it declares
+    /// one ([`crate::EnvSpec::score`]), else the return.
+    pub score: f64,
     pub length: u32,
     /// Ended by the time limit only.
     pub truncated: bool,
@@ -264,6 +267,7 @@ impl BatchEnv {
                 out.episodes.push(Episode {
                     index: i,
                     ret: self.returns[i],
+                    score: env.score().unwrap_or(self.returns[i]),
                     length: env.elapsed(),
                     truncated: !tr.terminated,
                 });

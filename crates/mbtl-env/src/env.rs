@@ -150,6 +150,12 @@ impl Env {
         self.elapsed
     }
 
+    /// The score of the episode that just ended, where the environment measures episodes by
+    /// something other than their return ([`crate::EnvSpec::score`]); `None` otherwise.
+    pub fn score(&self) -> Option<f64> {
+        self.sim.score()
+    }
+
     /// Base observation plus appended context features.
     pub fn obs_dim(&self) -> usize {
         self.base_obs_dim + self.context_values.len()

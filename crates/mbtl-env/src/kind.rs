@@ -121,6 +121,7 @@ impl EnvKind {
             max_episode_steps: self.max_episode_steps(),
             reward_threshold: self.reward_threshold(),
             return_bounds: self.return_bounds(),
+            score: None,
         }
     }
 

@@ -138,9 +138,16 @@ pub struct EnvSpec {
     pub max_episode_steps: u32,
     /// The return at which the environment counts as solved, where there is one.
     pub reward_threshold: Option<f64>,
-    /// MBTL's normalisation `[lo, hi]` of raw returns for this environment (MBTL §4.3), where
-    /// one is known; experiments use it when they give no `select.bounds`.
+    /// MBTL's normalisation `[lo, hi]` of raw episode scores (the return, or [`EnvSpec::score`])
+    /// for this environment (MBTL §4.3), where one is known; experiments use it when they give
+    /// no `select.bounds`.
     pub return_bounds: Option<[f64; 2]>,
+    /// What an episode scores in evaluation when it is not the undiscounted return (one line
+    /// for `mbtl envs`); the dynamics then report it through [`Dynamics::score`]. Transfer
+    /// matrices, periodic evaluations and best-model keeping all use the score, as the papers'
+    /// benchmarks measure transfer by their own metric (MBTL's traffic tasks: the negated
+    /// average waiting time).
+    pub score: Option<String>,
 }
 
 impl EnvSpec {
@@ -229,6 +236,7 @@ impl EnvSpec {
 ///             max_episode_steps: 100,
 ///             reward_threshold: None,
 ///             return_bounds: Some([-100.0, 0.0]),
+///             score: None,
 ///         }
 ///     }
 ///     fn from_context(ctx: &Context) -> Self {
@@ -274,6 +282,12 @@ pub trait Dynamics: Clone + Send + Sync + 'static {
     /// Sets the internal state; `state.len()` has been checked against
     /// [`EnvSpec::state_dim`].
     fn set_state(&mut self, _state: &[f64]) {}
+    /// The finished episode's score, for an environment that declares [`EnvSpec::score`]: asked
+    /// once the episode has terminated or been truncated, before the next reset. `None` (the
+    /// default) scores the episode by its undiscounted return.
+    fn score(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// [`Dynamics`] behind a pointer (the trait itself is not object safe: it is `Clone` and has
@@ -284,6 +298,7 @@ pub(crate) trait DynDynamics: Send + Sync {
     fn observe(&self, out: &mut [f32]);
     fn state(&self) -> &[f64];
     fn set_state(&mut self, state: &[f64]);
+    fn score(&self) -> Option<f64>;
     fn clone_box(&self) -> Box<dyn DynDynamics>;
 }
 
@@ -302,6 +317,9 @@ impl<D: Dynamics> DynDynamics for D {
     }
     fn set_state(&mut self, state: &[f64]) {
         Dynamics::set_state(self, state);
+    }
+    fn score(&self) -> Option<f64> {
+        Dynamics::score(self)
     }
     fn clone_box(&self) -> Box<dyn DynDynamics> {
         Box::new(self.clone())
@@ -358,6 +376,7 @@ impl EnvRef {
             max_episode_steps: 0,
             reward_threshold: None,
             return_bounds: None,
+            score: None,
         };
         spec.validate()?;
         Ok(EnvRef(Arc::new(Entry {
@@ -566,6 +585,7 @@ mod tests {
                 max_episode_steps: 3,
                 reward_threshold: None,
                 return_bounds: None,
+                score: None,
             }
         }
         fn from_context(ctx: &Context) -> Self {

@@ -10,11 +10,12 @@ use crate::{Result, RlError};
 /// Most evaluation episodes per target context.
 pub const MAX_EPISODES: usize = 1_000_000;
 
-/// Returns of one target context.
+/// Episode scores of one target context: the returns, or the environment's own score where it
+/// declares one ([`mbtl_env::EnvSpec::score`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalStats {
     pub mean: f64,
-    /// Population standard deviation of the episode returns.
+    /// Population standard deviation of the episode scores.
     pub std: f64,
     pub episodes: usize,
 }
@@ -87,7 +88,7 @@ fn evaluate_with(
         for ep in &out.episodes {
             let r = &mut returns[target[ep.index]];
             if r.len() < episodes {
-                r.push(ep.ret);
+                r.push(ep.score);
             }
         }
         let finished = target

@@ -7,6 +7,13 @@
 //! 5400 simulated seconds are over (386–540 decisions), so the time limit of 540 steps never
 //! cuts one short. The observation is the 80-cell state.
 //!
+//! An episode scores `−Σ_k W_k / 5400` ([`Episode::waiting_per_episode_step`], negated): the
+//! authors' transfer metric, the average-waiting column of their transfer CSV, in the units of
+//! their normalisation bounds [−100, 0], which the environment declares. So a transfer matrix
+//! of `traffic-signal` holds what the paper's traffic matrices hold (traffic-signal-spec §3.7,
+//! INFERRED there: the files are not published) rather than the episode return, which
+//! telescopes to the waiting total of the cars left at the end.
+//!
 //! Contexts: `cars` (vehicles per episode; rounded to a whole number), `speed` (m/s) and
 //! `length` (m), with the quirks fixed (the `fixed` semantics of [`crate::episode`], declared as
 //! mbtl's `physical`). Each episode draws its route seed and the simulator's seed from the
@@ -58,7 +65,11 @@ impl Dynamics for TrafficSignal {
             action_space: ActionSpace::Discrete { n: ACTIONS as u32 },
             max_episode_steps: MAX_DECISIONS,
             reward_threshold: None,
-            return_bounds: None,
+            return_bounds: Some([-100.0, 0.0]),
+            score: Some(
+                "−Σ W / 5400: the negated average waiting total of the authors' transfer CSV"
+                    .into(),
+            ),
         }
     }
 
@@ -94,6 +105,12 @@ impl Dynamics for TrafficSignal {
         ep.act(action.index() as usize);
         let reward = ep.decide(&mut self.ledger);
         (reward, ep.done())
+    }
+
+    fn score(&self) -> Option<f64> {
+        self.episode
+            .as_ref()
+            .map(|ep| -ep.waiting_per_episode_step())
     }
 
     fn observe(&self, out: &mut [f32]) {
@@ -139,5 +156,48 @@ mod tests {
         let mut obs = vec![0.0f32; STATE_DIM];
         e.observe(&mut obs);
         assert!(obs.iter().all(|&x| x == 0.0 || x == 1.0));
+    }
+
+    #[test]
+    fn an_episode_scores_the_authors_average_waiting_of_the_same_episode() {
+        // The environment's episode against the same episode run by the metrics loop (the
+        // rollout path): same route and simulator seeds, the same cycling policy.
+        let env = register().unwrap();
+        let ctx = Context::new(env, mbtl_env::Semantics::Physical, &[("cars", 1500.0)]).unwrap();
+        let mut ts = TrafficSignal::from_context(&ctx);
+        let mut rng = EnvRng::seed_from(11);
+        let mut probe = rng.clone();
+        ts.reset(&mut rng);
+        let mut k = 0u32;
+        loop {
+            let (_, done) = ts.step(Action::Discrete(k % 4), &mut rng);
+            k += 1;
+            if done {
+                break;
+            }
+        }
+        let route_seed = (probe.next_u64() >> 32) as u32;
+        let sim_seed = probe.next_u64();
+        let tc = TrafficContext {
+            cars: 1500,
+            speed_limit: 14.0,
+            arm_length: 750.0,
+        };
+        let mut j = 0usize;
+        let m = Episode::new(&tc, route_seed, sim_seed, Semantics::Fixed)
+            .unwrap()
+            .run(|_| {
+                j += 1;
+                (j - 1) % 4
+            });
+        assert_eq!(m.decisions, k as usize, "one decision per environment step");
+        let score = ts.score().unwrap();
+        let want = -m.avg_waiting * m.decisions as f64 / f64::from(crate::EPISODE_STEPS);
+        assert!(
+            (score - want).abs() <= 1e-9 * want.abs(),
+            "{score} vs {want}"
+        );
+        // Congested enough that the score is informative, and inside the authors' bounds.
+        assert!((-100.0..-1.0).contains(&score), "{score}");
     }
 }

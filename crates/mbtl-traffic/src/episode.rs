@@ -136,7 +136,8 @@ impl Episode {
     }
 
     /// A decision point: updates the ledger, samples the metric inputs and returns the
-    /// reward r_k = W_{k−1} − W_k.
+    /// reward r_k = W_{k−1} − W_k. Called once the episode is [`Episode::done`], it only
+    /// returns the reward (what an environment step ending the episode needs).
     pub fn decide(&mut self, ledger: &mut Ledger) -> f64 {
         let w = match self.semantics {
             Semantics::Reference => {
@@ -189,6 +190,11 @@ impl Episode {
         }
         let reward = self.last_w - w;
         self.last_w = w;
+        if self.done() {
+            // Past the last decision point: the environment's closing reward, which the
+            // authors' loop (while step < 5400) never samples into its metrics.
+            return reward;
+        }
         self.sums[0] += reward.min(0.0);
         self.sums[1] += w;
         self.sums[2] += speed;
@@ -211,6 +217,15 @@ impl Episode {
             }
         }
         self.previous = Some(action);
+    }
+
+    /// Σ_k W_k / 5400: the authors' `avg_waiting` column, their divisor (Q4) included, over
+    /// this episode's own bookkeeping. The authors normalise their transfer matrices in its
+    /// units (bounds [−100, 0] on its negation, traffic-signal-spec §3.7), so it is what the
+    /// environment scores an episode by under either semantics; under the reference semantics
+    /// it equals [`Metrics::avg_waiting`].
+    pub fn waiting_per_episode_step(&self) -> f64 {
+        self.sums[1] / f64::from(EPISODE_STEPS)
     }
 
     /// The episode's metrics (call when [`Episode::done`]).

@@ -51,6 +51,7 @@ impl Dynamics for DoubleIntegrator {
             reward_threshold: None,
             // Standing at the origin scores 0; drifting at |x| ≈ 1 scores about −200.
             return_bounds: Some([-200.0, 0.0]),
+            score: None,
         }
     }
 

@@ -114,6 +114,12 @@ impl Sim {
         dispatch!(self, s => Dynamics::step(s, action, rng), c => c.step(action, rng))
     }
 
+    /// The finished episode's score where the environment declares one.
+    #[inline]
+    pub(crate) fn score(&self) -> Option<f64> {
+        dispatch!(self, s => Dynamics::score(s), c => c.score())
+    }
+
     #[inline]
     pub(crate) fn observe(&self, out: &mut [f32]) {
         dispatch!(self, s => Dynamics::observe(s, out), c => c.observe(out));
