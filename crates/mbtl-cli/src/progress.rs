@@ -4,24 +4,34 @@
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mbtl_rl::learner::Budget;
 
 /// Whether stderr is a terminal.
 pub(crate) fn on_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// A bar over environment steps (hidden unless stderr is a terminal).
-pub(crate) fn steps(total: u64) -> ProgressBar {
+/// A bar over a training's budget, environment steps or episodes (hidden unless stderr is a
+/// terminal).
+pub(crate) fn training(budget: Budget) -> ProgressBar {
     if !on_terminal() {
         return ProgressBar::hidden();
     }
+    let (total, template) = match budget {
+        Budget::Steps(n) => (
+            n,
+            "{elapsed_precise} [{bar:36}] {pos}/{len} steps ({per_sec}, eta {eta}) {msg}",
+        ),
+        Budget::Episodes(n) => (
+            n,
+            "{elapsed_precise} [{bar:36}] {pos}/{len} episodes (eta {eta}) {msg}",
+        ),
+    };
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:36}] {pos}/{len} steps ({per_sec}, eta {eta}) {msg}",
-        )
-        .expect("a valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template(template)
+            .expect("a valid template")
+            .progress_chars("=> "),
     );
     bar
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use mbtl_env::{parse_overrides, Context, ContextObs, EnvRef, Semantics};
 use mbtl_rl::callback::EvalCallback;
 use mbtl_rl::eval::evaluate;
-use mbtl_rl::learner::{Learner, Preset};
+use mbtl_rl::learner::{Budget, Learner, Preset};
 use mbtl_rl::policy::Policy;
 use mbtl_select::matrix::write_atomic;
 
@@ -24,7 +24,8 @@ pub(crate) struct TrainArgs {
     /// (CARL 1.1.1 bit for bit, dead features included).
     #[arg(long, default_value = "physical")]
     semantics: Semantics,
-    /// Learner: ppo, dqn (discrete actions) or sac (continuous).
+    /// Learner: ppo, dqn (discrete actions), sac (continuous), or dqn-episodic (the MBTL traffic
+    /// experiments' DQN, with the authors' settings whatever the preset).
     #[arg(long, default_value = "ppo")]
     algo: String,
     /// Seed of the training (same seed, same weights).
@@ -127,9 +128,13 @@ pub(crate) fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
             .collect::<Result<_>>()?
     };
     let start = std::time::Instant::now();
-    let bar = crate::progress::steps(learner.total_timesteps());
+    let budget = learner.budget();
+    let bar = crate::progress::training(budget);
     let trained = learner.train_with(&pool, &obs, args.seed, callback.as_ref(), |log| {
-        bar.set_position(log.env_steps);
+        bar.set_position(match budget {
+            Budget::Steps(_) => log.env_steps,
+            Budget::Episodes(_) => log.episodes,
+        });
         bar.set_message(format!("recent return {:.1}", log.recent_return));
     })?;
     bar.finish_and_clear();

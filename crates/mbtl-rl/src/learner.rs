@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::callback::{EvalCallback, Monitor, TrainLog, Trained};
 use crate::dqn::DqnConfig;
+use crate::episodic_dqn::{self, EpisodicDqnConfig};
 use crate::policy::Policy;
 use crate::ppo::PpoConfig;
 use crate::sac::SacConfig;
@@ -45,7 +46,16 @@ pub(crate) fn check_buffer(
 }
 
 /// Algorithms by their command-line names.
-pub const ALGORITHMS: [&str; 3] = ["ppo", "dqn", "sac"];
+pub const ALGORITHMS: [&str; 4] = ["ppo", "dqn", "sac", episodic_dqn::ALGO];
+
+/// How long a learner trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// Environment steps (`total_timesteps`).
+    Steps(u64),
+    /// Whole episodes (`total_episodes`).
+    Episodes(u64),
+}
 
 /// Where a learner's hyper-parameters start before the user's overrides.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +106,10 @@ pub enum Learner {
     Ppo(PpoConfig),
     Dqn(DqnConfig),
     Sac(SacConfig),
+    /// `dqn-episodic`: the MBTL traffic experiments' DQN ([`crate::episodic_dqn`]); its one
+    /// preset is the authors' settings, whatever the preset named.
+    #[serde(rename = "dqn-episodic")]
+    EpisodicDqn(EpisodicDqnConfig),
 }
 
 impl Learner {
@@ -115,6 +129,7 @@ impl Learner {
             "ppo" => Ok(Learner::Ppo(PpoConfig::zoo(kind))),
             "dqn" => Ok(Learner::Dqn(DqnConfig::zoo(kind))),
             "sac" => Ok(Learner::Sac(SacConfig::zoo(kind))),
+            episodic_dqn::ALGO => Ok(Learner::EpisodicDqn(EpisodicDqnConfig::authors())),
             _ => Err(RlError::UnknownName {
                 what: "algorithm",
                 name: algo.to_owned(),
@@ -128,6 +143,7 @@ impl Learner {
             Learner::Ppo(_) => "ppo",
             Learner::Dqn(_) => "dqn",
             Learner::Sac(_) => "sac",
+            Learner::EpisodicDqn(_) => episodic_dqn::ALGO,
         }
     }
 
@@ -137,6 +153,7 @@ impl Learner {
             Learner::Ppo(c) => serde_json::to_value(c),
             Learner::Dqn(c) => serde_json::to_value(c),
             Learner::Sac(c) => serde_json::to_value(c),
+            Learner::EpisodicDqn(c) => serde_json::to_value(c),
         };
         v.expect("hyper-parameter structs serialise to JSON")
     }
@@ -161,6 +178,9 @@ impl Learner {
                 Learner::Ppo(_) => serde_json::from_value::<PpoConfig>(probe).map(|_| ()),
                 Learner::Dqn(_) => serde_json::from_value::<DqnConfig>(probe).map(|_| ()),
                 Learner::Sac(_) => serde_json::from_value::<SacConfig>(probe).map(|_| ()),
+                Learner::EpisodicDqn(_) => {
+                    serde_json::from_value::<EpisodicDqnConfig>(probe).map(|_| ())
+                }
             };
             check.map_err(|source| RlError::HyperParameterType {
                 algo: self.algo(),
@@ -174,6 +194,9 @@ impl Learner {
             Learner::Ppo(_) => Learner::Ppo(serde_json::from_value(all).expect("checked above")),
             Learner::Dqn(_) => Learner::Dqn(serde_json::from_value(all).expect("checked above")),
             Learner::Sac(_) => Learner::Sac(serde_json::from_value(all).expect("checked above")),
+            Learner::EpisodicDqn(_) => {
+                Learner::EpisodicDqn(serde_json::from_value(all).expect("checked above"))
+            }
         })
     }
 
@@ -198,6 +221,7 @@ impl Learner {
             Learner::Ppo(c) => &c.hidden,
             Learner::Dqn(c) => &c.hidden,
             Learner::Sac(c) => &c.hidden,
+            Learner::EpisodicDqn(c) => &c.hidden,
         }
     }
 
@@ -207,11 +231,18 @@ impl Learner {
     pub fn validate(&self, env: &EnvRef) -> Result<()> {
         let algo = self.algo();
         let bad = |message: String| Err(RlError::HyperParameter { algo, message });
-        if self.total_timesteps() == 0 || self.total_timesteps() > MAX_TIMESTEPS {
-            return bad(format!(
-                "total_timesteps = {} must be between 1 and {MAX_TIMESTEPS}",
-                self.total_timesteps()
-            ));
+        match self.budget() {
+            Budget::Steps(n) if n == 0 || n > MAX_TIMESTEPS => {
+                return bad(format!(
+                    "total_timesteps = {n} must be between 1 and {MAX_TIMESTEPS}"
+                ));
+            }
+            Budget::Episodes(n) if n == 0 || n > MAX_TIMESTEPS => {
+                return bad(format!(
+                    "total_episodes = {n} must be between 1 and {MAX_TIMESTEPS}"
+                ));
+            }
+            _ => {}
         }
         let hidden = self.hidden();
         if hidden.len() > MAX_LAYERS || hidden.iter().any(|&w| w == 0 || w > MAX_WIDTH) {
@@ -248,6 +279,10 @@ impl Learner {
                 crate::policy::discrete_actions(env, algo)?;
                 c.validate()
             }
+            Learner::EpisodicDqn(c) => {
+                crate::policy::discrete_actions(env, algo)?;
+                c.validate()
+            }
             Learner::Sac(c) => {
                 if spec.action_space.is_discrete() {
                     return Err(RlError::ActionSpace {
@@ -262,12 +297,13 @@ impl Learner {
         }
     }
 
-    /// Environment steps the learner trains for.
-    pub fn total_timesteps(&self) -> u64 {
+    /// How long the learner trains.
+    pub fn budget(&self) -> Budget {
         match self {
-            Learner::Ppo(c) => c.total_timesteps,
-            Learner::Dqn(c) => c.total_timesteps,
-            Learner::Sac(c) => c.total_timesteps,
+            Learner::Ppo(c) => Budget::Steps(c.total_timesteps),
+            Learner::Dqn(c) => Budget::Steps(c.total_timesteps),
+            Learner::Sac(c) => Budget::Steps(c.total_timesteps),
+            Learner::EpisodicDqn(c) => Budget::Episodes(c.total_episodes),
         }
     }
 
@@ -303,6 +339,7 @@ impl Learner {
             Learner::Ppo(c) => c.fit(contexts, context_obs, seed, &mut monitor),
             Learner::Dqn(c) => c.fit(contexts, context_obs, seed, &mut monitor),
             Learner::Sac(c) => c.fit(contexts, context_obs, seed, &mut monitor),
+            Learner::EpisodicDqn(c) => c.fit(contexts, context_obs, seed, &mut monitor),
         }?;
         Ok(monitor.finish(last))
     }

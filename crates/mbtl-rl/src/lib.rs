@@ -6,6 +6,8 @@
 //! * [`ppo`] — PPO for discrete and continuous actions (GAE, clipping, advantage normalisation, vectorised
 //!   rollouts over [`mbtl_env::BatchEnv`]), with rl-baselines3-zoo's tuned defaults.
 //! * [`dqn`] — DQN (discrete; target network, replay, ε schedule).
+//! * [`episodic_dqn`] — the DQN of MBTL's traffic experiments (whole episodes, ε per episode,
+//!   no target network, the authors' settings as its preset).
 //! * [`sac`] — SAC (continuous; twin critics, automatic entropy coefficient).
 //! * [`policy`] — the trained policy: networks, observation layout, safetensors files.
 //! * [`eval`] — deterministic episodes of one policy on many contexts at once.
@@ -15,6 +17,7 @@
 
 pub mod callback;
 pub mod dqn;
+pub mod episodic_dqn;
 pub mod eval;
 pub mod learner;
 pub mod policy;

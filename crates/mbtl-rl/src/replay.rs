@@ -67,16 +67,43 @@ impl Replay {
         self.len = (self.len + 1).min(self.cap);
     }
 
+    /// Transitions held.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// `min(size, len)` distinct transitions drawn uniformly into `batch` (Python's
+    /// `random.sample`, which the MBTL traffic DQN samples with; the whole buffer while it
+    /// holds fewer than `size`), by Floyd's algorithm: one draw per sample, no shuffle of the
+    /// buffer.
+    pub(crate) fn sample_distinct(&self, size: usize, rng: &mut Pcg64Mcg, batch: &mut Batch) {
+        let n = self.len;
+        let k = size.min(n);
+        let mut chosen: Vec<usize> = Vec::with_capacity(k);
+        for j in n - k..n {
+            let t = (rng.next_u64() % (j as u64 + 1)) as usize;
+            chosen.push(if chosen.contains(&t) { j } else { t });
+        }
+        self.gather(&chosen, batch);
+    }
+
     /// `size` transitions drawn uniformly with replacement into `batch`.
     pub(crate) fn sample(&self, size: usize, rng: &mut Pcg64Mcg, batch: &mut Batch) {
+        let picks: Vec<usize> = (0..size)
+            .map(|_| (rng.next_u64() % self.len as u64) as usize)
+            .collect();
+        self.gather(&picks, batch);
+    }
+
+    /// Copies the transitions at `picks` into `batch`, in that order.
+    fn gather(&self, picks: &[usize], batch: &mut Batch) {
         let (d, a) = (self.obs_dim, self.action_len);
         batch.obs.clear();
         batch.next.clear();
         batch.action.clear();
         batch.reward.clear();
         batch.terminated.clear();
-        for _ in 0..size {
-            let i = (rng.next_u64() % self.len as u64) as usize;
+        for &i in picks {
             batch.obs.extend_from_slice(&self.obs[i * d..(i + 1) * d]);
             batch.next.extend_from_slice(&self.next[i * d..(i + 1) * d]);
             batch
@@ -85,6 +112,22 @@ impl Replay {
             batch.reward.push(self.reward[i]);
             batch.terminated.push(self.terminated[i]);
         }
+    }
+}
+
+#[cfg(test)]
+impl Replay {
+    pub(crate) fn obs_row(&self, i: usize) -> Vec<f32> {
+        self.obs[i * self.obs_dim..(i + 1) * self.obs_dim].to_vec()
+    }
+
+    pub(crate) fn next_row(&self, i: usize) -> Vec<f32> {
+        self.next[i * self.obs_dim..(i + 1) * self.obs_dim].to_vec()
+    }
+
+    /// Reward and (discrete) action of transition `i`.
+    pub(crate) fn reward_action(&self, i: usize) -> (f32, usize) {
+        (self.reward[i], self.action[i * self.action_len] as usize)
     }
 }
 
@@ -102,6 +145,38 @@ mod tests {
             final_obs: vec![7.0, 7.0],
             episodes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn distinct_samples_are_distinct_and_cover_the_buffer() {
+        let mut r = Replay::new(10, 1, 1);
+        for t in 0..7 {
+            r.push_step(&[t as f32], &[0.0], &step(f64::from(t), false, false));
+        }
+        let mut b = Batch::default();
+        let mut rng = Pcg64Mcg::seed_from_u64(3);
+        r.sample_distinct(100, &mut rng, &mut b);
+        let mut seen: Vec<i32> = b.reward.iter().map(|&x| x as i32).collect();
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            (0..7).collect::<Vec<_>>(),
+            "fewer than asked: all of them"
+        );
+        let mut counts = [0u32; 7];
+        for _ in 0..7000 {
+            r.sample_distinct(3, &mut rng, &mut b);
+            let mut k: Vec<i32> = b.reward.iter().map(|&x| x as i32).collect();
+            k.sort_unstable();
+            k.dedup();
+            assert_eq!(k.len(), 3);
+            k.iter().for_each(|&i| counts[i as usize] += 1);
+        }
+        // Each transition is in 3/7 of the draws: 3000 of 7000, within a few σ (σ ≈ 41).
+        assert!(
+            counts.iter().all(|&c| (2800..3200).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]

@@ -101,7 +101,10 @@ fn the_best_evaluation_is_kept_on_sb3_schedule() {
             .unwrap();
         let algo = learner.algo();
         // One evaluation per 25 vector steps, each at a multiple of 25 × n_envs steps.
-        let expected = learner.total_timesteps() / (25 * n_envs);
+        let mbtl_rl::learner::Budget::Steps(steps) = learner.budget() else {
+            panic!("{algo} trains for steps")
+        };
+        let expected = steps / (25 * n_envs);
         assert_eq!(trained.evals.len() as u64, expected, "{algo}");
         for (i, e) in trained.evals.iter().enumerate() {
             assert_eq!(e.env_steps, (i as u64 + 1) * 25 * n_envs, "{algo}");

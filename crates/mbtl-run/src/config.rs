@@ -964,7 +964,7 @@ budget = 2
         let LearnerPlan::Builtin { learner, .. } = &p.learner else {
             panic!("a built-in learner")
         };
-        assert_eq!(learner.total_timesteps(), 2048);
+        assert_eq!(learner.budget(), mbtl_rl::learner::Budget::Steps(2048));
         assert_eq!(p.eval_episodes(), 100);
         // The canonical text parses back to the same experiment.
         assert_eq!(Experiment::parse(&e.canonical(), "x").unwrap(), e);
@@ -1085,7 +1085,7 @@ budget = 2
         // SB3's defaults, the file's n_epochs and the command line's budget on top.
         assert_eq!(hp["n_steps"], 2048);
         assert_eq!(hp["n_epochs"], 2);
-        assert_eq!(learner.total_timesteps(), 4096);
+        assert_eq!(learner.budget(), mbtl_rl::learner::Budget::Steps(4096));
         assert_eq!(
             callback.as_ref().unwrap(),
             &EvalCallback {
