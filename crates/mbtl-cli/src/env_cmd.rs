@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use mbtl_env::trajectory::{replay, Trajectory};
-use mbtl_env::{environments, Semantics};
+use mbtl_env::{environments, parse_overrides, Context, ContextObs, EnvRef, Semantics};
+use mbtl_rl::eval::episodes;
+use mbtl_rl::policy::Policy;
+use mbtl_traffic::episode::FixedPolicy;
 
 #[derive(Args)]
 pub(crate) struct EnvsArgs {
@@ -28,9 +31,10 @@ pub(crate) enum EnvCommand {
         #[arg(long)]
         trajectory: PathBuf,
     },
-    /// Episodes of a fixed policy and their metrics. So far for `traffic-signal` (mbtl's
-    /// native simulator of the MBTL intersection): per episode the authors' averages
-    /// (avg_reward, avg_waiting, ...) and the vehicle counts.
+    /// Episodes of a policy and their metrics: for `traffic-signal` (mbtl's native simulator of
+    /// the MBTL intersection) the authors' per-episode averages (avg_reward, avg_waiting, ...)
+    /// and vehicle counts, under a fixed policy or a trained one; for any other environment a
+    /// trained policy's return, score and length per episode.
     Rollout(RolloutArgs),
 }
 
@@ -39,23 +43,26 @@ pub(crate) struct RolloutArgs {
     /// The environment.
     #[arg(long, default_value = "traffic-signal")]
     env: String,
-    /// The context as KEY=VALUE,...: cars (vehicles per episode), speed (m/s), length (m);
-    /// keys left out keep the authors' defaults (1000, 14, 750).
+    /// The context as KEY=VALUE,...: for traffic-signal cars (vehicles per episode), speed
+    /// (m/s), length (m), keys left out keeping the authors' defaults (1000, 14, 750); for
+    /// other environments overrides of the policy's training context.
     #[arg(long, default_value = "")]
     context: String,
-    /// cycle (a → a+1 mod 4 every decision), random[:SEED] (NumPy's randint(0, 4) stream) or
-    /// constant:A.
+    /// A policy folder written by `mbtl train` or `mbtl matrix` (or the policy file itself),
+    /// or, for traffic-signal, a fixed policy: cycle (a → a+1 mod 4 every decision),
+    /// random[:SEED] (NumPy's randint(0, 4) stream) or constant:A.
     #[arg(long, default_value = "cycle")]
-    policy: mbtl_traffic::episode::FixedPolicy,
-    /// Route seed of the first episode; episode e uses SEED + e (the authors' transfer
-    /// evaluation: 10000).
+    policy: String,
+    /// traffic-signal: route seed of the first episode, episode e using SEED + e (the authors'
+    /// transfer evaluation: 10000). Other environments: the seed of the episodes' initial
+    /// states, as `mbtl eval --seed`.
     #[arg(long, default_value_t = 10_000)]
     seed: u32,
     /// Episodes.
     #[arg(long, default_value_t = 1)]
     episodes: u32,
-    /// reference: the authors' bookkeeping (stale waiting records, every vehicle's last
-    /// speed, sums over 5400 steps); fixed: the quirks fixed.
+    /// traffic-signal only: reference (the authors' bookkeeping: stale waiting records, every
+    /// vehicle's last speed, sums over 5400 steps) or fixed (the quirks fixed).
     #[arg(long, default_value = "fixed")]
     semantics: String,
     /// Also write the episodes as JSON to this file.
@@ -142,14 +149,90 @@ fn bound(x: f64) -> serde_json::Value {
     }
 }
 
+/// The policy of a rollout: a trained one from a file, or one of the traffic signal's fixed
+/// ones.
+enum RolloutPolicy {
+    Trained(Box<Policy>),
+    Fixed(FixedPolicy),
+}
+
+impl RolloutPolicy {
+    fn parse(text: &str) -> Result<RolloutPolicy> {
+        let path = std::path::Path::new(text);
+        if path.exists() {
+            let file = if path.is_dir() {
+                path.join("policy.safetensors")
+            } else {
+                path.to_path_buf()
+            };
+            return Ok(RolloutPolicy::Trained(Box::new(Policy::load(&file)?)));
+        }
+        text.parse().map(RolloutPolicy::Fixed).map_err(|e: String| {
+            anyhow::anyhow!("--policy {text}: no such policy file or folder, and {e}")
+        })
+    }
+}
+
 fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
-    use mbtl_traffic::episode::{rollout, Semantics as TrafficSemantics};
-    if args.env != "traffic-signal" {
+    let policy = RolloutPolicy::parse(&args.policy)?;
+    if args.env == mbtl_traffic::env::NAME {
+        return traffic_rollout(args, &policy);
+    }
+    let RolloutPolicy::Trained(policy) = policy else {
         anyhow::bail!(
-            "--env {}: rollout is implemented for traffic-signal only so far",
+            "--policy {}: fixed policies are traffic-signal's; --env {} needs a trained policy (a folder written by mbtl train)",
+            args.policy,
             args.env
         );
+    };
+    let env = EnvRef::lookup(&args.env)?;
+    if policy.header.env != env.name() {
+        anyhow::bail!(
+            "--policy {}: trained on {}, asked to act in {}",
+            args.policy,
+            policy.header.env,
+            env.name()
+        );
     }
+    let base = Context::from_record(&policy.header.context)?;
+    let mut ctx = base.clone();
+    for (name, value) in parse_overrides(&args.context)? {
+        ctx.set(&name, value)?;
+    }
+    let started = std::time::Instant::now();
+    let list = episodes(&policy, &ctx, args.episodes as usize, u64::from(args.seed))?;
+    let wall = started.elapsed().as_secs_f64();
+    println!(
+        "{ctx}; policy {}; seed {}; {wall:.3} s",
+        args.policy, args.seed
+    );
+    println!(
+        "{:>7} {:>14} {:>14} {:>7} {:>9}",
+        "episode", "return", "score", "length", "truncated"
+    );
+    for (e, ep) in list.iter().enumerate() {
+        println!(
+            "{e:>7} {:>14.4} {:>14.4} {:>7} {:>9}",
+            ep.ret, ep.score, ep.length, ep.truncated
+        );
+    }
+    if let Some(path) = &args.json {
+        let doc = serde_json::json!({
+            "env": env.name(),
+            "context": ctx.record(),
+            "policy": args.policy,
+            "seed": args.seed,
+            "wall_seconds": wall,
+            "episodes": list,
+        });
+        write_json(path, &doc)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCode> {
+    use mbtl_traffic::episode::{rollout_with, Semantics as TrafficSemantics};
+    use mbtl_traffic::state::STATE_DIM;
     let semantics = match args.semantics.as_str() {
         "reference" => TrafficSemantics::Reference,
         "fixed" => TrafficSemantics::Fixed,
@@ -157,7 +240,52 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
     };
     let ctx = mbtl_traffic::context::TrafficContext::parse(&args.context)?;
     let started = std::time::Instant::now();
-    let episodes = rollout(&ctx, args.policy, args.seed, args.episodes, semantics, 0)?;
+    let episodes = match policy {
+        RolloutPolicy::Fixed(fixed) => rollout_with(
+            &ctx,
+            |_| fixed.actor(),
+            args.seed,
+            args.episodes,
+            semantics,
+            0,
+        )?,
+        RolloutPolicy::Trained(policy) => {
+            // The observation the policy was trained on: the state, then the context
+            // features it observes.
+            let env = mbtl_traffic::env::register()?;
+            let record = Context::new(
+                &env,
+                Semantics::Physical,
+                &[
+                    ("cars", ctx.cars as f64),
+                    ("speed", ctx.speed_limit),
+                    ("length", ctx.arm_length),
+                ],
+            )?;
+            let mut obs = vec![0.0f32; STATE_DIM];
+            if let ContextObs::Appended(names) = &policy.header.context_obs {
+                for name in names {
+                    obs.push(record.get(name)? as f32);
+                }
+            }
+            policy.check_compatible(&env, &policy.header.context_obs, obs.len())?;
+            rollout_with(
+                &ctx,
+                |_| {
+                    let (mut obs, mut scratch) = (obs.clone(), Vec::new());
+                    let mut q = vec![0.0f32; policy.header.n_actions];
+                    move |state: &[f32; STATE_DIM]| {
+                        obs[..STATE_DIM].copy_from_slice(state);
+                        policy.act(&obs, &mut scratch, &mut q) as usize
+                    }
+                },
+                args.seed,
+                args.episodes,
+                semantics,
+                0,
+            )?
+        }
+    };
     let wall = started.elapsed().as_secs_f64();
     println!(
         "traffic-signal: {} cars, speed {} m/s, arms {} m; policy {}; {} semantics; {:.3} s",
@@ -196,33 +324,27 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
             .iter()
             .enumerate()
             .map(|(e, m)| {
-                serde_json::json!({
-                    "seed": args.seed as usize + e,
-                    "avg_reward": m.avg_reward,
-                    "avg_waiting": m.avg_waiting,
-                    "avg_average_speed": m.avg_average_speed,
-                    "avg_current_veh": m.avg_current_veh,
-                    "avg_passed_veh": m.avg_passed_veh,
-                    "decisions": m.decisions,
-                    "inserted": m.inserted,
-                    "arrived": m.arrived,
-                    "vehicle_steps": m.vehicle_steps,
-                    "mean_vehicle_waiting": m.mean_vehicle_waiting,
-                })
+                let mut row = serde_json::to_value(m)?;
+                row["seed"] = (args.seed as usize + e).into();
+                Ok(row)
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let doc = serde_json::json!({
             "env": "traffic-signal",
             "context": { "cars": ctx.cars, "speed": ctx.speed_limit, "length": ctx.arm_length },
-            "policy": args.policy.to_string(),
+            "policy": args.policy,
             "semantics": args.semantics,
             "wall_seconds": wall,
             "episodes": list,
         });
-        mbtl_fs::write_durable(path, serde_json::to_string_pretty(&doc)?.as_bytes())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        write_json(path, &doc)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn write_json(path: &std::path::Path, doc: &serde_json::Value) -> Result<()> {
+    mbtl_fs::write_durable(path, serde_json::to_string_pretty(doc)?.as_bytes())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 pub(crate) fn run(command: EnvCommand) -> Result<ExitCode> {

@@ -47,7 +47,11 @@ fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
         (["--context", "speed=-2"], "speed_limit = -2"),
         (["--policy", "constant:7"], "constant:7"),
         (["--semantics", "carl"], "reference and fixed"),
-        (["--env", "cartpole"], "traffic-signal only"),
+        (["--env", "cartpole"], "fixed policies are traffic-signal's"),
+        (
+            ["--policy", "no/such/folder"],
+            "no such policy file or folder",
+        ),
     ] {
         let e = run_err(mbtl().args(["env", "rollout"]).args(args));
         assert!(e.contains(says), "{args:?}: {e}");
@@ -75,6 +79,76 @@ fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
         "2",
     ]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("traffic-signal[physical] cars=50"));
+    // A trained policy drives the rollout's metrics loop too.
+    let out = run_ok(
+        mbtl()
+            .args(["env", "rollout", "--context", "cars=100", "--policy"])
+            .arg(&policy)
+            .args(["--json"])
+            .arg(&json),
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("100 cars"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["episodes"][0]["inserted"], 100);
+}
+
+#[test]
+fn env_rollout_of_a_trained_policy_gives_the_episodes_eval_averages() {
+    let dir = Scratch::new("rollout-any");
+    let policy = dir.path("ppo");
+    run_ok(
+        mbtl()
+            .args(["train", "--env", "cartpole", "--algo", "ppo"])
+            .args(["--total-timesteps", "4096", "--seed", "2", "--out"])
+            .arg(&policy),
+    );
+    let json = dir.path("r.json");
+    run_ok(
+        mbtl()
+            .args([
+                "env",
+                "rollout",
+                "--env",
+                "cartpole",
+                "--context",
+                "length=0.8",
+            ])
+            .args(["--episodes", "4", "--seed", "3", "--policy"])
+            .arg(&policy)
+            .arg("--json")
+            .arg(&json),
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let eps = doc["episodes"].as_array().unwrap();
+    let mean = eps.iter().map(|e| e["ret"].as_f64().unwrap()).sum::<f64>() / 4.0;
+    assert!(eps
+        .iter()
+        .all(|e| e["ret"] == e["score"] && e["length"].as_u64() > Some(0)));
+    let out = run_ok(
+        mbtl()
+            .args([
+                "eval",
+                "--contexts",
+                "length=0.8",
+                "--episodes",
+                "4",
+                "--seed",
+                "3",
+            ])
+            .arg("--json")
+            .arg("--policy")
+            .arg(&policy),
+    );
+    let eval: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(eval[0]["mean"].as_f64().unwrap(), mean);
+    let e = run_err(
+        mbtl()
+            .args(["env", "rollout", "--env", "pendulum", "--policy"])
+            .arg(&policy),
+    );
+    assert!(e.contains("trained on cartpole"), "{e}");
 }
 
 #[test]

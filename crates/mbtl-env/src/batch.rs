@@ -20,7 +20,7 @@ pub enum BatchActions<'a> {
 }
 
 /// A finished episode.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Episode {
     /// Which instance of the batch.
     pub index: usize,

@@ -1,6 +1,6 @@
 //! Zero-shot evaluation: deterministic episodes of one policy on many target contexts at once.
 
-use mbtl_env::{BatchActions, BatchEnv, Context};
+use mbtl_env::{BatchActions, BatchEnv, Context, Episode};
 use mbtl_nn::Cache;
 use serde::Serialize;
 
@@ -30,6 +30,18 @@ pub fn evaluate(
     evaluate_with(policy, contexts, episodes, seed, true)
 }
 
+/// The `episodes` deterministic episodes of `policy` on `context` from `seed`, one record each
+/// (return, score, length): the episodes [`evaluate`] averages for this target.
+pub fn episodes(
+    policy: &Policy,
+    context: &Context,
+    episodes: usize,
+    seed: u64,
+) -> Result<Vec<Episode>> {
+    let mut all = run_episodes(policy, std::slice::from_ref(context), episodes, seed, true)?;
+    Ok(all.pop().unwrap_or_default())
+}
+
 /// [`evaluate`], optionally without dropping finished targets from the batch (for the test
 /// that dropping them changes nothing).
 fn evaluate_with(
@@ -39,6 +51,30 @@ fn evaluate_with(
     seed: u64,
     compact: bool,
 ) -> Result<Vec<EvalStats>> {
+    let per_target = run_episodes(policy, contexts, episodes, seed, compact)?;
+    Ok(per_target
+        .into_iter()
+        .map(|eps| {
+            let r: Vec<f64> = eps.iter().map(|e| e.score).collect();
+            let m = r.iter().sum::<f64>() / r.len() as f64;
+            let var = r.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / r.len() as f64;
+            EvalStats {
+                mean: m,
+                std: var.sqrt(),
+                episodes: r.len(),
+            }
+        })
+        .collect())
+}
+
+/// Every target's first `episodes` finished episodes, all targets stepping in one batch.
+fn run_episodes(
+    policy: &Policy,
+    contexts: &[Context],
+    episodes: usize,
+    seed: u64,
+    compact: bool,
+) -> Result<Vec<Vec<Episode>>> {
     if episodes == 0 || episodes > MAX_EPISODES {
         return Err(RlError::Episodes {
             episodes,
@@ -56,7 +92,7 @@ fn evaluate_with(
         .map_or(0, super::policy::ContinuousHead::dim);
     let mut out = envs.output();
     envs.reset(&mut out);
-    let mut returns: Vec<Vec<f64>> = vec![Vec::with_capacity(episodes); n];
+    let mut returns: Vec<Vec<Episode>> = vec![Vec::with_capacity(episodes); n];
     let mut cache = Cache::default();
     // Batch position → target. Targets with all their episodes leave the batch (in groups, so
     // the batch is not rebuilt every step); the others step on exactly as they would have.
@@ -88,7 +124,10 @@ fn evaluate_with(
         for ep in &out.episodes {
             let r = &mut returns[target[ep.index]];
             if r.len() < episodes {
-                r.push(ep.score);
+                r.push(Episode {
+                    index: target[ep.index],
+                    ..*ep
+                });
             }
         }
         let finished = target
@@ -102,18 +141,7 @@ fn evaluate_with(
             envs.observe(&mut out.obs);
         }
     }
-    Ok(returns
-        .into_iter()
-        .map(|r| {
-            let m = r.iter().sum::<f64>() / r.len() as f64;
-            let var = r.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / r.len() as f64;
-            EvalStats {
-                mean: m,
-                std: var.sqrt(),
-                episodes: r.len(),
-            }
-        })
-        .collect())
+    Ok(returns)
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ fn key(c: &crate::sim::Car) -> u64 {
 
 /// The averages of one episode, as the authors' CSV columns, plus counts for checking the
 /// simulator against SUMO.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Metrics {
     /// Sum of the negative rewards over the divisor.
     pub avg_reward: f64,
@@ -351,10 +351,30 @@ pub fn rollout(
     semantics: Semantics,
     sim_seed: u64,
 ) -> Result<Vec<Metrics>, TrafficError> {
+    rollout_with(
+        ctx,
+        |_| policy.actor(),
+        first_seed,
+        episodes,
+        semantics,
+        sim_seed,
+    )
+}
+
+/// [`rollout`] with any policy: `actor(e)` makes episode e's (state → action), so a stateful
+/// fixed policy restarts every episode and a trained one is simply reused.
+pub fn rollout_with<A: FnMut(&[f32; STATE_DIM]) -> usize>(
+    ctx: &TrafficContext,
+    mut actor: impl FnMut(u32) -> A,
+    first_seed: u32,
+    episodes: u32,
+    semantics: Semantics,
+    sim_seed: u64,
+) -> Result<Vec<Metrics>, TrafficError> {
     (0..episodes)
         .map(|e| {
             let ep = Episode::new(ctx, first_seed + e, sim_seed + u64::from(e), semantics)?;
-            Ok(ep.run(policy.actor()))
+            Ok(ep.run(actor(e)))
         })
         .collect()
 }
