@@ -9,8 +9,15 @@ authors' procedure, spec §2), and runs the authors' decision loop with their tr
 bookkeeping through libsumo. The same context, policy and route seeds then run in
 `mbtl env rollout --semantics reference`, and a table sets the two side by side.
 
+Policies are fixed ones (cycle, random:SEED) or trained mbtl policies (a policy file or the
+folder `mbtl train` wrote): SUMO is then the evaluation backend of that policy, which reads
+SUMO's own state (the authors' 80 cells) and acts greedily on it, so a transfer row computed by
+the native simulator can be checked in SUMO, e.g. source 12 of a run on every inflow target:
+
     scripts/traffic/sumo_check.sh                # installs SUMO into target/sumo-venv first
     python sumo_check.py --mbtl target/release/mbtl [--grid sample|all] [--episodes E]
+    python sumo_check.py --family inflow --grid all --episodes 5 \
+        --policies runs/traffic-signal-inflow/policies/trial0/s12.safetensors
 """
 import argparse
 import json
@@ -20,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import struct
 
 import numpy as np
 import sumo
@@ -203,7 +212,79 @@ def modelled(ctx):
     return ctx["speed"] > 2.5 and ctx["length"] > 50
 
 
-def make_policy(name):
+class TrainedPolicy:
+    """An mbtl policy file read with NumPy: the safetensors header names the networks' layer
+    sizes and activations and what the policy observes; the actor's parameters are PyTorch's
+    layout (each weight out × in, then its bias)."""
+
+    def __init__(self, path):
+        if os.path.isdir(path):
+            path = os.path.join(path, "policy.safetensors")
+        with open(path, "rb") as f:
+            data = f.read()
+        n = struct.unpack("<Q", data[:8])[0]
+        header = json.loads(data[8:8 + n])
+        meta = header["__metadata__"]
+        self.header = json.loads(meta["mbtl"])
+        if self.header["env"] != "traffic-signal":
+            raise SystemExit(f"{path}: trained on {self.header['env']}, not traffic-signal")
+        spec = json.loads(meta["networks"])["actor"]
+        start, end = header["actor"]["data_offsets"]
+        flat = np.frombuffer(data[8 + n + start:8 + n + end], dtype="<f4")
+        self.layers, off = [], 0
+        for i, o in zip(spec["sizes"][:-1], spec["sizes"][1:]):
+            w = flat[off:off + o * i].reshape(o, i)
+            b = flat[off + o * i:off + o * i + o]
+            self.layers.append((w, b))
+            off += o * i + o
+        self.hidden, self.output = spec["hidden"], spec["output"]
+        obs = self.header["context_obs"]
+        self.features = obs.get("features", []) if obs["mode"] == "appended" else []
+
+    @staticmethod
+    def activate(name, x):
+        if name == "mish":
+            return x * np.tanh(np.logaddexp(np.float32(0), x))
+        if name == "tanh":
+            return np.tanh(x)
+        if name == "relu":
+            return np.maximum(x, 0)
+        return x
+
+    def act(self, obs):
+        x = np.asarray(obs, dtype=np.float32)
+        for k, (w, b) in enumerate(self.layers):
+            x = w @ x + b
+            x = self.activate(self.output if k + 1 == len(self.layers) else self.hidden, x)
+        return int(np.argmax(x))
+
+
+THRESHOLDS = [7, 14, 21, 28, 40, 60, 100, 160, 400]
+
+
+def get_state(length):
+    """The authors' 80 occupancy cells (spec §3.2) from SUMO's vehicles."""
+    state = np.zeros(80, dtype=np.float32)
+    for vid in traci.vehicle.getIDList():
+        lane = traci.vehicle.getLaneID(vid)
+        if lane[0] not in "WNES":
+            continue  # outgoing (T...) and internal (:...) lanes
+        d = length - traci.vehicle.getLanePosition(vid)
+        cell = next((c for c, t in enumerate(THRESHOLDS) if d < t * length / 750), None)
+        if cell is None:
+            if d > length:
+                continue
+            cell = 9
+        group = 2 * "WNES".index(lane[0]) + (1 if int(lane.rsplit("_", 1)[1]) == 3 else 0)
+        state[10 * group + cell] = 1.0
+    return state
+
+
+def make_policy(name, ctx=None):
+    if os.path.exists(name):
+        policy = TrainedPolicy(name)
+        extra = [float(ctx[f]) for f in policy.features]
+        return lambda: policy.act(np.concatenate([get_state(float(ctx["length"])), extra]))
     if name == "cycle":
         state = {"a": -1}
 
@@ -229,16 +310,16 @@ def native(mbtl, ctx, policy, seed, episodes, folder):
     return doc["episodes"]
 
 
-def contexts(grid):
+def contexts(grid, family="all"):
     base = {"cars": 1000, "speed": 14.0, "length": 750.0}
     idx = range(50) if grid == "all" else [0, 4, 9, 19, 29, 39, 49]
-    out = [("default", dict(base))]
-    for i in idx:
-        out.append(("inflow", dict(base, cars=50 * (i + 1))))
-    for i in idx:
-        out.append(("speed", dict(base, speed=0.5 * (i + 1))))
-    for i in idx:
-        out.append(("length", dict(base, length=50.0 * (i + 1))))
+    out = [("default", dict(base))] if family == "all" else []
+    if family in ("all", "inflow"):
+        out += [("inflow", dict(base, cars=50 * (i + 1))) for i in idx]
+    if family in ("all", "speed"):
+        out += [("speed", dict(base, speed=0.5 * (i + 1))) for i in idx]
+    if family in ("all", "length"):
+        out += [("length", dict(base, length=50.0 * (i + 1))) for i in idx]
     return out
 
 
@@ -274,7 +355,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mbtl", default="target/release/mbtl")
     ap.add_argument("--grid", choices=["sample", "all"], default="sample")
-    ap.add_argument("--policies", default="cycle,random:0")
+    ap.add_argument("--family", choices=["all", "inflow", "speed", "length"], default="all",
+                    help="which context grid (all: the default context and all three)")
+    ap.add_argument("--policies", default="cycle,random:0",
+                    help="comma-separated: cycle, random:SEED, or trained mbtl policy files/folders")
     ap.add_argument("--episodes", type=int, default=1, help="route seeds 10000, 10001, ...")
     ap.add_argument("--json", help="write every row here")
     ap.add_argument("--bench", type=int, metavar="REPEATS",
@@ -291,7 +375,7 @@ def main():
           + " | wall SUMO / mbtl (s) | tolerance |")
     print("|---|---|" + "---:|" * (len(cols) + 1) + "---|")
     with tempfile.TemporaryDirectory() as tmp:
-        for kind, ctx in contexts(args.grid):
+        for kind, ctx in contexts(args.grid, args.family):
             folder = os.path.join(tmp, f"{kind}-{ctx['cars']}-{ctx['speed']}-{ctx['length']}")
             os.makedirs(folder)
             net = build_net(folder, ctx["length"], ctx["speed"])
@@ -301,7 +385,7 @@ def main():
                     rou = os.path.join(folder, f"routes{e}.rou.xml")
                     routes(10000 + e, ctx["cars"], ctx["speed"], rou)
                     check = (lambda: check_net(ctx["length"], ctx["speed"])) if e == 0 else None
-                    s = sumo_episode(net, rou, make_policy(policy), check)
+                    s = sumo_episode(net, rou, make_policy(policy, ctx), check)
                     n = nat[e]
                     rows.append({"context": kind, **ctx, "policy": policy, "seed": 10000 + e,
                                  "sumo": s, "mbtl": n})
@@ -316,7 +400,8 @@ def main():
                     rows[-1]["outside_tolerance"] = bad
                     flag = "outside: " + ", ".join(bad) if bad else (
                         "ok" if modelled(ctx) else "not modelled")
-                    print(f"| {name} | {policy} | " + " | ".join(cells) + f" | {flag} |", flush=True)
+                    label = os.path.basename(policy.rstrip("/")) if os.path.exists(policy) else policy
+                    print(f"| {name} | {label} | " + " | ".join(cells) + f" | {flag} |", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
