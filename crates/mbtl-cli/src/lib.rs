@@ -92,6 +92,15 @@ enum Command {
 
 /// Parses the process's arguments and runs the command; what the `mbtl` binary does.
 pub fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`mbtl envs | head -1`) made every
+    // `println!` panic with "failed printing to stdout". A command-line tool ends quietly
+    // there, as any Unix tool does: restore the signal's default action.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to SIG_DFL at the start of `main`, before any
+    // thread exists, touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // The simulators mbtl ships outside mbtl-env register here, so that every command (and
     // every worker process, which re-runs this binary) finds them by name.
     if let Err(err) = mbtl_traffic::env::register() {

@@ -401,3 +401,29 @@ fn the_synthetic_demo_replays_every_strategy_on_three_trials() {
     assert_eq!(names.len(), 7, "{names:?}");
     assert!(names.contains(&"mgp-mbtl") && names.contains(&"oracle"));
 }
+
+#[test]
+#[cfg(unix)]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    // The reader closes its end before mbtl writes (`mbtl envs | head -0`): the write fails
+    // with EPIPE, which panicked ("failed printing to stdout", exit 101) while SIGPIPE was
+    // ignored.
+    let mut child = mbtl()
+        .arg("envs")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // SIGPIPE is 13 on Linux and the BSDs.
+    assert!(
+        out.status.success() || out.status.signal() == Some(13),
+        "{:?}",
+        out.status
+    );
+}
