@@ -125,6 +125,39 @@ pub struct Sim {
     next_speed: Vec<f64>,
     /// Scratch: the cars that changed lanes in this step.
     transfers: Vec<usize>,
+    /// Per lane slot, the last answer of a position search on it ([`partition_from`]).
+    hints: [usize; SLOTS],
+}
+
+/// `ids.partition_point(|&j| pred(&cars[j]))` for a predicate that holds on a prefix of the
+/// lane, started from the last answer on that lane (`hint`, updated): the lane change pass
+/// asks about cars in the order they sit, so the answer mostly moves by a step or two, and a
+/// walk of a few steps replaces a binary search whose every probe is a cache miss into
+/// `cars`. The result is the same index either way; a walk that goes on too long falls back
+/// to the binary search.
+fn partition_from(
+    ids: &[usize],
+    cars: &[Car],
+    hint: &mut usize,
+    pred: impl Fn(&Car) -> bool,
+) -> usize {
+    const WALK: usize = 6;
+    let n = ids.len();
+    let mut p = (*hint).min(n);
+    let mut found = None;
+    for _ in 0..=WALK {
+        if p < n && pred(&cars[ids[p]]) {
+            p += 1;
+        } else if p > 0 && !pred(&cars[ids[p - 1]]) {
+            p -= 1;
+        } else {
+            found = Some(p);
+            break;
+        }
+    }
+    let p = found.unwrap_or_else(|| ids.partition_point(|&j| pred(&cars[j])));
+    *hint = p;
+    p
 }
 
 /// The Krauss safe speed behind a leader at speed `vl`, `gap` metres ahead (bumper to bumper
@@ -175,6 +208,7 @@ impl Sim {
             vehicle_steps: 0,
             next_speed: vec![0.0; n],
             transfers: Vec::new(),
+            hints: [0; SLOTS],
         }
     }
 
@@ -387,13 +421,14 @@ impl Sim {
 
     /// Whether car `i` fits on `place` at its position: the new leader and follower can keep
     /// their speeds within a comfortable deceleration.
-    fn fits(&self, i: usize, place: Place) -> bool {
+    fn fits(&mut self, i: usize, place: Place) -> bool {
         let vt = self.vtype;
         let car = &self.cars[i];
         // Lanes are sorted front first: only the nearest car ahead and the nearest behind can
         // be unsafe.
-        let lane = &self.lanes[slot(place)];
-        let ahead = lane.partition_point(|&j| self.cars[j].pos >= car.pos);
+        let s = slot(place);
+        let lane = &self.lanes[s];
+        let ahead = partition_from(lane, &self.cars, &mut self.hints[s], |c| c.pos >= car.pos);
         if let Some(&j) = ahead.checked_sub(1).and_then(|a| lane.get(a)) {
             let other = &self.cars[j];
             let gap = other.pos - vt.length - car.pos - vt.min_gap;
@@ -437,9 +472,10 @@ impl Sim {
 
     /// The speed a car at `pos` can expect on incoming lane `lane`: its car ahead's speed, the
     /// limit when the lane ahead is free for `LOOKAHEAD` metres.
-    fn lane_speed(&self, arm: Approach, lane: usize, pos: f64) -> f64 {
-        let ids = &self.lanes[slot(Place::Incoming { arm, lane })];
-        let ahead = ids.partition_point(|&j| self.cars[j].pos > pos);
+    fn lane_speed(&mut self, arm: Approach, lane: usize, pos: f64) -> f64 {
+        let s = slot(Place::Incoming { arm, lane });
+        let ids = &self.lanes[s];
+        let ahead = partition_from(ids, &self.cars, &mut self.hints[s], |c| c.pos > pos);
         ahead
             .checked_sub(1)
             .map(|a| &self.cars[ids[a]])
@@ -448,20 +484,23 @@ impl Sim {
     }
 
     /// A neighbouring lane serving car `i`'s movement where it would be clearly faster.
-    fn faster_lane(&self, i: usize, arm: Approach, lane: usize) -> Option<usize> {
-        let car = &self.cars[i];
-        let here = self.lane_speed(arm, lane, car.pos);
+    fn faster_lane(&mut self, i: usize, arm: Approach, lane: usize) -> Option<usize> {
+        let (pos, movement) = (self.cars[i].pos, self.cars[i].movement);
+        let here = self.lane_speed(arm, lane, pos);
         if here + GAIN >= self.ix.speed_limit {
             return None;
         }
-        [lane.checked_sub(1), Some(lane + 1)]
-            .into_iter()
-            .flatten()
-            .filter(|&l| l < LANES && lane_movements(l).contains(&car.movement))
-            .map(|l| (l, self.lane_speed(arm, l, car.pos)))
-            .filter(|&(_, v)| v > here + GAIN)
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(l, _)| l)
+        let mut best: Option<(usize, f64)> = None;
+        for l in [lane.checked_sub(1), Some(lane + 1)].into_iter().flatten() {
+            if l < LANES && lane_movements(l).contains(&movement) {
+                let v = self.lane_speed(arm, l, pos);
+                // The faster neighbour; on a tie the later one (as `max_by`).
+                if v > here + GAIN && best.is_none_or(|(_, b)| v.total_cmp(&b).is_ge()) {
+                    best = Some((l, v));
+                }
+            }
+        }
+        best.map(|(l, _)| l)
     }
 
     /// Puts car `i` into lane slot `lane` where the lane's order (front first: position
@@ -682,6 +721,35 @@ mod tests {
                     "overlap at t = {}: {a:?} {b:?}",
                     sim.time()
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn a_hinted_search_finds_the_partition_point_from_any_hint() {
+        // Lanes of 0..40 cars with repeated positions, every hint, both predicates the
+        // simulation uses.
+        let mut rng = Pcg64Mcg::seed_from_u64(5);
+        let template = run_cycle(Intersection::default(), 50, 0).cars[0].clone();
+        for n in [0usize, 1, 2, 7, 40] {
+            let cars: Vec<Car> = (0..n)
+                .map(|k| Car {
+                    pos: ((n - k) / 2) as f64 * 3.0,
+                    ..template.clone()
+                })
+                .collect();
+            let ids: Vec<usize> = (0..n).collect();
+            for _ in 0..50 {
+                let x = (rng.next_u64() % (3 * n as u64 + 4)) as f64 * 0.5 - 1.0;
+                let want_gt = ids.partition_point(|&j| cars[j].pos > x);
+                let want_ge = ids.partition_point(|&j| cars[j].pos >= x);
+                for hint in 0..n + 3 {
+                    let mut h = hint;
+                    assert_eq!(partition_from(&ids, &cars, &mut h, |c| c.pos > x), want_gt);
+                    assert_eq!(h, want_gt, "the hint becomes the answer");
+                    let mut h = hint;
+                    assert_eq!(partition_from(&ids, &cars, &mut h, |c| c.pos >= x), want_ge);
+                }
             }
         }
     }
