@@ -162,6 +162,11 @@ pub struct LearnerSection {
     /// Command: passed through to the job file as they are.
     #[serde(default)]
     pub hyperparameters: Map<String, Value>,
+    /// Built-in: overrides for the multi-task training only, on top of `hyperparameters` (the
+    /// MBTL traffic experiments trained their multi-task policy for 500 episodes against 100
+    /// per task: `multitask_hyperparameters = { total_episodes = 500 }`).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub multitask_hyperparameters: Map<String, Value>,
     /// Built-in: periodic evaluation during training, keeping the best policy
     /// (Stable-Baselines3's `EvalCallback`; the paper: every 500 steps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,6 +226,9 @@ pub enum LearnerPlan {
     /// mbtl's own PPO, DQN or SAC, with its periodic evaluation if any.
     Builtin {
         learner: Learner,
+        /// The multi-task training's learner: `learner` with
+        /// `learner.multitask_hyperparameters` on top.
+        multitask: Learner,
         callback: Option<EvalCallback>,
     },
     /// An external trainer run through the job/result file protocol.
@@ -675,9 +683,17 @@ impl Experiment {
             }
         }
         let learner = self.learner_plan(&env, &bad, &refused)?;
-        if let LearnerPlan::Builtin { learner: l, .. } = &learner {
+        if let LearnerPlan::Builtin {
+            learner: l,
+            multitask,
+            ..
+        } = &learner
+        {
             l.validate(&env)
                 .map_err(|e| refused("learner.hyperparameters", e.into()))?;
+            multitask
+                .validate(&env)
+                .map_err(|e| refused("learner.multitask_hyperparameters", e.into()))?;
         }
 
         let s = &self.select;
@@ -844,19 +860,32 @@ impl Experiment {
                 let learner = Learner::preset(algo, preset, env)
                     .and_then(|l| l.with_overrides(&self.learner.hyperparameters))
                     .map_err(|e| refused("learner", e.into()))?;
+                let multitask = learner
+                    .with_overrides(&l.multitask_hyperparameters)
+                    .map_err(|e| refused("learner.multitask_hyperparameters", e.into()))?;
                 if let Some(cb) = &l.eval_callback {
                     cb.validate()
                         .map_err(|e| refused("learner.eval_callback", e.into()))?;
                 }
                 Ok(LearnerPlan::Builtin {
                     learner,
+                    multitask,
                     callback: l.eval_callback.clone(),
                 })
             }
             LearnerKind::Command => {
-                if l.preset.is_some() || l.eval_callback.is_some() {
+                if l.preset.is_some()
+                    || l.eval_callback.is_some()
+                    || !l.multitask_hyperparameters.is_empty()
+                {
                     return Err(bad(
-                        if l.preset.is_some() { "learner.preset" } else { "learner.eval_callback" },
+                        if l.preset.is_some() {
+                            "learner.preset"
+                        } else if l.eval_callback.is_some() {
+                            "learner.eval_callback"
+                        } else {
+                            "learner.multitask_hyperparameters"
+                        },
                         "belongs to mbtl's own learners; an external trainer chooses its hyper-parameters and evaluations itself (and reports its curves)".into(),
                     ));
                 }
@@ -971,6 +1000,49 @@ budget = 2
     }
 
     #[test]
+    fn multitask_overrides_apply_to_the_multitask_training_only() {
+        let base = Experiment::parse(SMALL, "small.toml").unwrap();
+        let text = SMALL.replace(
+            "[select]",
+            "multitask_hyperparameters = { total_timesteps = 8192 }\n[select]",
+        );
+        let e = Experiment::parse(&text, "small.toml").unwrap();
+        assert_ne!(e.identity(), base.identity());
+        let LearnerPlan::Builtin {
+            learner, multitask, ..
+        } = &e.plan("small.toml").unwrap().learner
+        else {
+            panic!("a built-in learner")
+        };
+        use mbtl_rl::learner::Budget;
+        assert_eq!(learner.budget(), Budget::Steps(2048));
+        assert_eq!(multitask.budget(), Budget::Steps(8192));
+        assert_eq!(
+            multitask.hyperparameters()["n_epochs"],
+            2,
+            "the rest as for a task"
+        );
+        // Without it the multi-task learner is the task learner, and nothing is written.
+        let LearnerPlan::Builtin {
+            learner, multitask, ..
+        } = &base.plan("small.toml").unwrap().learner
+        else {
+            panic!("a built-in learner")
+        };
+        assert_eq!(learner, multitask);
+        assert!(!base.canonical().contains("multitask_hyperparameters"));
+        let bad = text.replace("total_timesteps = 8192", "n_epoch = 3");
+        let err = Experiment::parse(&bad, "small.toml")
+            .unwrap()
+            .plan("small.toml")
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("learner.multitask_hyperparameters"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
     fn observed_context_changes_the_trainings_and_only_when_set() {
         let base = Experiment::parse(SMALL, "small.toml").unwrap();
         let all = SMALL.replace(
@@ -1078,7 +1150,10 @@ budget = 2
             "report.paper=CartPole_MassCart",
         ])
         .unwrap();
-        let LearnerPlan::Builtin { learner, callback } = &p.learner else {
+        let LearnerPlan::Builtin {
+            learner, callback, ..
+        } = &p.learner
+        else {
             panic!("built-in")
         };
         let hp = learner.hyperparameters();

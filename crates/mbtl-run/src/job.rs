@@ -171,7 +171,18 @@ impl Job {
     /// own learner, or through the experiment's external command.
     pub fn execute(&self, plan: &Plan, run_dir: &Path) -> Result<JobResult> {
         let (learner, callback) = match &plan.learner {
-            LearnerPlan::Builtin { learner, callback } => (learner, callback.as_ref()),
+            LearnerPlan::Builtin {
+                learner,
+                multitask,
+                callback,
+            } => (
+                if self.source == Source::Multitask {
+                    multitask
+                } else {
+                    learner
+                },
+                callback.as_ref(),
+            ),
             LearnerPlan::Command(_) => return crate::external::execute(self, plan, run_dir),
         };
         let seed = self.seed();
