@@ -343,8 +343,7 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
 }
 
 fn write_json(path: &std::path::Path, doc: &serde_json::Value) -> Result<()> {
-    mbtl_fs::write_durable(path, serde_json::to_string_pretty(doc)?.as_bytes())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    crate::write_file(path, serde_json::to_string_pretty(doc)?.as_bytes())
 }
 
 pub(crate) fn run(command: EnvCommand) -> Result<ExitCode> {

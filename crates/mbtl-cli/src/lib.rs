@@ -116,6 +116,13 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes a file the one durable way ([`mbtl_fs::write_durable`]: temporary file beside it,
+/// fsync, rename, fsync of the folder), naming the file in the error.
+pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    mbtl_fs::write_durable(path, bytes).with_context(|| path.display().to_string())
+}
+
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(args) => demo_cmd::run(args),

@@ -6,9 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::write_file;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use mbtl_select::matrix::write_atomic;
 use mbtl_select::replay::{replay, Normalization, ReplayOptions, StrategyName};
 use mbtl_select::{
     metrics, Acquisition, Candidates, GapModel, NanPolicy, TaskSpace, TransferMatrix,
@@ -278,7 +278,7 @@ pub(crate) fn run(args: ReplayArgs) -> Result<ExitCode> {
         }
         csv.push('\n');
     }
-    write_atomic(&args.out.join("curves.csv"), csv.as_bytes())?;
+    write_file(&args.out.join("curves.csv"), csv.as_bytes())?;
     let mut orders = String::from("strategy,trial,order\n");
     for r in &results {
         for (t, s) in r.trials.iter().enumerate() {
@@ -286,7 +286,7 @@ pub(crate) fn run(args: ReplayArgs) -> Result<ExitCode> {
             orders.push_str(&format!("{},{t},{}\n", r.strategy, o.join(" ")));
         }
     }
-    write_atomic(&args.out.join("orders.csv"), orders.as_bytes())?;
+    write_file(&args.out.join("orders.csv"), orders.as_bytes())?;
     let paper_curves: Vec<Vec<(usize, f64)>> = results
         .iter()
         .map(|r| match (&paper, r.strategy.parse::<StrategyName>()) {
@@ -320,7 +320,7 @@ pub(crate) fn run(args: ReplayArgs) -> Result<ExitCode> {
         &series,
     )?;
     let json = serde_json::to_string_pretty(&results)?;
-    write_atomic(&args.out.join("results.json"), json.as_bytes())?;
+    write_file(&args.out.join("results.json"), json.as_bytes())?;
     if args.json {
         println!("{json}");
     } else {

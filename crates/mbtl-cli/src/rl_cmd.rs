@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::write_file;
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use mbtl_env::{parse_overrides, Context, ContextObs, EnvRef, Semantics};
@@ -10,7 +11,6 @@ use mbtl_rl::callback::EvalCallback;
 use mbtl_rl::eval::evaluate;
 use mbtl_rl::learner::{Budget, Learner, Preset};
 use mbtl_rl::policy::Policy;
-use mbtl_select::matrix::write_atomic;
 
 #[derive(Args)]
 pub(crate) struct TrainArgs {
@@ -149,7 +149,7 @@ pub(crate) fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
         "hyperparameters": config, "preset": args.preset.to_string(),
         "eval_callback": callback, "kept": trained.kept, "evaluations": trained.evals,
     });
-    write_atomic(
+    write_file(
         &args.out.join("train.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;

@@ -317,7 +317,7 @@ pub(crate) fn status_cmd(args: StatusArgs) -> Result<ExitCode> {
     let s = status::status(&args.dir)?;
     if let Some(path) = &args.curves {
         let csv = status::curves_csv(&args.dir)?;
-        mbtl_run::fsutil::write_atomic(path, csv.as_bytes())?;
+        crate::write_file(path, csv.as_bytes())?;
     }
     if let Some(folder) = &args.tensorboard {
         let files = mbtl_run::tensorboard::export(&args.dir, folder)?;

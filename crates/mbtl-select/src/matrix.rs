@@ -422,7 +422,7 @@ impl TransferMatrix {
 }
 
 /// Writes to a temporary file beside `path` and renames it, so a crash never leaves half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     mbtl_fs::write_durable(path, bytes).map_err(|e| file_src(path, e))
 }
 
