@@ -1,6 +1,7 @@
 //! Every experiment file under `examples/` and `examples/external/` parses, resolves and survives
-//! the store's canonical round trip (the README points users at them). The double integrator's
-//! experiment needs its crate's environment registered; that crate's tests run it.
+//! the store's canonical round trip (the README points users at them). The traffic-signal
+//! environment is registered here as the `mbtl` binary registers it; the double integrator's
+//! experiment needs its crate's environment registered, and that crate's tests run it.
 
 use std::path::Path;
 
@@ -8,6 +9,7 @@ use mbtl_run::Experiment;
 
 #[test]
 fn every_example_experiment_resolves() {
+    mbtl_traffic::env::register().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     let mut seen = 0;
     let entries = ["", "external", "external/sb3"]
@@ -27,5 +29,5 @@ fn every_example_experiment_resolves() {
             seen += 1;
         }
     }
-    assert!(seen >= 6, "examples found: {seen}");
+    assert!(seen >= 9, "examples found: {seen}");
 }
