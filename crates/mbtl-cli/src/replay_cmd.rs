@@ -54,7 +54,9 @@ pub(crate) struct ReplayArgs {
     /// NaN cells: refuse, min, or a value to impute.
     #[arg(long, default_value = "refuse")]
     pub(crate) nan: NanPolicy,
-    /// Seed (Random orders, M-MBTL starts, MBTL-GP restarts).
+    /// Seed (Random orders, M-MBTL starts, MBTL-GP restarts). The default, 42, is the seed the
+    /// MBTL authors' code gives NumPy, so a replay reproduces their outputs; experiments keep
+    /// their own `seed` (default 0), which `mbtl matrix` passes on in the command it prints.
     #[arg(long, default_value_t = 42)]
     pub(crate) seed: u32,
     /// Random orders per matrix, averaged.
