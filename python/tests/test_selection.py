@@ -67,7 +67,7 @@ def test_coordinates_and_grids_are_task_spaces():
 
 
 def test_misuse_and_bad_options_are_value_errors_with_the_cli_messages():
-    with pytest.raises(ValueError, match="unknown strategy 'randum'; known: mbtl-gp"):
+    with pytest.raises(ValueError, match="strategy 'randum': expected one of mbtl-gp"):
         mbtl.Selector("randum", n_tasks=5, budget=2)
     with pytest.raises(ValueError, match="between 1 and the number of tasks"):
         mbtl.Selector("random", n_tasks=5, budget=6)

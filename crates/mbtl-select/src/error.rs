@@ -29,6 +29,20 @@ pub enum SelectError {
     #[error("invalid option: {0}")]
     Option(String),
 
+    /// A named setting whose value does not read: `what` names the setting (strategy, gap,
+    /// acquisition, NaN policy, normalize, candidates, a synthetic family's part, paper
+    /// panel), `expected` says what would.
+    #[error("{what} '{value}': expected {expected}")]
+    Unreadable {
+        what: &'static str,
+        value: String,
+        expected: String,
+    },
+
+    /// A budget K outside 1 ..= the number of tasks.
+    #[error("budget K = {budget} must be between 1 and the number of tasks ({tasks})")]
+    Budget { budget: usize, tasks: usize },
+
     /// A source's row could not be had: the evaluator's own error (a training that failed,
     /// a row of the wrong shape) is kept as the source.
     #[error("evaluating source task {task} failed")]
@@ -78,5 +92,47 @@ mod tests {
         assert!(err.to_string().starts_with("evaluating source task"));
         let source = std::error::Error::source(&err).expect("a source");
         assert_eq!(source.downcast_ref::<Crash>().map(|c| c.0), Some(17));
+    }
+
+    #[test]
+    fn unreadable_settings_and_budgets_are_errors_a_caller_can_match() {
+        let err = "greedy".parse::<crate::Acquisition>().unwrap_err();
+        assert!(
+            matches!(&err, SelectError::Unreadable { what: "acquisition", value, .. } if value == "greedy"),
+            "{err:?}"
+        );
+        assert!(err
+            .to_string()
+            .starts_with("acquisition 'greedy': expected "));
+        let err = "randum".parse::<crate::replay::StrategyName>().unwrap_err();
+        assert!(matches!(
+            err,
+            SelectError::Unreadable {
+                what: "strategy",
+                ..
+            }
+        ));
+        let m = crate::TransferMatrix::new(2, vec![1.0, 0.0, 0.0, 1.0]).unwrap();
+        let options = crate::replay::ReplayOptions {
+            budget: 3,
+            ..Default::default()
+        };
+        let err = crate::replay::replay(
+            &[m],
+            &TaskSpace::indices(2),
+            &[crate::replay::StrategyName::Random],
+            &options,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SelectError::Budget {
+                    budget: 3,
+                    tasks: 2
+                }
+            ),
+            "{err:?}"
+        );
     }
 }

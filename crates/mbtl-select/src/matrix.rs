@@ -39,10 +39,10 @@ impl std::str::FromStr for NanPolicy {
                 .ok()
                 .filter(|v| v.is_finite())
                 .map(NanPolicy::Value)
-                .ok_or_else(|| {
-                    SelectError::Option(format!(
-                        "NaN policy '{s}': expected 'refuse', 'min' or a finite number"
-                    ))
+                .ok_or_else(|| SelectError::Unreadable {
+                    what: "NaN policy",
+                    value: s.to_string(),
+                    expected: "'refuse', 'min' or a finite number".into(),
                 }),
         }
     }

@@ -97,10 +97,11 @@ pub fn panel(name: &str) -> Result<PaperPanel> {
         }
     }
     if rows.is_empty() {
-        return Err(SelectError::Option(format!(
-            "paper panel '{name}': no such digitized panel; known: {}",
-            panels().join(", ")
-        )));
+        return Err(SelectError::Unreadable {
+            what: "paper panel",
+            value: name.to_string(),
+            expected: format!("one of the digitized panels: {}", panels().join(", ")),
+        });
     }
     let oracle = bar_of(name).and_then(|(bench, variation)| {
         BARS.lines().skip(1).find_map(|l| {

@@ -134,11 +134,13 @@ impl FromStr for StrategyName {
         StrategyName::ALL
             .into_iter()
             .find(|n| n.name() == s)
-            .ok_or_else(|| {
-                SelectError::Option(format!(
-                    "unknown strategy '{s}'; known: {}",
+            .ok_or_else(|| SelectError::Unreadable {
+                what: "strategy",
+                value: s.to_string(),
+                expected: format!(
+                    "one of {}",
                     StrategyName::ALL.map(StrategyName::name).join(", ")
-                ))
+                ),
             })
     }
 }
@@ -166,15 +168,17 @@ impl FromStr for Normalization {
                     .split(',')
                     .map(|p| p.trim().parse::<f64>())
                     .collect::<std::result::Result<_, _>>()
-                    .map_err(|_| {
-                        SelectError::Option(format!(
-                            "normalize '{bounds}': expected none, minmax or LOWER,UPPER"
-                        ))
+                    .map_err(|_| SelectError::Unreadable {
+                        what: "normalize",
+                        value: bounds.to_string(),
+                        expected: "none, minmax or LOWER,UPPER".into(),
                     })?;
                 let [lower, upper] = parts[..] else {
-                    return Err(SelectError::Option(format!(
-                        "normalize '{bounds}': expected two bounds LOWER,UPPER"
-                    )));
+                    return Err(SelectError::Unreadable {
+                        what: "normalize",
+                        value: bounds.to_string(),
+                        expected: "two bounds LOWER,UPPER".into(),
+                    });
                 };
                 Ok(Normalization::Bounds { lower, upper })
             }
@@ -460,10 +464,10 @@ pub fn replay(
     }
     space.check_len(n)?;
     if opts.budget == 0 || opts.budget > n {
-        return Err(SelectError::Option(format!(
-            "budget K = {} must be between 1 and the number of tasks ({n})",
-            opts.budget
-        )));
+        return Err(SelectError::Budget {
+            budget: opts.budget,
+            tasks: n,
+        });
     }
     let mut results = Vec::new();
     for &name in names {

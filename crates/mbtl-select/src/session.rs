@@ -65,10 +65,10 @@ impl Selector {
     ) -> Result<Selector> {
         let n = space.len();
         if options.budget == 0 || options.budget > n {
-            return Err(SelectError::Option(format!(
-                "budget K = {} must be between 1 and the number of tasks ({n})",
-                options.budget
-            )));
+            return Err(SelectError::Budget {
+                budget: options.budget,
+                tasks: n,
+            });
         }
         let strategy = build_strategy(name, trial, 0, &options).ok_or_else(|| {
             SelectError::Option(format!(

@@ -209,7 +209,11 @@ macro_rules! parse_enum {
             fn from_str(s: &str) -> Result<Self> {
                 match s.to_ascii_lowercase().as_str() {
                     $($text => Ok($val),)+
-                    _ => Err(SelectError::Option(format!(concat!($what, " '{}': expected one of {}"), s, [$($text),+].join(", ")))),
+                    _ => Err(SelectError::Unreadable {
+                        what: $what,
+                        value: s.to_string(),
+                        expected: format!("one of {}", [$($text),+].join(", ")),
+                    }),
                 }
             }
         }

@@ -53,9 +53,11 @@ impl std::str::FromStr for Candidates {
             "all" => Ok(Candidates::All),
             m => match m.parse::<usize>() {
                 Ok(m) if m > 0 => Ok(Candidates::Subset(m)),
-                _ => Err(crate::SelectError::Option(format!(
-                    "candidates '{s}': expected all or a number ≥ 1"
-                ))),
+                _ => Err(crate::SelectError::Unreadable {
+                    what: "candidates",
+                    value: s.to_string(),
+                    expected: "all or a number ≥ 1".into(),
+                }),
             },
         }
     }

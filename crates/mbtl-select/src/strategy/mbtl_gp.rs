@@ -65,9 +65,11 @@ impl std::str::FromStr for Acquisition {
             "inverse-k" | "1/(k+1)" => Ok(Acquisition::InverseK),
             "sqrt-log" | "sqrt(ln(k+1))" => Ok(Acquisition::SqrtLog),
             "sampled" => Ok(Acquisition::Sampled { draws: 500 }),
-            _ => Err(SelectError::Option(format!(
-                "acquisition '{s}': expected zero, one, inverse-k, sqrt-log or sampled"
-            ))),
+            _ => Err(SelectError::Unreadable {
+                what: "acquisition",
+                value: s.to_string(),
+                expected: "zero, one, inverse-k, sqrt-log or sampled".into(),
+            }),
         }
     }
 }
@@ -107,11 +109,13 @@ impl std::str::FromStr for GapModel {
                     .strip_prefix("fixed:")
                     .and_then(|t| t.parse::<f64>().ok())
                     .filter(|t| t.is_finite() && *t >= 0.0);
-                theta.map(GapModel::Fixed).ok_or_else(|| {
-                    SelectError::Option(format!(
-                        "gap '{s}': expected fixed:θ (θ ≥ 0), estimated or learned"
-                    ))
-                })
+                theta
+                    .map(GapModel::Fixed)
+                    .ok_or_else(|| SelectError::Unreadable {
+                        what: "gap",
+                        value: s.to_string(),
+                        expected: "fixed:θ (θ ≥ 0), estimated or learned".into(),
+                    })
             }
         }
     }
