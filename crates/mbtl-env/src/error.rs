@@ -3,8 +3,9 @@
 
 use thiserror::Error;
 
-/// Everything that can go wrong when building or driving an environment.
-#[derive(Debug, Error, Clone, PartialEq)]
+/// Everything that can go wrong when building or driving an environment. (Not `Clone`: a
+/// file error keeps its cause.)
+#[derive(Debug, Error)]
 pub enum EnvError {
     #[error("unknown environment '{name}'; known environments: {known}")]
     UnknownEnv { name: String, known: String },
@@ -76,8 +77,14 @@ pub enum EnvError {
     #[error("context space: {0}")]
     Space(String),
 
-    #[error("{path}: {message}")]
-    File { path: String, message: String },
+    /// A file that could not be read (a recorded trajectory or its manifest); the cause (an
+    /// OS, JSON or CSV error, a bad field in mbtl's words, or this crate's own error for a
+    /// value in it) is the source.
+    #[error("{path}")]
+    File {
+        path: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Shorthand used throughout the crate.

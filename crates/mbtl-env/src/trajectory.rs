@@ -63,10 +63,10 @@ struct ManifestRun {
     steps: Option<usize>,
 }
 
-fn file_err(path: &Path, message: impl Into<String>) -> EnvError {
+fn file_err(path: &Path, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> EnvError {
     EnvError::File {
         path: path.display().to_string(),
-        message: message.into(),
+        source: source.into(),
     }
 }
 
@@ -78,10 +78,9 @@ impl Trajectory {
             .and_then(|n| n.to_str())
             .ok_or_else(|| file_err(csv, "not a file name"))?;
         let manifest_path = csv.with_file_name("manifest.json");
-        let text = fs::read_to_string(&manifest_path)
-            .map_err(|e| file_err(&manifest_path, e.to_string()))?;
+        let text = fs::read_to_string(&manifest_path).map_err(|e| file_err(&manifest_path, e))?;
         let manifest: Manifest =
-            serde_json::from_str(&text).map_err(|e| file_err(&manifest_path, e.to_string()))?;
+            serde_json::from_str(&text).map_err(|e| file_err(&manifest_path, e))?;
         if let Some(backend) = manifest.versions.get("backend").and_then(|b| b.as_str()) {
             if backend != "carl" {
                 return Err(file_err(
@@ -103,7 +102,7 @@ impl Trajectory {
         let kind: EnvKind = run
             .env
             .parse()
-            .map_err(|e: EnvError| file_err(&manifest_path, e.to_string()))?;
+            .map_err(|e: EnvError| file_err(&manifest_path, e))?;
         let mut overrides = Vec::new();
         for (key, value) in &run.context_full {
             let v = value.as_f64().ok_or_else(|| {
@@ -149,11 +148,8 @@ impl Trajectory {
 }
 
 fn read_rows(path: &Path, kind: EnvKind) -> Result<Vec<Row>> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| file_err(path, e.to_string()))?;
-    let headers = reader
-        .headers()
-        .map_err(|e| file_err(path, e.to_string()))?
-        .clone();
+    let mut reader = csv::Reader::from_path(path).map_err(|e| file_err(path, e))?;
+    let headers = reader.headers().map_err(|e| file_err(path, e))?.clone();
     let col = |name: &str| {
         headers
             .iter()
@@ -176,7 +172,7 @@ fn read_rows(path: &Path, kind: EnvKind) -> Result<Vec<Row>> {
     let discrete = kind.action_space().is_discrete();
     let mut rows = Vec::new();
     for (line, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| file_err(path, e.to_string()))?;
+        let record = record.map_err(|e| file_err(path, e))?;
         let at = |c: usize| record.get(c).unwrap_or("").trim();
         let bad = |c: usize| {
             file_err(
@@ -332,4 +328,36 @@ pub fn replay(traj: &Trajectory) -> Result<ReplayReport> {
         steps: traj.rows.len() - 1,
         columns: tally.0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_error_keeps_its_cause() {
+        let dir = std::env::temp_dir().join(format!("mbtl-traj-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        // No manifest beside the CSV: the OS error is the source.
+        let err = Trajectory::load(&dir.join("run.csv")).unwrap_err();
+        let EnvError::File { path, source } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(path.ends_with("manifest.json"), "{path}");
+        let io = source
+            .downcast_ref::<std::io::Error>()
+            .expect("an io::Error");
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+        // A manifest that is not JSON: serde's error is the source.
+        fs::write(dir.join("manifest.json"), "{ not json").unwrap();
+        let err = Trajectory::load(&dir.join("run.csv")).unwrap_err();
+        let EnvError::File { source, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(
+            source.downcast_ref::<serde_json::Error>().is_some(),
+            "{source}"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
