@@ -35,8 +35,10 @@ pub(crate) fn run(args: DemoArgs) -> Result<ExitCode> {
     if args.synthetic {
         return synthetic(args);
     }
-    let exp =
-        mbtl_run::Experiment::parse(DEFAULT_EXPERIMENT, "examples/cartpole-pole-length.toml")?;
+    let exp = mbtl_run::config::Experiment::parse(
+        DEFAULT_EXPERIMENT,
+        "examples/cartpole-pole-length.toml",
+    )?;
     let plan = exp.plan("examples/cartpole-pole-length.toml")?;
     println!(
         "mbtl demo: online MBTL on {} CartPole pole lengths (PPO), K = {} → {}",

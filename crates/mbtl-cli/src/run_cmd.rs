@@ -9,7 +9,9 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use indicatif::ProgressBar;
-use mbtl_run::{coordinator, report, status, Event, Executor, Experiment, Plan};
+use mbtl_run::config::{Experiment, Plan};
+use mbtl_run::coordinator::{Event, Executor};
+use mbtl_run::{coordinator, report, status};
 
 #[derive(Args)]
 pub(crate) struct RunArgs {
@@ -196,7 +198,7 @@ pub(crate) fn run_plan(
     let start = Instant::now();
     let (on_event, bar) = progress(exec.quiet, None);
     let coord = coordinator(plan, dir, executor(exec)?, on_event)?;
-    let outcome = mbtl_run::run_online(&coord, workers(exec));
+    let outcome = mbtl_run::online::run_online(&coord, workers(exec));
     bar.finish_and_clear();
     let outcome = outcome?;
     println!(
@@ -241,7 +243,7 @@ pub(crate) fn matrix(args: RunArgs) -> Result<ExitCode> {
     let total = (plan.n_tasks() * plan.experiment.trials) as u64;
     let (on_event, bar) = progress(args.exec.quiet, Some(total));
     let coord = coordinator(&plan, &dir, executor(&args.exec)?, on_event)?;
-    let files = mbtl_run::run_matrix(&coord, workers(&args.exec));
+    let files = mbtl_run::online::run_matrix(&coord, workers(&args.exec));
     bar.finish_and_clear();
     let files = files?;
     println!(

@@ -2,7 +2,7 @@
 //! jobs of a full transfer matrix become job files, and array task `i` runs `mbtl worker` on
 //! job `i`. Workers write their policies and result files into the run folder (a shared file
 //! system); the next `mbtl matrix` (or `mbtl run`) on that folder ingests the results when it
-//! opens the store ([`crate::Coordinator::new`]) and trains only what is still missing.
+//! opens the store ([`crate::coordinator::Coordinator::new`]) and trains only what is still missing.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

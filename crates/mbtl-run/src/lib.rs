@@ -14,7 +14,7 @@
 pub mod cluster;
 pub mod config;
 pub mod coordinator;
-pub mod error;
+mod error;
 pub mod external;
 pub mod fsutil;
 pub mod job;
@@ -25,25 +25,22 @@ pub mod status;
 pub mod store;
 pub mod tensorboard;
 
-pub use config::{Experiment, LearnerPlan, Plan};
-pub use coordinator::{Coordinator, Event, Executor};
+// Every type has one public path: its module's, except the crate's error, which every module
+// returns and which lives at the root.
 pub use error::{Result, RunError};
-pub use job::{Job, JobResult, Source};
-pub use online::{run_matrix, run_online, Outcome};
-pub use store::RunStore;
 
 /// Opens (or creates) the run store of `plan` in `dir` and a coordinator over it.
 pub fn coordinator<'a>(
-    plan: &'a Plan,
+    plan: &'a config::Plan,
     dir: &std::path::Path,
-    executor: Executor,
-    on_event: impl Fn(&Event) + Sync + 'a,
-) -> Result<Coordinator<'a>> {
+    executor: coordinator::Executor,
+    on_event: impl Fn(&coordinator::Event) + Sync + 'a,
+) -> Result<coordinator::Coordinator<'a>> {
     let contexts: Vec<String> = plan
         .contexts
         .iter()
         .map(|c| serde_json::to_string(&c.record()).expect("contexts serialise"))
         .collect();
-    let store = RunStore::open(dir, &plan.experiment, &contexts)?;
-    Coordinator::new(plan, dir, store, executor, on_event)
+    let store = store::RunStore::open(dir, &plan.experiment, &contexts)?;
+    coordinator::Coordinator::new(plan, dir, store, executor, on_event)
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use mbtl_run::Experiment;
+use mbtl_run::config::Experiment;
 
 #[test]
 fn every_example_experiment_resolves() {

@@ -5,7 +5,7 @@
 use std::panic::catch_unwind;
 use std::path::Path;
 
-use mbtl_run::Experiment;
+use mbtl_run::config::Experiment;
 
 const NASTY: [&str; 14] = [
     "0",

@@ -4,9 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
+use mbtl_run::config::Experiment;
+use mbtl_run::coordinator::Executor;
 use mbtl_run::job::Source;
 use mbtl_run::online::Outcome;
-use mbtl_run::{coordinator, run_matrix, run_online, Executor, Experiment, RunError, RunStore};
+use mbtl_run::online::{run_matrix, run_online};
+use mbtl_run::store::RunStore;
+use mbtl_run::{coordinator, RunError};
 use mbtl_select::replay::{replay, StrategyName};
 use mbtl_select::{NanPolicy, TransferMatrix};
 

@@ -12,7 +12,7 @@
 //! * [`synth`] — SD-MBTL's synthetic matrices, bit-exact with NumPy's legacy generator.
 //! * [`paper`] — the MBTL paper's digitized curves, for side-by-side tables and figures.
 
-pub mod error;
+mod error;
 pub mod gp;
 pub mod matrix;
 pub mod metrics;
