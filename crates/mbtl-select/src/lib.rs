@@ -14,13 +14,13 @@
 
 mod error;
 pub mod gp;
-pub mod matrix;
+mod matrix;
 pub mod metrics;
 pub mod paper;
 pub mod replay;
-pub mod session;
-pub mod space;
-pub mod strategy;
+mod session;
+mod space;
+mod strategy;
 pub mod structure;
 pub mod synth;
 pub mod table;
@@ -31,6 +31,6 @@ pub use session::{Selector, SelectorState};
 pub use space::TaskSpace;
 pub use strategy::{
     curve_of, run_selection, run_selection_observed, Acquisition, Candidates, Equidistant,
-    Evaluator, FnEvaluator, GapModel, GpMbtl, History, MMbtl, MbtlGp, MbtlGpOptions, MgpMbtl,
-    Pseudogreedy, Random, Selection, SequentialOracle, Step, Strategy,
+    Evaluator, FnEvaluator, GapModel, GpMbtl, GpStep, History, MMbtl, MbtlGp, MbtlGpOptions,
+    MgpMbtl, Pseudogreedy, Random, Selection, SequentialOracle, Step, Strategy,
 };

@@ -5,10 +5,10 @@
 mod common;
 
 use common::{fixture, read_table};
-use mbtl_select::strategy::{
+use mbtl_select::{metrics, GapModel, NanPolicy, TaskSpace, TransferMatrix};
+use mbtl_select::{
     run_selection, Equidistant, MbtlGp, MbtlGpOptions, Pseudogreedy, SequentialOracle, Strategy,
 };
-use mbtl_select::{metrics, GapModel, NanPolicy, TaskSpace, TransferMatrix};
 
 const N: usize = 30;
 

@@ -14,7 +14,7 @@ mod mgp_mbtl;
 pub use baselines::{Equidistant, Pseudogreedy, Random, SequentialOracle};
 pub use gp_mbtl::GpMbtl;
 pub use m_mbtl::{Candidates, MMbtl};
-pub use mbtl_gp::{Acquisition, GapModel, MbtlGp, MbtlGpOptions};
+pub use mbtl_gp::{Acquisition, GapModel, GpStep, MbtlGp, MbtlGpOptions};
 pub use mgp_mbtl::MgpMbtl;
 
 use serde::Serialize;
