@@ -97,7 +97,13 @@ class ContextualEnv(gym.Env):
 
     def step(self, action: Any) -> Tuple[np.ndarray, float, bool, bool, Dict[str, Any]]:
         obs, reward, terminated, truncated = self._env.step(action)
-        return obs, reward, terminated, truncated, {}
+        info: Dict[str, Any] = {}
+        if terminated or truncated:
+            score = self._env.score
+            if score is not None:
+                # The environment's own episode metric (what mbtl's transfer matrices hold).
+                info["score"] = score
+        return obs, reward, terminated, truncated, info
 
     def __repr__(self) -> str:
         return repr(self._env)

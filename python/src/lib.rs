@@ -496,6 +496,13 @@ impl PyEnv {
         ))
     }
 
+    /// The finished episode's score where the environment declares one (`traffic-signal`:
+    /// the negated average waiting total of the authors' transfer metric); `None` otherwise.
+    #[getter]
+    fn score(&self) -> Option<f64> {
+        self.env.score()
+    }
+
     #[getter]
     fn state(&self) -> Vec<f64> {
         self.env.state().to_vec()
@@ -734,6 +741,7 @@ fn environments<'py>(py: Python<'py>, semantics: &str) -> PyResult<Vec<Bound<'py
         d.set_item("action_space", space_dict(py, &spec.action_space)?)?;
         d.set_item("max_episode_steps", spec.max_episode_steps)?;
         d.set_item("reward_threshold", spec.reward_threshold)?;
+        d.set_item("score", spec.score.as_deref())?;
         let feats = PyDict::new(py);
         for f in table {
             feats.set_item(
@@ -749,6 +757,8 @@ fn environments<'py>(py: Python<'py>, semantics: &str) -> PyResult<Vec<Bound<'py
 
 #[pymodule]
 fn _mbtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The simulators mbtl ships outside mbtl-env register by name, as the `mbtl` binary does.
+    mbtl_traffic::env::register().map_err(value_err)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add(
         "StrategyNames",

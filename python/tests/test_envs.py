@@ -125,3 +125,27 @@ def test_contexts_change_the_dynamics_and_seeds_repeat():
     assert episode({}, 1) == episode({}, 1)
     assert episode({"length": 0.05}, 1) != episode({"length": 2.0}, 1)
     assert envs.make("cartpole", {"length": 2.0}).context["length"] == 2.0
+
+
+def test_the_traffic_signal_is_a_gymnasium_env_scored_by_the_authors_metric():
+    # The native intersection: one step per decision, an 80-cell observation, 4 phases.
+    env = envs.make("traffic-signal", {"cars": 600})
+    check_env(env, skip_render_check=True)
+    obs, _ = env.reset(seed=3)
+    assert obs.shape == (80,) and set(np.unique(obs)) <= {0.0, 1.0}
+    total, steps, info = 0.0, 0, {}
+    done = False
+    while not done:
+        obs, r, term, trunc, info = env.step(steps % 4)
+        total += r
+        steps += 1
+        done = term or trunc
+    # Changing phase every decision: ceil(5400 / 14) decisions, then the episode ends by itself.
+    assert (steps, term, trunc) == (386, True, False)
+    # The score is the negated average waiting total over 5400 s; the return telescopes to
+    # minus the waiting of the cars left on the approaches, a different number.
+    assert -100.0 < info["score"] < 0.0
+    assert info["score"] != total
+    table = {e["name"]: e for e in envs.list_envs()}
+    assert "waiting" in table["traffic-signal"]["score"]
+    assert table["cartpole"]["score"] is None
