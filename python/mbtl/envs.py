@@ -118,9 +118,10 @@ def make(
     max_episode_steps: Optional[int] = None,
 ) -> ContextualEnv:
     """A ``gymnasium.Env`` of ``name`` (``cartpole``, ``pendulum``, ``mountaincar``,
-    ``mountaincarcontinuous``, ``acrobot``; gymnasium ids and CARL class names work too) in
-    ``context`` (overrides of the defaults; an unknown feature or a value outside its bounds is
-    a ``ValueError`` naming both)."""
+    ``mountaincarcontinuous``, ``acrobot``, ``traffic-signal``; gymnasium ids and CARL class
+    names work too) in ``context`` (overrides of the defaults; an unknown feature or a value
+    outside its bounds is a ``ValueError`` naming both). An environment with its own episode
+    score (``traffic-signal``) reports it in the last step's ``info["score"]``."""
     return ContextualEnv(name, context, semantics, context_obs, max_episode_steps)
 
 
