@@ -9,7 +9,7 @@ use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
 use crate::callback::{Monitor, TrainLog};
-use crate::policy::{discrete_actions, Policy};
+use crate::policy::{discrete_actions, greedy, Policy};
 use crate::replay::{Batch, Replay};
 use crate::{first_context, training_envs, Result, RlError, Train};
 
@@ -226,8 +226,7 @@ impl Learning {
             (self.rng.next_u32() % self.n_actions as u32) as usize
         } else {
             self.q.forward_one(obs, &mut self.scratch, &mut self.qv);
-            let qv = &self.qv;
-            (0..self.n_actions).fold(0, |b, i| if qv[i] > qv[b] { i } else { b })
+            greedy(&self.qv)
         }
     }
 

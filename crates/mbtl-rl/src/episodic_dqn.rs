@@ -28,7 +28,7 @@ use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
 use crate::callback::{Monitor, TrainLog};
-use crate::policy::{discrete_actions, Policy};
+use crate::policy::{discrete_actions, greedy, Policy};
 use crate::replay::{Batch, Replay};
 use crate::{first_context, training_envs, Result, RlError, Train};
 
@@ -164,7 +164,7 @@ impl Learning {
             (self.rng.next_u32() % self.n_actions as u32) as usize
         } else {
             self.q.forward_one(obs, &mut self.scratch, &mut self.qv);
-            argmax(&self.qv)
+            greedy(&self.qv)
         }
     }
 
@@ -183,7 +183,7 @@ impl Learning {
         let mut loss = 0.0f64;
         for k in 0..b {
             let next = &out[(b + k) * n_actions..(b + k + 1) * n_actions];
-            let best = argmax(next);
+            let best = greedy(next);
             let y = self.batch.reward[k] + config.gamma * next[best];
             let a = self.batch.action[k] as usize;
             let delta = out[k * n_actions + a] - y;
@@ -200,11 +200,6 @@ impl Learning {
         self.opt.step(&mut self.q.params, &self.grads);
         loss
     }
-}
-
-/// The first index of the largest value (PyTorch's `argmax` on ties).
-fn argmax(v: &[f32]) -> usize {
-    (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b })
 }
 
 /// Trains a Q-network episode by episode; the policy acts greedily on it.

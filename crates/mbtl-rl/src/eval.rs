@@ -4,7 +4,7 @@ use mbtl_env::{BatchActions, BatchEnv, Context, Episode};
 use mbtl_nn::Cache;
 use serde::Serialize;
 
-use crate::policy::Policy;
+use crate::policy::{greedy, Policy};
 use crate::{Result, RlError};
 
 /// Most evaluation episodes per target context.
@@ -109,14 +109,7 @@ fn run_episodes(
             }
             None => {
                 for (e, act) in actions[..m].iter_mut().enumerate() {
-                    let row = &head[e * a..(e + 1) * a];
-                    let mut best = 0;
-                    for (i, &l) in row.iter().enumerate() {
-                        if l > row[best] {
-                            best = i;
-                        }
-                    }
-                    *act = best as u32;
+                    *act = greedy(&head[e * a..(e + 1) * a]) as u32;
                 }
                 envs.step(BatchActions::Discrete(&actions[..m]), &mut out)?;
             }

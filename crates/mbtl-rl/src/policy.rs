@@ -152,13 +152,7 @@ impl Policy {
     /// The most likely action (deterministic evaluation).
     pub fn act(&self, obs: &[f32], scratch: &mut Vec<f32>, logits: &mut [f32]) -> u32 {
         self.actor.forward_one(obs, scratch, logits);
-        let mut best = 0;
-        for (i, &l) in logits.iter().enumerate() {
-            if l > logits[best] {
-                best = i;
-            }
-        }
-        best as u32
+        greedy(logits) as u32
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
@@ -228,6 +222,12 @@ impl Policy {
         }
         Ok(())
     }
+}
+
+/// The index of the largest value, the first on ties (PyTorch's `argmax`): a greedy action
+/// from Q-values or logits, for acting, evaluation and the Q-learners' targets alike.
+pub(crate) fn greedy(values: &[f32]) -> usize {
+    (0..values.len()).fold(0, |b, i| if values[i] > values[b] { i } else { b })
 }
 
 /// Number of discrete actions of `env`, or an error naming the learner.
