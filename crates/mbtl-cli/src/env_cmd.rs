@@ -160,12 +160,8 @@ impl RolloutPolicy {
     fn parse(text: &str) -> Result<RolloutPolicy> {
         let path = std::path::Path::new(text);
         if path.exists() {
-            let file = if path.is_dir() {
-                path.join("policy.safetensors")
-            } else {
-                path.to_path_buf()
-            };
-            return Ok(RolloutPolicy::Trained(Box::new(Policy::load(&file)?)));
+            let (_, policy) = crate::rl_cmd::load_policy(path)?;
+            return Ok(RolloutPolicy::Trained(Box::new(policy)));
         }
         text.parse().map(RolloutPolicy::Fixed).map_err(|e: String| {
             anyhow::anyhow!("--policy {text}: no such policy file or folder, and {e}")
@@ -194,8 +190,7 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
             env.name()
         );
     }
-    let base = Context::from_record(&policy.header.context)?;
-    let mut ctx = base.clone();
+    let mut ctx = Context::from_record(&policy.header.context)?;
     for (name, value) in parse_overrides(&args.context)? {
         ctx.set(&name, value)?;
     }
@@ -231,7 +226,7 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
 }
 
 fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCode> {
-    use mbtl_traffic::episode::{rollout_with, Semantics as TrafficSemantics};
+    use mbtl_traffic::episode::{rollout, rollout_with, Semantics as TrafficSemantics};
     use mbtl_traffic::state::STATE_DIM;
     let semantics = match args.semantics.as_str() {
         "reference" => TrafficSemantics::Reference,
@@ -241,14 +236,9 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
     let ctx = mbtl_traffic::context::TrafficContext::parse(&args.context)?;
     let started = std::time::Instant::now();
     let episodes = match policy {
-        RolloutPolicy::Fixed(fixed) => rollout_with(
-            &ctx,
-            |_| fixed.actor(),
-            args.seed,
-            args.episodes,
-            semantics,
-            0,
-        )?,
+        RolloutPolicy::Fixed(fixed) => {
+            rollout(&ctx, *fixed, args.seed, args.episodes, semantics, 0)?
+        }
         RolloutPolicy::Trained(policy) => {
             // The observation the policy was trained on: the state, then the context
             // features it observes.

@@ -175,13 +175,20 @@ pub(crate) fn train_cmd(args: TrainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn eval_cmd(args: EvalArgs) -> Result<ExitCode> {
-    let path = if args.policy.is_dir() {
-        args.policy.join("policy.safetensors")
+/// The policy file a `--policy` names: the path itself, or `policy.safetensors` inside a
+/// folder written by `mbtl train` (and the policy read from it).
+pub(crate) fn load_policy(given: &std::path::Path) -> Result<(PathBuf, Policy)> {
+    let path = if given.is_dir() {
+        given.join("policy.safetensors")
     } else {
-        args.policy.clone()
+        given.to_path_buf()
     };
     let policy = Policy::load(&path)?;
+    Ok((path, policy))
+}
+
+pub(crate) fn eval_cmd(args: EvalArgs) -> Result<ExitCode> {
+    let (path, policy) = load_policy(&args.policy)?;
     let env = match &args.env {
         Some(env) if policy.header.env != env.name() => bail!(
             "{}: the policy was trained on {}, not {}",
