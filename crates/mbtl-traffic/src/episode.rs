@@ -20,8 +20,6 @@ use crate::signal::decision_phases;
 use crate::sim::{Place, Sim, Status};
 use crate::state::{encode, STATE_DIM};
 use crate::{TrafficError, EPISODE_STEPS};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, DefaultHasher};
 
 /// Which bookkeeping the episode keeps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,24 +35,105 @@ pub enum Semantics {
 /// the last speed of every vehicle seen, keyed by vehicle id. Under the reference semantics a
 /// training loop keeps one ledger over all its episodes (Q1); evaluation starts each episode
 /// with a new one.
-///
-/// The maps hash with fixed keys: the sums over them are floating-point, and std's default
-/// per-instance random keys would change the iteration order, and so the sums' last digits,
-/// from run to run.
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
-    waiting: FixedMap,
-    speeds: FixedMap,
+    waiting: Record,
+    speeds: Record,
 }
 
-/// Vehicle key → value, iterated in an order fixed by the insertion history alone.
-type FixedMap = HashMap<u64, f64, BuildHasherDefault<DefaultHasher>>;
+/// A Python dict of floats as the authors' records use it: iteration follows insertion, an
+/// update keeps the key's place, a deletion frees it and a later insertion of the key goes to
+/// the end; its sum adds the values one by one in that order, as `sum(d.values())` does, so
+/// that no last digit depends on a hash function.
+///
+/// The sum is asked for at every decision over every vehicle seen (a thousand speeds), while
+/// only the few dozen running vehicles change: the partial sums before the first entry changed
+/// since the last sum are kept, and the sum goes on from there. The result is the same
+/// left-to-right sum, to the last bit.
+#[derive(Clone, Debug, Default)]
+struct Record {
+    /// Key → its entry's index ([`ABSENT`] for none); keys are small and dense
+    /// (see [`key`]), so a table does what a hash map would.
+    index: Vec<usize>,
+    /// Keys present.
+    live: usize,
+    /// Keys and values in insertion order; `None` where a key was deleted.
+    entries: Vec<Option<(usize, f64)>>,
+    /// `partial[j]`: the sum of the live entries before `j`, valid for `j <= clean`.
+    partial: Vec<f64>,
+    /// Entries before this index have not changed since their partial sums were taken.
+    clean: usize,
+}
 
-/// A vehicle's id `<route>_<index>` as a number: the same id, the same key, across episodes.
-fn key(c: &crate::sim::Car) -> u64 {
+/// No entry for this key.
+const ABSENT: usize = usize::MAX;
+
+impl Record {
+    fn insert(&mut self, key: usize, value: f64) {
+        if key >= self.index.len() {
+            self.index.resize(key + 1, ABSENT);
+        }
+        let at = match self.index[key] {
+            ABSENT => {
+                self.index[key] = self.entries.len();
+                self.entries.push(Some((key, value)));
+                self.live += 1;
+                self.entries.len() - 1
+            }
+            at => {
+                self.entries[at] = Some((key, value));
+                at
+            }
+        };
+        self.clean = self.clean.min(at);
+    }
+
+    fn remove(&mut self, key: usize) {
+        let Some(&at) = self.index.get(key).filter(|&&at| at != ABSENT) else {
+            return;
+        };
+        self.index[key] = ABSENT;
+        self.live -= 1;
+        self.entries[at] = None;
+        self.clean = self.clean.min(at);
+        // Keep the holes fewer than the live entries: compact, order kept.
+        if 2 * self.live < self.entries.len() {
+            self.entries.retain(Option::is_some);
+            for (at, e) in self.entries.iter().enumerate() {
+                if let Some((k, _)) = e {
+                    self.index[*k] = at;
+                }
+            }
+            self.clean = 0;
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Σ of the values in insertion order, left to right.
+    fn sum(&mut self) -> f64 {
+        let n = self.entries.len();
+        self.partial.resize(n + 1, 0.0);
+        let start = self.clean.min(n);
+        let mut s = self.partial[start];
+        for j in start..n {
+            if let Some((_, v)) = self.entries[j] {
+                s += v;
+            }
+            self.partial[j + 1] = s;
+        }
+        self.clean = n;
+        s
+    }
+}
+
+/// A vehicle's id `<route>_<index>` as a small number: the same id, the same key, across
+/// episodes (16 codes per index: 4 origins × 4 destinations).
+fn key(c: &crate::sim::Car) -> usize {
     let r = c.vehicle.route;
-    let code = 4 * r.from as u64 + r.to as u64;
-    (code << 32) | c.vehicle.index as u64
+    16 * c.vehicle.index + 4 * r.from as usize + r.to as usize
 }
 
 /// The averages of one episode, as the authors' CSV columns, plus counts for checking the
@@ -139,55 +218,48 @@ impl Episode {
     /// reward r_k = W_{k−1} − W_k. Called once the episode is [`Episode::done`], it only
     /// returns the reward (what an environment step ending the episode needs).
     pub fn decide(&mut self, ledger: &mut Ledger) -> f64 {
-        let w = match self.semantics {
-            Semantics::Reference => {
-                for c in self.sim.running() {
-                    let id = key(c);
-                    if matches!(c.place, Place::Incoming { .. }) {
-                        ledger.waiting.insert(id, c.waiting);
-                    } else {
-                        ledger.waiting.remove(&id);
-                    }
-                    ledger.speeds.insert(id, c.speed);
-                }
-                ledger.waiting.values().sum()
-            }
-            Semantics::Fixed => self
-                .sim
-                .running()
-                .filter(|c| matches!(c.place, Place::Incoming { .. }))
-                .map(|c| c.waiting)
-                .sum(),
-        };
-        let speed = match self.semantics {
-            Semantics::Reference => {
-                if ledger.speeds.is_empty() {
-                    0.0
-                } else {
-                    ledger.speeds.values().sum::<f64>() / ledger.speeds.len() as f64
-                }
-            }
-            Semantics::Fixed => {
-                let (n, s) = self
-                    .sim
-                    .running()
-                    .fold((0usize, 0.0), |(n, s), c| (n + 1, s + c.speed));
-                if n == 0 {
-                    0.0
-                } else {
-                    s / n as f64
-                }
-            }
-        };
-        let mut current = 0usize;
-        let mut passed = 0usize;
+        // One pass over the running vehicles samples what either semantics needs (each sum
+        // in the vehicles' order, -0.0 first as `Iterator::sum` starts).
+        let reference = self.semantics == Semantics::Reference;
+        let (mut waiting, mut speeds, mut running) = (-0.0, 0.0, 0usize);
+        let (mut current, mut passed) = (0usize, 0usize);
         for c in self.sim.running() {
+            running += 1;
+            speeds += c.speed;
             match c.place {
-                Place::Incoming { .. } => current += 1,
+                Place::Incoming { .. } => {
+                    current += 1;
+                    waiting += c.waiting;
+                }
                 Place::Outgoing { .. } => passed += 1,
                 Place::Junction { .. } => {}
             }
+            if reference {
+                let id = key(c);
+                if matches!(c.place, Place::Incoming { .. }) {
+                    ledger.waiting.insert(id, c.waiting);
+                } else {
+                    ledger.waiting.remove(id);
+                }
+                ledger.speeds.insert(id, c.speed);
+            }
         }
+        let (w, speed) = match self.semantics {
+            Semantics::Reference => {
+                let speed = match ledger.speeds.len() {
+                    0 => 0.0,
+                    n => ledger.speeds.sum() / n as f64,
+                };
+                (ledger.waiting.sum(), speed)
+            }
+            Semantics::Fixed => {
+                let speed = match running {
+                    0 => 0.0,
+                    n => speeds / n as f64,
+                };
+                (waiting, speed)
+            }
+        };
         let reward = self.last_w - w;
         self.last_w = w;
         if self.done() {
@@ -425,6 +497,40 @@ mod tests {
             "{ratio}"
         );
         assert!(r.avg_reward <= 0.0);
+    }
+
+    #[test]
+    fn records_keep_a_python_dicts_order_and_sum_left_to_right() {
+        // A model of the dict: (key, value) in iteration order.
+        let mut model: Vec<(usize, f64)> = Vec::new();
+        let mut record = Record::default();
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        for step in 0..20_000 {
+            let key = (next() % 300) as usize;
+            // Values of very different sizes, so that the order shows in the last digits.
+            let value = (next() % 1000) as f64 * [1e-3, 1.0, 1e6][(next() % 3) as usize];
+            if next() % 3 == 0 {
+                model.retain(|&(k, _)| k != key);
+                record.remove(key);
+            } else {
+                match model.iter_mut().find(|(k, _)| *k == key) {
+                    Some(e) => e.1 = value,
+                    None => model.push((key, value)),
+                }
+                record.insert(key, value);
+            }
+            if step % 7 == 0 {
+                let want = model.iter().fold(0.0, |s, &(_, v)| s + v);
+                assert_eq!(record.sum().to_bits(), want.to_bits(), "step {step}");
+                assert_eq!(record.len(), model.len());
+            }
+        }
     }
 
     #[test]

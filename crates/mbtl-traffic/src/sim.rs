@@ -58,6 +58,7 @@ const IN0: usize = 0;
 const JUNCTION0: usize = 16;
 const OUT0: usize = 36;
 const SLOTS: usize = 52;
+const _: () = assert!(SLOTS <= 64, "lane sets are 64-bit masks");
 
 fn arm_index(a: Approach) -> usize {
     match a {
@@ -160,6 +161,22 @@ fn partition_from(
     p
 }
 
+/// A uniform draw in [0, 1) from the top 53 bits of the next output.
+fn uniform(rng: &mut Pcg64Mcg) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
+}
+
+/// The lane slots whose bits are set in `mask`, in increasing order.
+fn lanes_of(mut mask: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (mask != 0).then(|| {
+            let lane = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            lane
+        })
+    })
+}
+
 /// The Krauss safe speed behind a leader at speed `vl`, `gap` metres ahead (bumper to bumper
 /// minus the minimum gap), for a follower at `v` with deceleration `b` and reaction time `tau`.
 pub fn krauss_safe(v: f64, vl: f64, gap: f64, b: f64, tau: f64) -> f64 {
@@ -210,6 +227,14 @@ impl Sim {
             transfers: Vec::new(),
             hints: [0; SLOTS],
         }
+    }
+
+    /// The lane slots with cars, as bits.
+    fn occupied(&self) -> u64 {
+        self.lanes
+            .iter()
+            .enumerate()
+            .fold(0, |m, (l, ids)| m | u64::from(!ids.is_empty()) << l)
     }
 
     /// Seconds simulated so far.
@@ -266,19 +291,11 @@ impl Sim {
         ahead_of(car.place, car.movement, car.vehicle.route.to)
     }
 
-    /// The gap (minus the minimum gap) and speed of the nearest vehicle ahead of the `k`-th car
-    /// of lane slot `lane`, on its lane or on the lanes it enters next; `None` when the way is
-    /// free.
-    fn leader(&self, lane: usize, k: usize) -> Option<(f64, f64)> {
-        let ids = &self.lanes[lane];
-        let car = &self.cars[ids[k]];
-        if k > 0 {
-            let l = &self.cars[ids[k - 1]];
-            return Some((
-                l.pos - self.vtype.length - car.pos - self.vtype.min_gap,
-                l.speed,
-            ));
-        }
+    /// The gap (minus the minimum gap) and speed of the nearest vehicle ahead of the first car
+    /// of lane slot `lane`, on the lanes it enters next; `None` when the way is free. (Every
+    /// other car's leader is the car before it on its lane.)
+    fn leader_beyond(&self, lane: usize) -> Option<(f64, f64)> {
+        let car = &self.cars[self.lanes[lane][0]];
         let mut dist = self.length(car.place) - car.pos;
         for next in self.ahead(car).into_iter().flatten() {
             if let Some(&j) = self.lanes[slot(next)].last() {
@@ -293,70 +310,103 @@ impl Sim {
         None
     }
 
-    /// Whether car `i`, on an incoming lane, must stop at the stop line.
-    fn must_stop(&self, car: &Car, dist: f64) -> bool {
-        let Place::Incoming { arm, lane } = car.place else {
-            return false;
-        };
-        if !lane_movements(lane).contains(&car.movement) {
-            return true;
-        }
-        match light(self.phase, link_index(arm, lane, car.movement)) {
-            Light::Green => false,
-            Light::Red => true,
-            // Stop when it can be done with the comfortable deceleration.
-            Light::Yellow => car.speed * car.speed / (2.0 * self.vtype.decel) <= dist,
-        }
-    }
-
-    fn uniform(&mut self) -> f64 {
-        (self.rng.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
-    }
-
     /// One second of simulation: every running vehicle moves (speeds from the state before the
     /// step), then strategic lane changes, then insertions of vehicles due by now.
     pub fn step(&mut self) {
         let vt = self.vtype;
+        // Most of the 52 lanes are empty at any time: the passes visit the others only, in
+        // slot order.
+        let occupied = self.occupied();
         // 1. Next speeds, all from the current state; dawdling in lane order, so that the
-        //    random stream is reproducible.
-        for lane in 0..SLOTS {
-            for k in 0..self.lanes[lane].len() {
-                let i = self.lanes[lane][k];
-                let car = &self.cars[i];
+        //    random stream is reproducible. The cars of a lane share its length and limit, and
+        //    each car's leader is the car before it, whose position and speed are carried.
+        for lane in lanes_of(occupied) {
+            let ids = &self.lanes[lane];
+            let place = self.cars[ids[0]].place;
+            let (len, limit) = (self.length(place), self.speed_limit(place));
+            // The first car's leader is beyond the lane; each other's is the car before it,
+            // whose position and speed are carried in `front`.
+            let beyond = self.leader_beyond(lane);
+            let mut front: Option<(f64, f64)> = None;
+            // What the stop line asks of each movement: `None` to stop (a lane that does not
+            // serve it), else the light and the junction lane's limit.
+            let signals = match place {
+                Place::Incoming { arm, lane } => Movement::ALL.map(|m| {
+                    lane_movements(lane).contains(&m).then(|| {
+                        let light = light(self.phase, link_index(arm, lane, m));
+                        (light, self.ix.internal_lane(m).speed)
+                    })
+                }),
+                _ => [None; 3],
+            };
+            let (cars, rng, next_speed) = (&self.cars, &mut self.rng, &mut self.next_speed);
+            for &i in ids {
+                let car = &cars[i];
                 let v = car.speed;
-                let mut vs = (v + vt.accel)
-                    .min(self.speed_limit(car.place))
-                    .min(vt.max_speed);
-                if let Some((gap, vl)) = self.leader(lane, k) {
+                let mut vs = (v + vt.accel).min(limit).min(vt.max_speed);
+                let leader = match front {
+                    Some((pos, speed)) => Some((pos - vt.length - car.pos - vt.min_gap, speed)),
+                    None => beyond,
+                };
+                if let Some((gap, vl)) = leader {
                     vs = vs.min(krauss_safe(v, vl, gap, vt.decel, vt.tau));
                 }
-                if let Place::Incoming { .. } = car.place {
-                    let dist = self.length(car.place) - car.pos;
-                    if self.must_stop(car, dist) {
-                        vs = vs.min(krauss_safe(v, 0.0, dist, vt.decel, vt.tau));
-                    } else if let [Some(j), _] = self.ahead(car) {
-                        let vj = self.speed_limit(j);
-                        vs = vs.min((vj * vj + 2.0 * vt.decel * dist).sqrt());
+                if let Place::Incoming { .. } = place {
+                    let dist = len - car.pos;
+                    let pass = signals[car.movement as usize].and_then(|(light, vj)| {
+                        let stop = match light {
+                            Light::Green => false,
+                            Light::Red => true,
+                            // Stop when it can be done with the comfortable deceleration.
+                            Light::Yellow => v * v / (2.0 * vt.decel) <= dist,
+                        };
+                        (!stop).then_some(vj)
+                    });
+                    match pass {
+                        None => vs = vs.min(krauss_safe(v, 0.0, dist, vt.decel, vt.tau)),
+                        Some(vj) => {
+                            // Braking to `vj`, the junction lane's limit, by the line binds
+                            // near it only: far away the root exceeds `vs` (the margin covers
+                            // `vs²`'s rounding, and a correctly rounded root of more than
+                            // `vs²` is at least `vs`), and the root is skipped, with the same
+                            // result.
+                            let x = vj * vj + 2.0 * vt.decel * dist;
+                            if x < 1.001 * (vs * vs) {
+                                vs = vs.min(x.sqrt());
+                            }
+                        }
                     }
                 }
+                front = Some((car.pos, v));
                 // Dawdling takes up to σ·a off the speed, but never more than σ times the
                 // speed itself: a slow car (below one step's acceleration) dawdles in
                 // proportion, as SUMO's Krauss does, instead of stopping at random.
                 let vs = vs.max(0.0);
-                let u = self.uniform();
-                self.next_speed[i] = (vs - vt.sigma * vs.min(vt.accel) * u).max(0.0);
+                let u = uniform(rng);
+                next_speed[i] = (vs - vt.sigma * vs.min(vt.accel) * u).max(0.0);
             }
         }
         // 2. Moves and lane transitions (Euler: the new speed over the whole step). Cars that
         //    cross onto another lane enter at its start, behind the cars already there.
         let mut transfers = std::mem::take(&mut self.transfers);
-        for lane in 0..SLOTS {
+        // Moves only empty lanes until the transfers below: the same lanes to visit.
+        for lane in lanes_of(occupied) {
+            let first = self.lanes[lane][0];
+            let len = self.length(self.cars[first].place);
             let mut k = 0;
             while k < self.lanes[lane].len() {
                 let i = self.lanes[lane][k];
                 let v = self.next_speed[i];
-                let start = self.cars[i].place;
-                let mut pos = self.cars[i].pos + v;
+                let car = &mut self.cars[i];
+                let mut pos = car.pos + v;
+                if pos <= len {
+                    // Most cars stay on their lane.
+                    car.speed = v;
+                    car.pos = pos;
+                    k += 1;
+                    continue;
+                }
+                let start = car.place;
                 let mut place = start;
                 let mut arrived = false;
                 loop {
@@ -407,12 +457,13 @@ impl Sim {
         self.insert();
         // 5. Waiting time.
         let mut running = 0;
-        for lane in &self.lanes {
+        for lane in lanes_of(self.occupied()) {
+            let lane = &self.lanes[lane];
+            running += lane.len() as u64;
             for &i in lane {
-                running += 1;
-                if self.cars[i].speed < WAITING_SPEED {
-                    self.cars[i].waiting += 1.0;
-                }
+                let car = &mut self.cars[i];
+                // Adding 0.0 to a non-negative sum leaves it as it was: no branch to predict.
+                car.waiting += f64::from(u8::from(car.speed < WAITING_SPEED));
             }
         }
         self.vehicle_steps += running;
@@ -483,10 +534,24 @@ impl Sim {
             .map_or(self.ix.speed_limit, |c| c.speed)
     }
 
-    /// A neighbouring lane serving car `i`'s movement where it would be clearly faster.
-    fn faster_lane(&mut self, i: usize, arm: Approach, lane: usize) -> Option<usize> {
+    /// A neighbouring lane serving car `i`'s movement where it would be clearly faster; `k`
+    /// is the car's place on its own lane, whose car ahead is the one before it.
+    fn faster_lane(&mut self, i: usize, k: usize, arm: Approach, lane: usize) -> Option<usize> {
         let (pos, movement) = (self.cars[i].pos, self.cars[i].movement);
-        let here = self.lane_speed(arm, lane, pos);
+        let own = &self.lanes[slot(Place::Incoming { arm, lane })];
+        let here = match k.checked_sub(1).map(|a| &self.cars[own[a]]) {
+            // The car ahead, strictly ahead: what the search below would find.
+            Some(c) if c.pos > pos => {
+                if c.pos - pos < LOOKAHEAD {
+                    c.speed
+                } else {
+                    self.ix.speed_limit
+                }
+            }
+            None => self.ix.speed_limit,
+            // Side by side (never seen): the search decides.
+            Some(_) => self.lane_speed(arm, lane, pos),
+        };
         if here + GAIN >= self.ix.speed_limit {
             return None;
         }
@@ -535,7 +600,7 @@ impl Sim {
                     if lane_movements(lane).contains(&m) {
                         // Speed gain: to a neighbouring lane that serves the movement too when
                         // its car ahead is clearly faster (or absent) and the gaps are safe.
-                        if let Some(to_lane) = self.faster_lane(i, arm, lane) {
+                        if let Some(to_lane) = self.faster_lane(i, k - 1, arm, lane) {
                             let to = Place::Incoming { arm, lane: to_lane };
                             if self.fits(i, to) {
                                 k -= 1;
