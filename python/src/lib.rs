@@ -23,15 +23,7 @@ use mbtl_select::{
 
 /// A Python `ValueError` with the whole chain of causes ("outer: inner: …").
 fn value_err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> PyErr {
-    let e = e.into();
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    PyValueError::new_err(text)
+    PyValueError::new_err(mbtl_select::error_chain(&*e.into()))
 }
 
 // ---------------------------------------------------------------- selection

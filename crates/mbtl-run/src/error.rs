@@ -57,17 +57,7 @@ impl RunError {
     /// The message with every source after it (`a: b: c`), for places that keep errors as
     /// text (the store's attempts, failure files).
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(s) = source {
-            let more = s.to_string();
-            if !text.ends_with(&more) {
-                text.push_str(": ");
-                text.push_str(&more);
-            }
-            source = s.source();
-        }
-        text
+        mbtl_select::error_chain(self)
     }
 
     pub fn io(path: &Path, source: std::io::Error) -> RunError {

@@ -25,7 +25,7 @@ pub mod structure;
 pub mod synth;
 pub mod table;
 
-pub use error::{Result, SelectError};
+pub use error::{error_chain, Result, SelectError};
 pub use matrix::{NanPolicy, TransferMatrix};
 pub use session::{Selector, SelectorState};
 pub use space::TaskSpace;

@@ -39,7 +39,7 @@ impl std::str::FromStr for NanPolicy {
                 .ok()
                 .filter(|v| v.is_finite())
                 .map(NanPolicy::Value)
-                .ok_or_else(|| SelectError::Unreadable {
+                .ok_or_else(|| SelectError::Invalid {
                     what: "NaN policy",
                     value: s.to_string(),
                     expected: "'refuse', 'min' or a finite number".into(),
@@ -68,21 +68,23 @@ impl TransferMatrix {
     /// From row-major data; refuses non-square shapes and non-finite cells.
     pub fn new(n: usize, data: Vec<f64>) -> Result<TransferMatrix> {
         if n == 0 {
-            return Err(SelectError::Matrix("the matrix is empty".into()));
+            return Err(SelectError::Empty {
+                what: "transfer matrix",
+            });
         }
         if data.len() != n * n {
-            return Err(SelectError::Matrix(format!(
-                "{} values do not make a {n}×{n} matrix",
-                data.len()
-            )));
+            return Err(SelectError::Size {
+                what: format!("values of a {n}×{n} transfer matrix"),
+                expected: n * n,
+                found: data.len(),
+            });
         }
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-            return Err(SelectError::Matrix(format!(
-                "row {}, column {} is {} (use a NaN policy to impute)",
-                i / n,
-                i % n,
-                data[i]
-            )));
+            return Err(SelectError::NonFinite {
+                row: i / n,
+                col: i % n,
+                value: data[i],
+            });
         }
         Ok(TransferMatrix { n, data })
     }
@@ -91,10 +93,11 @@ impl TransferMatrix {
     pub fn from_rows(rows: &[Vec<f64>]) -> Result<TransferMatrix> {
         let n = rows.len();
         if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.len() != n) {
-            return Err(SelectError::Matrix(format!(
-                "row {i} has {} values, expected {n}",
-                r.len()
-            )));
+            return Err(SelectError::Size {
+                what: format!("values in transfer matrix row {i}"),
+                expected: n,
+                found: r.len(),
+            });
         }
         TransferMatrix::new(n, rows.concat())
     }
@@ -159,9 +162,7 @@ impl TransferMatrix {
     /// `(J − lower)/(upper − lower)` with per-benchmark bounds.
     pub fn normalize_bounds(&mut self, lower: f64, upper: f64, negate: bool) -> Result<()> {
         if !(lower.is_finite() && upper.is_finite() && upper > lower) {
-            return Err(SelectError::Option(format!(
-                "normalisation bounds must be finite with upper > lower, got lower={lower}, upper={upper}"
-            )));
+            return Err(SelectError::Bounds { lower, upper });
         }
         let sign = if negate { -1.0 } else { 1.0 };
         for v in &mut self.data {
@@ -183,9 +184,10 @@ impl TransferMatrix {
             .map(TransferMatrix::max)
             .fold(f64::NEG_INFINITY, f64::max);
         if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
-            return Err(SelectError::Matrix(format!(
-                "min–max normalisation needs max > min, got min = max = {lo}"
-            )));
+            return Err(SelectError::Bounds {
+                lower: lo,
+                upper: hi,
+            });
         }
         for m in matrices {
             for v in &mut m.data {
@@ -467,18 +469,6 @@ mod tests {
         }
     }
 
-    /// An error and its sources, as the CLI prints them.
-    fn chain(e: &dyn std::error::Error) -> String {
-        let mut s = e.to_string();
-        let mut cur = e.source();
-        while let Some(c) = cur {
-            s.push_str(": ");
-            s.push_str(&c.to_string());
-            cur = c.source();
-        }
-        s
-    }
-
     #[test]
     fn bad_csv_names_file_row_and_column() {
         let dir = Scratch::new("bad");
@@ -493,7 +483,7 @@ mod tests {
         for (name, text, want) in cases {
             let p = dir.path(name);
             fs::write(&p, text).unwrap();
-            let e = chain(&TransferMatrix::read(&p, NanPolicy::Refuse).unwrap_err());
+            let e = crate::error_chain(&TransferMatrix::read(&p, NanPolicy::Refuse).unwrap_err());
             assert!(e.contains(name) && e.contains(want), "{name}: {e}");
         }
     }

@@ -97,7 +97,7 @@ pub fn panel(name: &str) -> Result<PaperPanel> {
         }
     }
     if rows.is_empty() {
-        return Err(SelectError::Unreadable {
+        return Err(SelectError::Invalid {
             what: "paper panel",
             value: name.to_string(),
             expected: format!("one of the digitized panels: {}", panels().join(", ")),

@@ -104,12 +104,9 @@ impl StrategyName {
         if matches!(self, StrategyName::Pseudogreedy | StrategyName::Equidistant)
             && space.dim() != 1
         {
-            return Err(SelectError::Strategy {
+            return Err(SelectError::OneDimensional {
                 strategy: self.name().into(),
-                message: format!(
-                    "defined for 1-D task spaces only, this one has {} dimensions",
-                    space.dim()
-                ),
+                dims: space.dim(),
             });
         }
         Ok(())
@@ -134,7 +131,7 @@ impl FromStr for StrategyName {
         StrategyName::ALL
             .into_iter()
             .find(|n| n.name() == s)
-            .ok_or_else(|| SelectError::Unreadable {
+            .ok_or_else(|| SelectError::Invalid {
                 what: "strategy",
                 value: s.to_string(),
                 expected: format!(
@@ -168,13 +165,13 @@ impl FromStr for Normalization {
                     .split(',')
                     .map(|p| p.trim().parse::<f64>())
                     .collect::<std::result::Result<_, _>>()
-                    .map_err(|_| SelectError::Unreadable {
+                    .map_err(|_| SelectError::Invalid {
                         what: "normalize",
                         value: bounds.to_string(),
                         expected: "none, minmax or LOWER,UPPER".into(),
                     })?;
                 let [lower, upper] = parts[..] else {
-                    return Err(SelectError::Unreadable {
+                    return Err(SelectError::Invalid {
                         what: "normalize",
                         value: bounds.to_string(),
                         expected: "two bounds LOWER,UPPER".into(),
@@ -305,18 +302,19 @@ fn constant(name: StrategyName, m: &TransferMatrix, opts: &ReplayOptions) -> Res
         StrategyName::Independent => metrics::independent(m),
         StrategyName::Oracle => metrics::oracle_transfer(m),
         _ => {
-            let per_target = opts.multitask.as_ref().ok_or_else(|| {
-                SelectError::Option(
-                    "strategy 'multitask' needs the multi-task policy's per-target performance"
-                        .into(),
-                )
-            })?;
+            let per_target = opts
+                .multitask
+                .as_ref()
+                .ok_or_else(|| SelectError::Missing {
+                    who: "strategy 'multitask'",
+                    what: "the multi-task policy's per-target performance",
+                })?;
             if per_target.len() != m.n() {
-                return Err(SelectError::Option(format!(
-                    "the multi-task vector has {} values, the matrix {} tasks",
-                    per_target.len(),
-                    m.n()
-                )));
+                return Err(SelectError::Size {
+                    what: "values in the multi-task vector (one per task)".into(),
+                    expected: m.n(),
+                    found: per_target.len(),
+                });
             }
             metrics::multitask(per_target)
         }
@@ -455,12 +453,16 @@ pub fn replay(
     let n = matrices
         .first()
         .map(TransferMatrix::n)
-        .ok_or_else(|| SelectError::Option("no matrix given".into()))?;
+        .ok_or(SelectError::Missing {
+            who: "replay",
+            what: "a transfer matrix",
+        })?;
     if let Some(m) = matrices.iter().find(|m| m.n() != n) {
-        return Err(SelectError::Option(format!(
-            "matrices differ in size: {n} and {} tasks",
-            m.n()
-        )));
+        return Err(SelectError::Size {
+            what: "tasks in a replayed matrix (the first one's are expected)".into(),
+            expected: n,
+            found: m.n(),
+        });
     }
     space.check_len(n)?;
     if opts.budget == 0 || opts.budget > n {

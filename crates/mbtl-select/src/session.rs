@@ -71,9 +71,10 @@ impl Selector {
             });
         }
         let strategy = build_strategy(name, trial, 0, &options).ok_or_else(|| {
-            SelectError::Option(format!(
-                "'{name}' is not a sequential strategy (constants and the sequential oracle need the whole matrix; use replay)"
-            ))
+            SelectError::Unsupported {
+                strategy: name.to_string(),
+                reason: "not a sequential strategy (constants and the sequential oracle need the whole matrix; use replay)",
+            }
         })?;
         Ok(Selector {
             name,
@@ -147,9 +148,10 @@ impl Selector {
         })?;
         let n = self.n_tasks();
         if task >= n {
-            return Err(SelectError::Strategy {
+            return Err(SelectError::OutOfRange {
                 strategy: self.strategy.name(),
-                message: format!("chose task {task}, but there are {n}"),
+                task,
+                tasks: n,
             });
         }
         self.pending = Some(task);
@@ -162,14 +164,16 @@ impl Selector {
         match self.pending {
             Some(p) if p == task => {}
             Some(p) => {
-                return Err(SelectError::Option(format!(
-                    "told task {task}, but the task asked for is {p}"
-                )))
+                return Err(SelectError::Tell {
+                    told: task,
+                    asked: Some(p),
+                })
             }
             None => {
-                return Err(SelectError::Option(format!(
-                    "told task {task} before asking (call ask first)"
-                )))
+                return Err(SelectError::Tell {
+                    told: task,
+                    asked: None,
+                })
             }
         }
         check_row(task, n, &row)?;
@@ -229,10 +233,12 @@ impl Selector {
     /// chosen again (else the state belongs to other settings or another mbtl), then told.
     pub fn restore(state: &SelectorState) -> Result<Selector> {
         if state.format != STATE_FORMAT || state.version != STATE_VERSION {
-            return Err(SelectError::Option(format!(
-                "selector state: format {} version {}, expected {STATE_FORMAT} version {STATE_VERSION}",
-                state.format, state.version
-            )));
+            return Err(SelectError::StateVersion {
+                format: state.format.clone(),
+                version: state.version,
+                expected_format: STATE_FORMAT,
+                expected_version: STATE_VERSION,
+            });
         }
         let space = match &state.grid {
             Some(shape) => TaskSpace::grid(shape)?,
@@ -250,10 +256,11 @@ impl Selector {
         for (k, (task, row)) in state.steps.iter().enumerate() {
             let asked = sel.ask()?;
             if asked != Some(*task) {
-                return Err(SelectError::Option(format!(
-                    "selector state: step {} recorded task {task}, but the strategy now chooses {asked:?}",
-                    k + 1
-                )));
+                return Err(SelectError::StateDiverged {
+                    step: k + 1,
+                    recorded: *task,
+                    chosen: asked,
+                });
             }
             sel.tell(*task, row.clone())?;
         }
@@ -327,27 +334,43 @@ mod tests {
         };
         let mut sel =
             Selector::new(StrategyName::Random, TaskSpace::indices(n), opts.clone(), 0).unwrap();
-        assert!(sel
-            .tell(0, vec![0.0; n])
-            .unwrap_err()
-            .to_string()
-            .contains("before asking"));
+        assert!(matches!(
+            sel.tell(0, vec![0.0; n]).unwrap_err(),
+            SelectError::Tell {
+                told: 0,
+                asked: None
+            }
+        ));
         let t = sel.ask().unwrap().unwrap();
         let other = (t + 1) % n;
-        assert!(sel
-            .tell(other, vec![0.0; n])
-            .unwrap_err()
-            .to_string()
-            .contains("asked for"));
+        let err = sel.tell(other, vec![0.0; n]).unwrap_err();
+        assert!(
+            matches!(err, SelectError::Tell { told, asked: Some(a) } if told == other && a == t),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("told task {other}, but the task asked for is {t}")
+        );
         assert!(sel.tell(t, vec![0.0; n - 1]).is_err());
         assert!(sel.tell(t, vec![f64::NAN; n]).is_err());
         sel.tell(t, vec![0.5; n]).unwrap();
-        assert!(Selector::new(StrategyName::Oracle, TaskSpace::indices(n), opts, 0).is_err());
+        assert!(matches!(
+            Selector::new(StrategyName::Oracle, TaskSpace::indices(n), opts, 0),
+            Err(SelectError::Unsupported { .. })
+        ));
         let mut state = sel.state();
         state.steps[0].0 = (t + 1) % n;
-        assert!(
-            Selector::restore(&state).is_err(),
-            "a state the strategy does not reproduce"
-        );
+        // A state the strategy does not reproduce.
+        assert!(matches!(
+            Selector::restore(&state),
+            Err(SelectError::StateDiverged { step: 1, recorded, chosen: Some(c) })
+                if recorded == (t + 1) % n && c == t
+        ));
+        state.version += 1;
+        assert!(matches!(
+            Selector::restore(&state),
+            Err(SelectError::StateVersion { .. })
+        ));
     }
 }

@@ -26,9 +26,11 @@ impl TaskSpace {
     /// `0..levels[d]`.
     pub fn grid(levels: &[usize]) -> Result<TaskSpace> {
         if levels.is_empty() || levels.contains(&0) {
-            return Err(SelectError::Space(format!(
-                "grid levels must be non-empty and positive, got {levels:?}"
-            )));
+            return Err(SelectError::Invalid {
+                what: "grid levels",
+                value: format!("{levels:?}"),
+                expected: "at least one level count, each positive".into(),
+            });
         }
         let n: usize = levels.iter().product();
         let dim = levels.len();
@@ -55,18 +57,20 @@ impl TaskSpace {
     pub fn points(points: &[Vec<f64>]) -> Result<TaskSpace> {
         let dim = points.first().map(Vec::len).unwrap_or(0);
         if dim == 0 {
-            return Err(SelectError::Space(
-                "no points, or points without coordinates".into(),
-            ));
+            return Err(SelectError::Empty {
+                what: "task space (no points, or points without coordinates)",
+            });
         }
         if let Some((i, p)) = points
             .iter()
             .enumerate()
             .find(|(_, p)| p.len() != dim || p.iter().any(|v| !v.is_finite()))
         {
-            return Err(SelectError::Space(format!(
-                "point {i} is {p:?}; every point needs {dim} finite coordinates"
-            )));
+            return Err(SelectError::Invalid {
+                what: "task space point",
+                value: format!("#{i} {p:?}"),
+                expected: format!("{dim} finite coordinates, as the first point has"),
+            });
         }
         Ok(TaskSpace {
             dim,
@@ -103,10 +107,11 @@ impl TaskSpace {
     /// Checks that this space describes an `n`-task matrix.
     pub fn check_len(&self, n: usize) -> Result<()> {
         if self.len() != n {
-            return Err(SelectError::Space(format!(
-                "the task space has {} tasks, the matrix {n}",
-                self.len()
-            )));
+            return Err(SelectError::Size {
+                what: "tasks in the task space (the matrix's are expected)".into(),
+                expected: n,
+                found: self.len(),
+            });
         }
         Ok(())
     }

@@ -109,9 +109,11 @@ impl SynthSpec {
             (GapTerm::NonDistance, Family::D7) => (5, 2),
             (GapTerm::NonDistance2, Family::D5) => (4, 1),
             (GapTerm::NonDistance2, _) => {
-                return Err(SelectError::Option(
-                    "h = nd2 exists only for the 5-D family".into(),
-                ))
+                return Err(SelectError::Invalid {
+                    what: "synthetic gap term",
+                    value: format!("nd2 with the {:?} family", self.family),
+                    expected: "nd2 with the 5-D family only".into(),
+                })
             }
         };
         let mut w = vec![1.0; ones];
@@ -126,15 +128,18 @@ impl SynthSpec {
     /// The raw (unnormalised) matrix of trial `trial`.
     pub fn generate(&self, trial: u32) -> Result<TransferMatrix> {
         if self.family == Family::D7 && self.f == SourceTerm::Linear {
-            return Err(SelectError::Option(
-                "the 7-D family has a constant f only".into(),
-            ));
+            return Err(SelectError::Invalid {
+                what: "synthetic source term",
+                value: "linear f with the 7-D family".into(),
+                expected: "a constant f with the 7-D family".into(),
+            });
         }
         if !self.noise.is_finite() || self.noise < 0.0 {
-            return Err(SelectError::Option(format!(
-                "noise must be finite and ≥ 0, got {}",
-                self.noise
-            )));
+            return Err(SelectError::Invalid {
+                what: "synthetic noise",
+                value: self.noise.to_string(),
+                expected: "a finite value ≥ 0".into(),
+            });
         }
         let wl = self.left_slopes()?;
         let space = self.task_space();
@@ -209,7 +214,7 @@ macro_rules! parse_enum {
             fn from_str(s: &str) -> Result<Self> {
                 match s.to_ascii_lowercase().as_str() {
                     $($text => Ok($val),)+
-                    _ => Err(SelectError::Unreadable {
+                    _ => Err(SelectError::Invalid {
                         what: $what,
                         value: s.to_string(),
                         expected: format!("one of {}", [$($text),+].join(", ")),

@@ -124,12 +124,10 @@ impl GpytorchGp {
         let mut v = [0.0; 4];
         let mut prev = f64::INFINITY;
         for t in 1..=self.max_iter {
-            let (loss, g) = Self::loss(self.raw, &d2, y).ok_or_else(|| {
-                SelectError::Numerical(format!(
-                    "GP covariance not positive definite at {:?}",
-                    self.hyper()
-                ))
-            })?;
+            let (loss, g) =
+                Self::loss(self.raw, &d2, y).ok_or_else(|| SelectError::NotPositiveDefinite {
+                    hyper: format!("{:?}", self.hyper()),
+                })?;
             if (prev - loss).abs() < self.tol {
                 break;
             }

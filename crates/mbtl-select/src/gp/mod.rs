@@ -106,10 +106,8 @@ impl Posterior {
     pub fn new(hyper: Hyper, x: &[f64], dim: usize, y: &[f64]) -> Result<Posterior> {
         let n = y.len();
         let k = covariance(&kernel(&sq_dists(x, x, dim), hyper), n, hyper.noise);
-        let chol = Chol::new(n, &k).ok_or_else(|| {
-            SelectError::Numerical(format!(
-                "GP covariance is not positive definite ({hyper:?})"
-            ))
+        let chol = Chol::new(n, &k).ok_or_else(|| SelectError::NotPositiveDefinite {
+            hyper: format!("{hyper:?}"),
         })?;
         let resid: Vec<f64> = y.iter().map(|v| v - hyper.mean).collect();
         let alpha = chol.solve(&resid);

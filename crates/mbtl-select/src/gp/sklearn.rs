@@ -157,13 +157,14 @@ impl SklearnGp {
             let b = rng.uniform(lo[1], hi[1]);
             starts.push([a, b]);
         }
+        let tried = starts.len();
         let optima: Vec<([f64; 2], f64)> = starts
             .into_iter()
             .filter_map(|s| minimise(&f, s, lo, hi))
             .collect();
         let best = optima.iter().map(|o| o.1).fold(f64::INFINITY, f64::min);
         if !best.is_finite() {
-            return Err(SelectError::Numerical("every GP fit failed".into()));
+            return Err(SelectError::NoGpFit { starts: tried });
         }
         // Restarts that reach the same likelihood (to 1e-9 relative) are equally good fits: the
         // length scale is then unidentified (one training point makes the likelihood flat in

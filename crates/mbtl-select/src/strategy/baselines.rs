@@ -39,9 +39,8 @@ impl Strategy for Random {
             self.remaining = (0..h.n()).collect();
         }
         if self.remaining.is_empty() {
-            return Err(SelectError::Strategy {
+            return Err(SelectError::Exhausted {
                 strategy: self.name(),
-                message: "every task has been chosen".into(),
             });
         }
         let i = self.rng.randint(self.remaining.len());
@@ -51,12 +50,9 @@ impl Strategy for Random {
 
 fn range_1d(h: &History<'_>, who: &str) -> Result<(f64, f64)> {
     if h.space.dim() != 1 {
-        return Err(SelectError::Strategy {
+        return Err(SelectError::OneDimensional {
             strategy: who.into(),
-            message: format!(
-                "defined for 1-D task spaces only, this one has {} dimensions",
-                h.space.dim()
-            ),
+            dims: h.space.dim(),
         });
     }
     let c = h.space.coords();
@@ -149,9 +145,16 @@ impl SequentialOracle {
         let n = matrices
             .first()
             .map(TransferMatrix::n)
-            .ok_or_else(|| SelectError::Option("the oracle needs a matrix".into()))?;
-        if matrices.iter().any(|m| m.n() != n) {
-            return Err(SelectError::Option("oracle matrices differ in size".into()));
+            .ok_or(SelectError::Missing {
+                who: "the sequential oracle",
+                what: "a transfer matrix",
+            })?;
+        if let Some(m) = matrices.iter().find(|m| m.n() != n) {
+            return Err(SelectError::Size {
+                what: "tasks in an oracle matrix (the first one's are expected)".into(),
+                expected: n,
+                found: m.n(),
+            });
         }
         Ok(SequentialOracle {
             best: vec![vec![f64::NEG_INFINITY; n]; matrices.len()],
@@ -269,9 +272,8 @@ impl Strategy for SequentialOracle {
             self.dominated.fill(false);
         }
         if h.k() >= h.n() {
-            return Err(SelectError::Strategy {
+            return Err(SelectError::Exhausted {
                 strategy: self.name(),
-                message: "every task has been chosen".into(),
             });
         }
         Ok(self.next(h.chosen))

@@ -125,9 +125,8 @@ fn gap_terms(space: &TaskSpace, slopes: &Slopes, i: usize, out: &mut [f64]) {
 }
 
 fn exhausted(who: &str) -> SelectError {
-    SelectError::Strategy {
+    SelectError::Exhausted {
         strategy: who.into(),
-        message: "every task has been chosen".into(),
     }
 }
 

@@ -53,7 +53,7 @@ impl std::str::FromStr for Candidates {
             "all" => Ok(Candidates::All),
             m => match m.parse::<usize>() {
                 Ok(m) if m > 0 => Ok(Candidates::Subset(m)),
-                _ => Err(crate::SelectError::Unreadable {
+                _ => Err(crate::SelectError::Invalid {
                     what: "candidates",
                     value: s.to_string(),
                     expected: "all or a number ≥ 1".into(),

@@ -65,7 +65,7 @@ impl std::str::FromStr for Acquisition {
             "inverse-k" | "1/(k+1)" => Ok(Acquisition::InverseK),
             "sqrt-log" | "sqrt(ln(k+1))" => Ok(Acquisition::SqrtLog),
             "sampled" => Ok(Acquisition::Sampled { draws: 500 }),
-            _ => Err(SelectError::Unreadable {
+            _ => Err(SelectError::Invalid {
                 what: "acquisition",
                 value: s.to_string(),
                 expected: "zero, one, inverse-k, sqrt-log or sampled".into(),
@@ -111,7 +111,7 @@ impl std::str::FromStr for GapModel {
                     .filter(|t| t.is_finite() && *t >= 0.0);
                 theta
                     .map(GapModel::Fixed)
-                    .ok_or_else(|| SelectError::Unreadable {
+                    .ok_or_else(|| SelectError::Invalid {
                         what: "gap",
                         value: s.to_string(),
                         expected: "fixed:θ (θ ≥ 0), estimated or learned".into(),
@@ -258,9 +258,8 @@ impl Strategy for MbtlGp {
             return Ok(nearest_task(h.space, &mid));
         }
         if h.k() >= n {
-            return Err(SelectError::Strategy {
+            return Err(SelectError::Exhausted {
                 strategy: self.name(),
-                message: "every task has been trained".into(),
             });
         }
         // GP targets: the best-so-far value at each trained task right after it was trained.
@@ -302,9 +301,8 @@ impl Strategy for MbtlGp {
         };
         drop(gap);
         let chosen = argmax_allowed(&acquisition, |i| !h.is_chosen(i)).ok_or_else(|| {
-            SelectError::Strategy {
-                strategy: "mbtl-gp".into(),
-                message: "no untrained task has a finite acquisition value".into(),
+            SelectError::NoFiniteAcquisition {
+                strategy: self.name(),
             }
         })?;
         self.trace.push(GpStep {

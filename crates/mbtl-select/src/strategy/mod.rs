@@ -155,9 +155,10 @@ pub fn run_selection_observed(
             best: &best,
         })?;
         if task >= n {
-            return Err(SelectError::Strategy {
+            return Err(SelectError::OutOfRange {
                 strategy: strategy.name(),
-                message: format!("chose task {task}, but there are {n}"),
+                task,
+                tasks: n,
             });
         }
         let row = match chosen.iter().position(|&c| c == task) {
@@ -193,18 +194,29 @@ pub fn run_selection_observed(
 
 /// Checks a revealed row: one finite value per target.
 pub(crate) fn check_row(task: usize, n: usize, row: &[f64]) -> Result<()> {
-    if row.len() != n || row.iter().any(|v| !v.is_finite()) {
-        return Err(SelectError::Evaluation {
+    // What is wrong with the row is the source: a wrong length or a value that is not finite.
+    let wrong = if row.len() == n {
+        row.iter()
+            .position(|v| !v.is_finite())
+            .map(|col| SelectError::NonFinite {
+                row: task,
+                col,
+                value: row[col],
+            })
+    } else {
+        Some(SelectError::Size {
+            what: format!("values in the row of source task {task}"),
+            expected: n,
+            found: row.len(),
+        })
+    };
+    match wrong {
+        Some(e) => Err(SelectError::Evaluation {
             task,
-            source: format!(
-                "expected {n} finite values, got {} ({:?}…)",
-                row.len(),
-                &row[..row.len().min(3)]
-            )
-            .into(),
-        });
+            source: Box::new(e),
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Folds a revealed row into the per-target best and returns the new `V_k` (their mean).
