@@ -47,8 +47,21 @@ pub enum RunError {
     Rl(#[from] mbtl_rl::RlError),
     #[error(transparent)]
     Select(#[from] mbtl_select::SelectError),
+    /// A report or figure mbtl refuses to make, in its own words (nothing to plot).
     #[error("report: {0}")]
     Report(String),
+    /// The drawing library failed inside a figure; its error is the source.
+    #[error("drawing failed")]
+    Draw {
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A figure that could not be made; what went wrong (a [`RunError::Draw`] or the
+    /// rasteriser's error) is the source.
+    #[error("figure {}", file.display())]
+    Figure {
+        file: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("slurm array: {0}")]
     Cluster(String),
 }

@@ -13,7 +13,7 @@ use mbtl_select::replay::StrategyName;
 use crate::error::{Result, RunError};
 use crate::fsutil::write_atomic;
 
-/// A drawing error, with plotters' message.
+/// A figure mbtl refuses to draw, in its own words.
 macro_rules! draw_err {
     ($($t:tt)*) => { RunError::Report(format!($($t)*)) };
 }
@@ -63,7 +63,9 @@ fn draw_curves<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e}");
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| RunError::Draw {
+        source: Box::new(e),
+    };
     root.fill(&WHITE).map_err(err)?;
     let k_max = series
         .iter()
@@ -224,7 +226,9 @@ fn legend_and_present<'a, DB: DrawingBackend + 'a>(
 where
     DB::ErrorType: 'static,
 {
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e}");
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| RunError::Draw {
+        source: Box::new(e),
+    };
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
@@ -256,15 +260,25 @@ pub fn save(stem: &Path, figure: &impl Figure) -> Result<()> {
     register_font();
     let (w, h) = figure.size();
     let mut svg = String::new();
-    figure.draw(SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area())?;
-    let png =
-        rasterize(&svg, w, h).map_err(|e| draw_err!("rasterising {}.svg: {e}", stem.display()))?;
+    let svg_file = stem.with_extension("svg");
+    let failed = |source| RunError::Figure {
+        file: svg_file.clone(),
+        source,
+    };
+    figure
+        .draw(SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area())
+        .map_err(|e| failed(Box::new(e)))?;
+    let png = rasterize(&svg, w, h).map_err(failed)?;
     write_atomic(&stem.with_extension("png"), &png)?;
     write_atomic(&stem.with_extension("svg"), svg.as_bytes())
 }
 
 /// The PNG of an SVG of `w × h` pixels, on white.
-fn rasterize(svg: &str, w: u32, h: u32) -> std::result::Result<Vec<u8>, String> {
+fn rasterize(
+    svg: &str,
+    w: u32,
+    h: u32,
+) -> std::result::Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
     use resvg::{tiny_skia, usvg};
     let mut options = usvg::Options {
         font_family: "DejaVu Sans".to_owned(),
@@ -275,11 +289,11 @@ fn rasterize(svg: &str, w: u32, h: u32) -> std::result::Result<Vec<u8>, String> 
         fonts.load_font_data(include_bytes!("../assets/DejaVuSans.ttf").to_vec());
         fonts.set_sans_serif_family("DejaVu Sans");
     }
-    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| e.to_string())?;
+    let tree = usvg::Tree::from_str(svg, &options)?;
     let mut pixmap = tiny_skia::Pixmap::new(w, h).ok_or("empty figure")?;
     pixmap.fill(tiny_skia::Color::WHITE);
     resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
-    pixmap.encode_png().map_err(|e| e.to_string())
+    Ok(pixmap.encode_png()?)
 }
 
 /// Generalization curves `V_k` against the number of trained tasks.
@@ -339,7 +353,9 @@ impl Figure for TrainingCurves<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e}");
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| RunError::Draw {
+            source: Box::new(e),
+        };
         root.fill(&WHITE).map_err(err)?;
         let points = self.curves.iter().flat_map(|c| c.points.iter());
         let (mut x_hi, mut lo, mut hi) = (1.0f64, f64::INFINITY, f64::NEG_INFINITY);
@@ -439,7 +455,9 @@ impl Figure for Heatmap<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e}");
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| RunError::Draw {
+            source: Box::new(e),
+        };
         let n = self.rows.len();
         if n == 0 {
             return Err(draw_err!("an empty matrix"));
@@ -548,7 +566,9 @@ impl Figure for PosteriorMap<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e}");
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| RunError::Draw {
+            source: Box::new(e),
+        };
         let (nx, ny) = (self.xs.len(), self.ys.len());
         if nx == 0 || ny == 0 || self.mean.len() != nx * ny {
             return Err(draw_err!("a posterior map needs a full slice"));
@@ -650,7 +670,9 @@ impl Figure for Posterior<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| draw_err!("drawing failed: {e}");
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| RunError::Draw {
+            source: Box::new(e),
+        };
         root.fill(&WHITE).map_err(err)?;
         let (x0, x1) = self
             .x
