@@ -170,6 +170,28 @@ enum Head {
 const HALF_LN_2PI: f32 = 0.918_938_5;
 
 impl Head {
+    /// The head for an action space: categorical over discrete actions, a diagonal Gaussian
+    /// with `ln σ` starting at `log_std_init` over continuous ones.
+    fn new(space: ActionSpace, config: &PpoConfig) -> Head {
+        match space {
+            ActionSpace::Discrete { n } => Head::Categorical { n: n as usize },
+            ActionSpace::Continuous { low, high } => {
+                let dim = low.len();
+                Head::Gaussian {
+                    log_std: vec![config.log_std_init; dim],
+                    grads: vec![0.0; dim],
+                    opt: {
+                        let mut o = Adam::new(dim, config.learning_rate);
+                        o.eps = 1e-5;
+                        o
+                    },
+                    low,
+                    high,
+                }
+            }
+        }
+    }
+
     /// Actor outputs per observation.
     fn outputs(&self) -> usize {
         match self {
@@ -347,6 +369,48 @@ fn advantages(config: &PpoConfig, nets: &mut Nets, last_obs: &[f32], roll: &mut 
     }
 }
 
+impl Nets {
+    /// Fresh actor and critic for observations of `obs_dim` values (each with its own derived
+    /// seed; the actor's last layer scaled by 0.01, as SB3's), their optimisers with SB3's
+    /// `eps`, the head, and the update's scratch space.
+    fn new(
+        config: &PpoConfig,
+        head: Head,
+        obs_dim: usize,
+        seed: u64,
+    ) -> Result<(Nets, UpdateScratch)> {
+        let n_actions = head.outputs();
+        let spec = |out: usize| mlp_spec(obs_dim, &config.hidden, out, Activation::Tanh);
+        let actor = Mlp::new(
+            spec(n_actions),
+            0.01,
+            mbtl_env::derive_seed(seed, 1_000_001),
+        )?;
+        let critic = Mlp::new(spec(1), 1.0, mbtl_env::derive_seed(seed, 1_000_002))?;
+        let mut opt_a = Adam::new(actor.n_params(), config.learning_rate);
+        let mut opt_c = Adam::new(critic.n_params(), config.learning_rate);
+        opt_a.eps = 1e-5;
+        opt_c.eps = 1e-5;
+        let scratch = UpdateScratch {
+            idx: (0..config.n_envs * config.n_steps).collect(),
+            lsm: vec![0.0; n_actions],
+            probs: vec![0.0; n_actions],
+            grads_a: vec![0.0; actor.n_params()],
+            grads_c: vec![0.0; critic.n_params()],
+        };
+        let nets = Nets {
+            actor,
+            critic,
+            opt_a,
+            opt_c,
+            head,
+            ca: Cache::default(),
+            cc: Cache::default(),
+        };
+        Ok((nets, scratch))
+    }
+}
+
 /// Scratch space of the update phase.
 struct UpdateScratch {
     idx: Vec<usize>,
@@ -369,7 +433,6 @@ fn update(
     obs_dim: usize,
     frac: f32,
 ) -> (f64, f64, f64) {
-    let (n_actions, adim) = (nets.head.outputs(), nets.head.action_len());
     let total = config.n_envs * config.n_steps;
     let UpdateScratch {
         idx,
@@ -385,7 +448,7 @@ fn update(
     }
     let clip = config.clip_range * frac;
     // Loss sums over the update, for the log only (never fed back).
-    let (mut pg_sum, mut vf_sum, mut ent_sum) = (0.0f64, 0.0f64, 0.0f64);
+    let mut sums = (0.0f64, 0.0f64, 0.0f64);
     for _ in 0..config.n_epochs {
         // Fisher–Yates shuffle of the sample indices.
         for i in (1..total).rev() {
@@ -398,83 +461,18 @@ fn update(
             for &k in mb {
                 x.extend_from_slice(&roll.obs[k * obs_dim..(k + 1) * obs_dim]);
             }
-            let a_mb: Vec<f32> = mb.iter().map(|&k| roll.adv[k]).collect();
-            let mean = a_mb.iter().sum::<f32>() / b as f32;
-            let std = if b > 1 {
-                (a_mb.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / (b - 1) as f32).sqrt()
-            } else {
-                1.0
-            };
             let logits = nets.actor.forward(&x, b, &mut nets.ca).to_vec();
             let values = nets.critic.forward(&x, b, &mut nets.cc).to_vec();
-            let mut g_logits = vec![0.0f32; b * n_actions];
-            let mut g_values = vec![0.0f32; b];
-            if let Head::Gaussian { grads, .. } = &mut nets.head {
-                grads.fill(0.0);
-            }
-            for (i, &k) in mb.iter().enumerate() {
-                let lg = &logits[i * n_actions..(i + 1) * n_actions];
-                let new_logp = match &nets.head {
-                    Head::Categorical { .. } => {
-                        log_softmax(lg, lsm);
-                        lsm[roll.act[k] as usize]
-                    }
-                    Head::Gaussian { log_std, .. } => {
-                        Head::gaussian_log_prob(lg, log_std, &roll.act[k * adim..(k + 1) * adim])
-                    }
-                };
-                let norm_adv = if b > 1 {
-                    (roll.adv[k] - mean) / (std + 1e-8)
-                } else {
-                    roll.adv[k]
-                };
-                let ratio = (new_logp - roll.logp[k]).exp();
-                let unclipped = ratio * norm_adv;
-                let clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * norm_adv;
-                let active = unclipped <= clipped || (1.0 - clip..=1.0 + clip).contains(&ratio);
-                // ∂(−surrogate)/∂log π(a) for this sample, averaged over the batch.
-                let g_logp = if active { -unclipped / b as f32 } else { 0.0 };
-                pg_sum -= f64::from(unclipped.min(clipped));
-                vf_sum += f64::from(values[i] - roll.ret[k]).powi(2);
-                let g = &mut g_logits[i * n_actions..(i + 1) * n_actions];
-                match &mut nets.head {
-                    Head::Categorical { .. } => {
-                        let a = roll.act[k] as usize;
-                        for (p, &l) in probs.iter_mut().zip(lsm.iter()) {
-                            *p = l.exp();
-                        }
-                        let entropy: f32 = -probs
-                            .iter()
-                            .zip(lsm.iter())
-                            .map(|(p, l)| p * l)
-                            .sum::<f32>();
-                        ent_sum += f64::from(entropy);
-                        for (j, ((gj, &l), &p)) in
-                            g.iter_mut().zip(lsm.iter()).zip(probs.iter()).enumerate()
-                        {
-                            let onehot = if j == a { 1.0 } else { 0.0 };
-                            *gj = g_logp * (onehot - p)
-                                + config.ent_coef / b as f32 * p * (l + entropy);
-                        }
-                    }
-                    Head::Gaussian { log_std, grads, .. } => {
-                        let a = &roll.act[k * adim..(k + 1) * adim];
-                        ent_sum += log_std
-                            .iter()
-                            .map(|&l| f64::from(l) + 0.5 * (1.0 + (std::f64::consts::TAU).ln()))
-                            .sum::<f64>();
-                        for j in 0..adim {
-                            let sigma = log_std[j].exp();
-                            let z = (a[j] - lg[j]) / sigma;
-                            // ∂log π/∂μ = z/σ, ∂log π/∂ln σ = z² − 1; the entropy
-                            // Σ(ln σ + ½ ln 2πe) adds −ent_coef to ∂/∂ln σ.
-                            g[j] = g_logp * z / sigma;
-                            grads[j] += g_logp * (z * z - 1.0) - config.ent_coef / b as f32;
-                        }
-                    }
-                }
-                g_values[i] = config.vf_coef * 2.0 * (values[i] - roll.ret[k]) / b as f32;
-            }
+            let (g_logits, g_values) = loss_gradients(
+                config,
+                &mut nets.head,
+                roll,
+                mb,
+                (&logits, &values),
+                clip,
+                (lsm, probs),
+                &mut sums,
+            );
             grads_a.fill(0.0);
             grads_c.fill(0.0);
             nets.actor.backward(&mut nets.ca, &g_logits, grads_a, None);
@@ -498,7 +496,102 @@ fn update(
             }
         }
     }
-    (pg_sum, vf_sum, ent_sum)
+    sums
+}
+
+/// The gradients of one minibatch's loss with respect to the actor's outputs and the
+/// critic's values: the clipped surrogate on normalised advantages, the value loss and the
+/// entropy bonus (and, for a Gaussian head, the `ln σ` gradient into the head). `out` holds
+/// the actor's outputs and the critic's values on the minibatch; each sample's surrogate,
+/// squared value error and entropy are added to `sums`, for the log.
+#[allow(clippy::too_many_arguments)]
+fn loss_gradients(
+    config: &PpoConfig,
+    head: &mut Head,
+    roll: &Rollout,
+    mb: &[usize],
+    (logits, values): (&[f32], &[f32]),
+    clip: f32,
+    (lsm, probs): (&mut [f32], &mut [f32]),
+    sums: &mut (f64, f64, f64),
+) -> (Vec<f32>, Vec<f32>) {
+    let b = mb.len();
+    let (n_actions, adim) = (head.outputs(), head.action_len());
+    let a_mb: Vec<f32> = mb.iter().map(|&k| roll.adv[k]).collect();
+    let mean = a_mb.iter().sum::<f32>() / b as f32;
+    let std = if b > 1 {
+        (a_mb.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / (b - 1) as f32).sqrt()
+    } else {
+        1.0
+    };
+    let mut g_logits = vec![0.0f32; b * n_actions];
+    let mut g_values = vec![0.0f32; b];
+    if let Head::Gaussian { grads, .. } = head {
+        grads.fill(0.0);
+    }
+    for (i, &k) in mb.iter().enumerate() {
+        let lg = &logits[i * n_actions..(i + 1) * n_actions];
+        let new_logp = match &*head {
+            Head::Categorical { .. } => {
+                log_softmax(lg, lsm);
+                lsm[roll.act[k] as usize]
+            }
+            Head::Gaussian { log_std, .. } => {
+                Head::gaussian_log_prob(lg, log_std, &roll.act[k * adim..(k + 1) * adim])
+            }
+        };
+        let norm_adv = if b > 1 {
+            (roll.adv[k] - mean) / (std + 1e-8)
+        } else {
+            roll.adv[k]
+        };
+        let ratio = (new_logp - roll.logp[k]).exp();
+        let unclipped = ratio * norm_adv;
+        let clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * norm_adv;
+        let active = unclipped <= clipped || (1.0 - clip..=1.0 + clip).contains(&ratio);
+        // ∂(−surrogate)/∂log π(a) for this sample, averaged over the batch.
+        let g_logp = if active { -unclipped / b as f32 } else { 0.0 };
+        sums.0 -= f64::from(unclipped.min(clipped));
+        sums.1 += f64::from(values[i] - roll.ret[k]).powi(2);
+        let g = &mut g_logits[i * n_actions..(i + 1) * n_actions];
+        match &mut *head {
+            Head::Categorical { .. } => {
+                let a = roll.act[k] as usize;
+                for (p, &l) in probs.iter_mut().zip(lsm.iter()) {
+                    *p = l.exp();
+                }
+                let entropy: f32 = -probs
+                    .iter()
+                    .zip(lsm.iter())
+                    .map(|(p, l)| p * l)
+                    .sum::<f32>();
+                sums.2 += f64::from(entropy);
+                for (j, ((gj, &l), &p)) in
+                    g.iter_mut().zip(lsm.iter()).zip(probs.iter()).enumerate()
+                {
+                    let onehot = if j == a { 1.0 } else { 0.0 };
+                    *gj = g_logp * (onehot - p) + config.ent_coef / b as f32 * p * (l + entropy);
+                }
+            }
+            Head::Gaussian { log_std, grads, .. } => {
+                let a = &roll.act[k * adim..(k + 1) * adim];
+                sums.2 += log_std
+                    .iter()
+                    .map(|&l| f64::from(l) + 0.5 * (1.0 + (std::f64::consts::TAU).ln()))
+                    .sum::<f64>();
+                for j in 0..adim {
+                    let sigma = log_std[j].exp();
+                    let z = (a[j] - lg[j]) / sigma;
+                    // ∂log π/∂μ = z/σ, ∂log π/∂ln σ = z² − 1; the entropy
+                    // Σ(ln σ + ½ ln 2πe) adds −ent_coef to ∂/∂ln σ.
+                    g[j] = g_logp * z / sigma;
+                    grads[j] += g_logp * (z * z - 1.0) - config.ent_coef / b as f32;
+                }
+            }
+        }
+        g_values[i] = config.vf_coef * 2.0 * (values[i] - roll.ret[k]) / b as f32;
+    }
+    (g_logits, g_values)
 }
 
 /// Trains a categorical or diagonal-Gaussian policy (by the action space): rollouts of
@@ -514,23 +607,7 @@ impl Train for PpoConfig {
         let config = self;
         config.validate()?;
         let context = first_context(contexts)?;
-        let head = match context.env().spec().action_space.clone() {
-            ActionSpace::Discrete { n } => Head::Categorical { n: n as usize },
-            ActionSpace::Continuous { low, high } => {
-                let dim = low.len();
-                Head::Gaussian {
-                    log_std: vec![config.log_std_init; dim],
-                    grads: vec![0.0; dim],
-                    opt: {
-                        let mut o = Adam::new(dim, config.learning_rate);
-                        o.eps = 1e-5;
-                        o
-                    },
-                    low,
-                    high,
-                }
-            }
-        };
+        let head = Head::new(context.env().spec().action_space.clone(), config);
         let n_actions = head.outputs();
         let adim = head.action_len();
         let mut envs = training_envs(
@@ -541,33 +618,7 @@ impl Train for PpoConfig {
             context_obs,
         )?;
         let obs_dim = envs.obs_dim();
-        let spec = |out: usize| mlp_spec(obs_dim, &config.hidden, out, Activation::Tanh);
-        let actor = Mlp::new(
-            spec(n_actions),
-            0.01,
-            mbtl_env::derive_seed(seed, 1_000_001),
-        )?;
-        let critic = Mlp::new(spec(1), 1.0, mbtl_env::derive_seed(seed, 1_000_002))?;
-        let mut opt_a = Adam::new(actor.n_params(), config.learning_rate);
-        let mut opt_c = Adam::new(critic.n_params(), config.learning_rate);
-        opt_a.eps = 1e-5;
-        opt_c.eps = 1e-5;
-        let mut scratch = UpdateScratch {
-            idx: (0..config.n_envs * config.n_steps).collect(),
-            lsm: vec![0.0; n_actions],
-            probs: vec![0.0; n_actions],
-            grads_a: vec![0.0; actor.n_params()],
-            grads_c: vec![0.0; critic.n_params()],
-        };
-        let mut nets = Nets {
-            actor,
-            critic,
-            opt_a,
-            opt_c,
-            head,
-            ca: Cache::default(),
-            cc: Cache::default(),
-        };
+        let (mut nets, mut scratch) = Nets::new(config, head, obs_dim, seed)?;
         let mut rng = Pcg64Mcg::seed_from_u64(mbtl_env::derive_seed(seed, 1_000_003));
         let total = config.n_envs * config.n_steps;
         let mut roll = Rollout::new(total, config.n_envs, obs_dim, adim, n_actions);

@@ -357,6 +357,61 @@ struct Nets {
     ct: Cache,
 }
 
+impl Nets {
+    /// Fresh networks for observations of `d` values and `dim` action dimensions (each with
+    /// its own derived seed), their optimisers and targets, and the scratch space that goes
+    /// with them.
+    fn new(config: &SacConfig, d: usize, dim: usize, seed: u64) -> Result<(Nets, Scratch)> {
+        // Independent noise: means then log-stds; gSDE: means (the noise is φ(s)·W).
+        let outputs = if config.use_sde { dim } else { 2 * dim };
+        let actor = Mlp::new(
+            mlp_spec(d, &config.hidden, outputs, Activation::Relu),
+            1.0,
+            mbtl_env::derive_seed(seed, 3_000_001),
+        )?;
+        let critic_spec = mlp_spec(d + dim, &config.hidden, 1, Activation::Relu);
+        let q1 = Mlp::new(
+            critic_spec.clone(),
+            1.0,
+            mbtl_env::derive_seed(seed, 3_000_002),
+        )?;
+        let q2 = Mlp::new(critic_spec, 1.0, mbtl_env::derive_seed(seed, 3_000_003))?;
+        let latent = config.hidden.last().copied().unwrap_or(d);
+        let scratch = Scratch {
+            head: vec![0.0; 2 * dim],
+            g_actor: vec![0.0; actor.n_params()],
+            g_q1: vec![0.0; q1.n_params()],
+            g_q2: vec![0.0; q2.n_params()],
+            ..Scratch::default()
+        };
+        let nets = Nets {
+            opt_actor: Adam::new(actor.n_params(), config.learning_rate),
+            opt_q1: Adam::new(q1.n_params(), config.learning_rate),
+            opt_q2: Adam::new(q2.n_params(), config.learning_rate),
+            q1_t: q1.clone(),
+            q2_t: q2.clone(),
+            actor,
+            q1,
+            q2,
+            sde: config
+                .use_sde
+                .then(|| Sde::new(latent, dim, config.log_std_init, SDE_CLIP_MEAN)),
+            opt_sde: Adam::new(latent * dim, config.learning_rate),
+            g_sde: vec![0.0; latent * dim],
+            log_alpha: [config.ent_coef_init.ln()],
+            opt_alpha: Adam::new(1, config.learning_rate),
+            target_entropy: config.target_entropy.unwrap_or(-(dim as f32)),
+            c_roll: Cache::default(),
+            ca: Cache::default(),
+            cn: Cache::default(),
+            c1: Cache::default(),
+            c2: Cache::default(),
+            ct: Cache::default(),
+        };
+        Ok((nets, scratch))
+    }
+}
+
 /// Scratch space of the collection and update phases.
 #[derive(Default)]
 struct Scratch {
@@ -403,9 +458,9 @@ fn act(
     }
 }
 
-/// One gradient step on a sampled batch: the entropy coefficient, the critics against
-/// `r + γ(1 − done)(min Q̄(s', a') − α log π(a'|s'))`, the actor against the updated critics,
-/// and the targets' Polyak average. Returns the actor and critic losses, for the log.
+/// One gradient step on a sampled batch, in SAC's phases: a policy sample on the batch, the
+/// entropy coefficient, the critics against their targets, the actor against the updated
+/// critics, and the targets' Polyak average. Returns the actor and critic losses, for the log.
 fn gradient_step(
     config: &SacConfig,
     nets: &mut Nets,
@@ -415,47 +470,89 @@ fn gradient_step(
     rng: &mut Pcg64Mcg,
     scratch: &mut Scratch,
 ) -> (f64, f64) {
-    let b = config.batch_size;
-    let Batch {
-        obs: x,
-        next: xn,
-        action: ab,
-        ..
-    } = batch;
     // Policy sample on the batch (kept for the actor update below); gSDE draws one noise
     // matrix per gradient step.
     if let Some(sde) = &mut nets.sde {
         sde.resample(rng);
     }
-    let pi = draw(&nets.actor, &mut nets.ca, x, dim, nets.sde.as_ref(), rng);
+    let pi = draw(
+        &nets.actor,
+        &mut nets.ca,
+        &batch.obs,
+        dim,
+        nets.sde.as_ref(),
+        rng,
+    );
     let alpha = nets.log_alpha[0].exp();
     if config.auto_entropy {
-        // ∂/∂ln α of −ln α · mean(log π + H̄)
-        let g = -pi
-            .log_prob()
-            .iter()
-            .map(|lp| lp + nets.target_entropy)
-            .sum::<f32>()
-            / b as f32;
-        nets.opt_alpha.step(&mut nets.log_alpha, &[g]);
+        update_entropy_coef(nets, &pi, config.batch_size);
     }
+    let y = critic_targets(config, nets, batch, d, dim, alpha, rng, &mut scratch.xa);
+    let critic_loss = update_critics(nets, batch, d, dim, &y, scratch);
+    let actor_loss = update_actor(nets, &pi, &batch.obs, d, dim, alpha, &mut scratch.g_actor);
+    polyak(&mut nets.q1_t, &nets.q1, config.tau);
+    polyak(&mut nets.q2_t, &nets.q2, config.tau);
+    (actor_loss, critic_loss)
+}
 
-    // Critic targets: r + γ(1 − done)(min Q̄(s', a') − α log π(a'|s')).
-    let next_pi = draw(&nets.actor, &mut nets.cn, xn, dim, nets.sde.as_ref(), rng);
-    let xa = &mut scratch.xa;
-    concat(xn, d, next_pi.action(), dim, xa);
+/// One Adam step on ln α against `−ln α · mean(log π + H̄)`, whose derivative is
+/// `−mean(log π + H̄)`.
+fn update_entropy_coef(nets: &mut Nets, pi: &Draw, b: usize) {
+    let g = -pi
+        .log_prob()
+        .iter()
+        .map(|lp| lp + nets.target_entropy)
+        .sum::<f32>()
+        / b as f32;
+    nets.opt_alpha.step(&mut nets.log_alpha, &[g]);
+}
+
+/// The critics' targets `r + γ(1 − done)(min Q̄(s', a') − α log π(a'|s'))`, with a fresh
+/// policy sample at the next states and the target networks.
+#[allow(clippy::too_many_arguments)]
+fn critic_targets(
+    config: &SacConfig,
+    nets: &mut Nets,
+    batch: &Batch,
+    d: usize,
+    dim: usize,
+    alpha: f32,
+    rng: &mut Pcg64Mcg,
+    xa: &mut Vec<f32>,
+) -> Vec<f32> {
+    let b = config.batch_size;
+    let next_pi = draw(
+        &nets.actor,
+        &mut nets.cn,
+        &batch.next,
+        dim,
+        nets.sde.as_ref(),
+        rng,
+    );
+    concat(&batch.next, d, next_pi.action(), dim, xa);
     let t1 = nets.q1_t.forward(xa, b, &mut nets.ct).to_vec();
     let t2 = nets.q2_t.forward(xa, b, &mut nets.ct);
-    let y: Vec<f32> = (0..b)
+    (0..b)
         .map(|k| {
             let soft = t1[k].min(t2[k]) - alpha * next_pi.log_prob()[k];
             let done = batch.terminated[k];
             batch.reward[k] + if done { 0.0 } else { config.gamma * soft }
         })
-        .collect();
+        .collect()
+}
 
-    // Critics: 0.5 Σᵢ mean((Qᵢ(s, a) − y)²).
-    concat(x, d, ab, dim, xa);
+/// One Adam step of each critic on `0.5 Σᵢ mean((Qᵢ(s, a) − y)²)`; returns that loss.
+fn update_critics(
+    nets: &mut Nets,
+    batch: &Batch,
+    d: usize,
+    dim: usize,
+    y: &[f32],
+    scratch: &mut Scratch,
+) -> f64 {
+    let b = y.len();
+    let xa = &mut scratch.xa;
+    concat(&batch.obs, d, &batch.action, dim, xa);
     let mut critic_loss = 0.0;
     for (q, cache, grads, opt) in [
         (
@@ -474,18 +571,31 @@ fn gradient_step(
         let qv = q.forward(xa, b, cache);
         critic_loss += 0.5
             * qv.iter()
-                .zip(&y)
+                .zip(y)
                 .map(|(q, y)| f64::from(q - y).powi(2))
                 .sum::<f64>()
             / b as f64;
-        let g: Vec<f32> = qv.iter().zip(&y).map(|(q, y)| (q - y) / b as f32).collect();
+        let g: Vec<f32> = qv.iter().zip(y).map(|(q, y)| (q - y) / b as f32).collect();
         grads.fill(0.0);
         q.backward(cache, &g, grads, None);
         opt.step(&mut q.params, grads);
     }
+    critic_loss
+}
 
-    // Actor, against the freshly updated critics.
-    let g_actor = &mut scratch.g_actor;
+/// One Adam step of the actor (and of gSDE's exploration matrix) on
+/// `mean(α log π(a|s) − min Q(s, a))` for the batch's policy sample `pi`, against the
+/// freshly updated critics; returns that loss.
+fn update_actor(
+    nets: &mut Nets,
+    pi: &Draw,
+    x: &[f32],
+    d: usize,
+    dim: usize,
+    alpha: f32,
+    g_actor: &mut [f32],
+) -> f64 {
+    let b = x.len() / d;
     g_actor.fill(0.0);
     let critics = Critics {
         q1: &nets.q1,
@@ -493,7 +603,7 @@ fn gradient_step(
         c1: &mut nets.c1,
         c2: &mut nets.c2,
     };
-    let actor_l = match (&pi, &mut nets.sde) {
+    let loss = match (pi, &mut nets.sde) {
         (Draw::Gauss(pi), _) => f64::from(actor_loss(
             &nets.actor,
             &mut nets.ca,
@@ -527,10 +637,7 @@ fn gradient_step(
         (Draw::Sde(..), None) => unreachable!("gSDE draws need gSDE"),
     };
     nets.opt_actor.step(&mut nets.actor.params, g_actor);
-
-    polyak(&mut nets.q1_t, &nets.q1, config.tau);
-    polyak(&mut nets.q2_t, &nets.q2, config.tau);
-    (actor_l, critic_loss)
+    loss
 }
 
 /// Trains a squashed-Gaussian policy (gSDE when `use_sde`): every step [`act`]s, stores the
@@ -565,52 +672,7 @@ impl Train for SacConfig {
             context_obs,
         )?;
         let d = env.obs_dim();
-        // Independent noise: means then log-stds; gSDE: means (the noise is φ(s)·W).
-        let outputs = if config.use_sde { dim } else { 2 * dim };
-        let actor = Mlp::new(
-            mlp_spec(d, &config.hidden, outputs, Activation::Relu),
-            1.0,
-            mbtl_env::derive_seed(seed, 3_000_001),
-        )?;
-        let critic_spec = mlp_spec(d + dim, &config.hidden, 1, Activation::Relu);
-        let q1 = Mlp::new(
-            critic_spec.clone(),
-            1.0,
-            mbtl_env::derive_seed(seed, 3_000_002),
-        )?;
-        let q2 = Mlp::new(critic_spec, 1.0, mbtl_env::derive_seed(seed, 3_000_003))?;
-        let latent = config.hidden.last().copied().unwrap_or(d);
-        let mut scratch = Scratch {
-            head: vec![0.0; 2 * dim],
-            g_actor: vec![0.0; actor.n_params()],
-            g_q1: vec![0.0; q1.n_params()],
-            g_q2: vec![0.0; q2.n_params()],
-            ..Scratch::default()
-        };
-        let mut nets = Nets {
-            opt_actor: Adam::new(actor.n_params(), config.learning_rate),
-            opt_q1: Adam::new(q1.n_params(), config.learning_rate),
-            opt_q2: Adam::new(q2.n_params(), config.learning_rate),
-            q1_t: q1.clone(),
-            q2_t: q2.clone(),
-            actor,
-            q1,
-            q2,
-            sde: config
-                .use_sde
-                .then(|| Sde::new(latent, dim, config.log_std_init, SDE_CLIP_MEAN)),
-            opt_sde: Adam::new(latent * dim, config.learning_rate),
-            g_sde: vec![0.0; latent * dim],
-            log_alpha: [config.ent_coef_init.ln()],
-            opt_alpha: Adam::new(1, config.learning_rate),
-            target_entropy: config.target_entropy.unwrap_or(-(dim as f32)),
-            c_roll: Cache::default(),
-            ca: Cache::default(),
-            cn: Cache::default(),
-            c1: Cache::default(),
-            c2: Cache::default(),
-            ct: Cache::default(),
-        };
+        let (mut nets, mut scratch) = Nets::new(config, d, dim, seed)?;
         let mut rng = Pcg64Mcg::seed_from_u64(mbtl_env::derive_seed(seed, 3_000_005));
 
         let cap = config
