@@ -316,12 +316,24 @@ pub fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// FNV-1a, 64 bits, of an experiment's canonical text.
+fn fingerprint(e: &Experiment) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in e.canonical().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
 /// An experiment resolved against the environments, learners and strategies.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub experiment: Experiment,
-    /// [`Experiment::identity`], computed once: every job and result carries it.
+    /// [`Experiment::identity`], computed once: every per-task job and result carries it.
     pub identity: String,
+    /// [`Experiment::multitask_identity`]: the multi-task job and result carry it.
+    pub multitask_identity: String,
     pub env: EnvRef,
     pub space: ContextSpace,
     pub contexts: Vec<Context>,
@@ -338,6 +350,14 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The identity the job and result of `source` carry.
+    pub fn identity_of(&self, source: crate::job::Source) -> &str {
+        match source {
+            crate::job::Source::Task(_) => &self.identity,
+            crate::job::Source::Multitask => &self.multitask_identity,
+        }
+    }
+
     pub fn n_tasks(&self) -> usize {
         self.contexts.len()
     }
@@ -530,12 +550,19 @@ impl Experiment {
     /// workers and the coordinator refuse files whose fingerprint is not their run folder's.
     /// Selection settings are not part of it, so they may change under running jobs.
     pub fn identity(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self.training_settings().canonical().bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("{h:016x}")
+        fingerprint(&self.training_settings())
+    }
+
+    /// The fingerprint of the multi-task training: [`Experiment::identity`] with
+    /// `learner.multitask_hyperparameters`, which decide that training only. Without them it
+    /// is the identity itself. So adding or changing them keeps the per-task trainings, and
+    /// the multi-task job's files carry settings of their own.
+    pub fn multitask_identity(&self) -> String {
+        let mut e = self.training_settings();
+        e.learner
+            .multitask_hyperparameters
+            .clone_from(&self.learner.multitask_hyperparameters);
+        fingerprint(&e)
     }
 
     /// The experiment without the settings that decide how jobs run, not what they produce
@@ -557,6 +584,8 @@ impl Experiment {
     fn training_settings(&self) -> Experiment {
         let mut e = self.result_settings();
         e.trials = 1;
+        // They decide the multi-task training only (see `multitask_identity`).
+        e.learner.multitask_hyperparameters = Map::new();
         e.select = SelectSection {
             strategies: Vec::new(),
             budget: 0,
@@ -788,6 +817,7 @@ impl Experiment {
         Ok(Plan {
             experiment: self.clone(),
             identity: self.identity(),
+            multitask_identity: self.multitask_identity(),
             env,
             space,
             contexts,
@@ -1007,7 +1037,11 @@ budget = 2
             "multitask_hyperparameters = { total_timesteps = 8192 }\n[select]",
         );
         let e = Experiment::parse(&text, "small.toml").unwrap();
-        assert_ne!(e.identity(), base.identity());
+        // They decide the multi-task training only: the per-task trainings keep their
+        // identity, the multi-task one gets its own.
+        assert_eq!(e.identity(), base.identity());
+        assert_ne!(e.multitask_identity(), base.multitask_identity());
+        assert_eq!(base.multitask_identity(), base.identity());
         let LearnerPlan::Builtin {
             learner, multitask, ..
         } = &e.plan("small.toml").unwrap().learner

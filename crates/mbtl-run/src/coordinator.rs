@@ -163,8 +163,8 @@ impl<'a> Coordinator<'a> {
 
     fn check_result(&self, r: &JobResult, origin: &str) -> Result<()> {
         let n = self.plan.n_tasks();
-        let identity = &self.plan.identity;
-        if &r.identity != identity {
+        let identity = self.plan.identity_of(r.source);
+        if r.identity != identity {
             return Err(RunError::Job {
                 job: origin.into(),
                 message: format!(
@@ -372,8 +372,8 @@ fn check_job(job: &Job, plan: &Plan, run_dir: &Path, origin: &str) -> Result<()>
         job: origin.to_string(),
         message,
     };
-    let own = &plan.identity;
-    if &job.identity != own {
+    let own = plan.identity_of(job.source);
+    if job.identity != own {
         return Err(fail(format!(
             "its identity '{}' is not that of the experiment it holds ('{own}'): the file was edited",
             job.identity
@@ -381,8 +381,11 @@ fn check_job(job: &Job, plan: &Plan, run_dir: &Path, origin: &str) -> Result<()>
     }
     let (_, stored) = crate::store::RunStore::open_existing(run_dir)
         .map_err(|e| fail(format!("--run-dir {}: {e}", run_dir.display())))?;
-    let theirs = stored.identity();
-    if &theirs != own {
+    let theirs = match job.source {
+        Source::Task(_) => stored.identity(),
+        Source::Multitask => stored.multitask_identity(),
+    };
+    if theirs != own {
         return Err(fail(format!(
             "it belongs to experiment '{}' (identity {own}), but run folder {} holds experiment '{}' (identity {})",
             job.experiment.name,

@@ -35,7 +35,7 @@ pub enum RunError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("{} was made by a different experiment; resuming it with this one is refused. Changed:\n  {}\n(run into a new --out folder, or restore the old settings; the number of trials, the selection — strategies, budget, bounds, slope, acquisition — and the report may change)", path.display(), changes.join("\n  "))]
+    #[error("{} was made by a different experiment; resuming it with this one is refused. Changed:\n  {}\n(run into a new --out folder, or restore the old settings; the number of trials, the selection — strategies, budget, bounds, slope, acquisition — and the report may change, and the multi-task hyper-parameters until the multi-task policy is trained)", path.display(), changes.join("\n  "))]
     ConfigChanged { path: PathBuf, changes: Vec<String> },
     #[error("run folder {} is in use by another mbtl ({holder}); one writer at a time (status and report still work)", dir.display())]
     Locked { dir: PathBuf, holder: String },

@@ -238,6 +238,17 @@ impl RunStore {
         })
     }
 
+    /// Whether a multi-task training is stored, in any trial.
+    fn has_multitask_training(&self) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM trainings WHERE source = ?1)",
+                params![Source::Multitask.key()],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// Creates the store for `experiment` in `dir`, or reopens it. Reopening with an
     /// experiment whose settings differ is refused with the list of changed fields.
     /// `contexts` are the tasks' contexts as JSON, recorded once.
@@ -252,7 +263,11 @@ impl RunStore {
             Some(old_text) => {
                 let old = Experiment::parse(&old_text, &path.display().to_string())?;
                 let changes = differences(&old, experiment);
-                if !training_differences(&old, experiment).is_empty() {
+                // The multi-task settings decide one training: changing them is refused only
+                // once it is stored (which trial does not matter: they all used the old ones).
+                let multitask_changed = old.multitask_identity() != experiment.multitask_identity()
+                    && store.has_multitask_training()?;
+                if multitask_changed || !training_differences(&old, experiment).is_empty() {
                     return Err(RunError::ConfigChanged { path, changes });
                 }
                 if old_text != canonical {

@@ -168,3 +168,49 @@ fn a_sequential_strategy_alone_trains_only_what_it_picks() {
     assert_eq!(out.trainings, distinct.len());
     assert!(out.trainings <= 3);
 }
+
+#[test]
+fn multitask_settings_can_be_added_to_a_run_and_keep_its_task_trainings() {
+    let dir = Scratch::new("multitask-later");
+    let without = TINY
+        .replace("trials = 2", "trials = 1")
+        .replace(r#", "sequential-oracle", "multitask""#, "");
+    let first = run(&without, &dir.0, 2).unwrap();
+    let before = attempts(&dir.0);
+    assert_eq!(before, first.trainings);
+
+    // The multi-task baseline with settings of its own: one more training, the per-task ones
+    // reused (the run folder's identity is theirs).
+    let with = without
+        .replace(r#""independent"]"#, r#""independent", "multitask"]"#)
+        .replace(
+            "[eval]",
+            "multitask_hyperparameters = { total_timesteps = 2048 }\n[eval]",
+        );
+    let second = run(&with, &dir.0, 2).unwrap();
+    assert_eq!(
+        attempts(&dir.0),
+        before + 1,
+        "only the multi-task policy trains"
+    );
+    assert!(second.strategies.iter().any(|s| s.strategy == "multitask"));
+    let (store, experiment) = RunStore::open_existing(&dir.0).unwrap();
+    // Trained for the overridden budget: its learning curve ends at 2048 steps, not 4096.
+    let curve = store.learning_curve(0, Source::Multitask).unwrap();
+    assert_eq!(curve.iter().map(|p| p.step).max(), Some(2048), "{curve:?}");
+    assert_eq!(
+        experiment.identity(),
+        Experiment::parse(&without, "t").unwrap().identity()
+    );
+    drop(store);
+
+    // Once that policy is stored, its settings are part of the run.
+    let err = run(
+        &with.replace("total_timesteps = 2048 }", "total_timesteps = 4096 }"),
+        &dir.0,
+        1,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("learner.multitask_hyperparameters"), "{err}");
+}
