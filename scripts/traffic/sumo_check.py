@@ -297,14 +297,12 @@ def make_policy(name, ctx=None):
     return lambda: int(rng.randint(0, 4))
 
 
-def native(mbtl, ctx, policy, seed, episodes, folder):
-    out = os.path.join(folder, "native.json")
+def native(mbtl, ctx, policy, seed, episodes):
     context = f"cars={ctx['cars']},speed={ctx['speed']},length={ctx['length']}"
-    subprocess.run([mbtl, "env", "rollout", "--env", "traffic-signal", "--context", context,
-                    "--policy", policy, "--seed", str(seed), "--episodes", str(episodes),
-                    "--semantics", "reference", "--json", out], check=True, capture_output=True)
-    with open(out) as f:
-        doc = json.load(f)
+    done = subprocess.run([mbtl, "env", "rollout", "--env", "traffic-signal", "--context", context,
+                           "--policy", policy, "--seed", str(seed), "--episodes", str(episodes),
+                           "--semantics", "reference", "--json"], check=True, capture_output=True)
+    doc = json.loads(done.stdout)
     for e in doc["episodes"]:
         e["wall_seconds"] = doc["wall_seconds"] / len(doc["episodes"])
     return doc["episodes"]
@@ -337,12 +335,10 @@ def bench(mbtl, repeats):
             walls.append(m["wall_seconds"])
         sumo_wall = min(walls)
         runs = max(repeats * 20, 50)
-        out = os.path.join(tmp, "n.json")
-        subprocess.run(["taskset", "-c", "0", mbtl, "env", "rollout", "--policy", "cycle",
-                        "--seed", "10000", "--episodes", str(runs), "--semantics", "reference",
-                        "--json", out], check=True, capture_output=True)
-        with open(out) as f:
-            doc = json.load(f)
+        done = subprocess.run(["taskset", "-c", "0", mbtl, "env", "rollout", "--policy", "cycle",
+                               "--seed", "10000", "--episodes", str(runs), "--semantics",
+                               "reference", "--json"], check=True, capture_output=True)
+        doc = json.loads(done.stdout)
         native_wall = doc["wall_seconds"] / runs
         steps = m["vehicle_steps"]
     print(f"default context, cycle policy, one episode (5400 s, 1000 cars): "
@@ -380,7 +376,7 @@ def main():
             os.makedirs(folder)
             net = build_net(folder, ctx["length"], ctx["speed"])
             for policy in args.policies.split(","):
-                nat = native(args.mbtl, ctx, policy, 10000, args.episodes, folder)
+                nat = native(args.mbtl, ctx, policy, 10000, args.episodes)
                 for e in range(args.episodes):
                     rou = os.path.join(folder, f"routes{e}.rou.xml")
                     routes(10000 + e, ctx["cars"], ctx["speed"], rou)

@@ -65,9 +65,10 @@ pub(crate) struct RolloutArgs {
     /// vehicle's last speed, sums over 5400 steps) or fixed (the quirks fixed).
     #[arg(long, default_value = "fixed")]
     semantics: String,
-    /// Also write the episodes as JSON to this file.
+    /// Print the episodes as one JSON document (environment, context, policy, wall time,
+    /// one object per episode) instead of the table, as `eval --json` and `replay --json` do.
     #[arg(long)]
-    json: Option<PathBuf>,
+    json: bool,
 }
 
 pub(crate) fn envs(args: &EnvsArgs) -> Result<ExitCode> {
@@ -197,6 +198,18 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let list = episodes(&policy, &ctx, args.episodes as usize, u64::from(args.seed))?;
     let wall = started.elapsed().as_secs_f64();
+    if args.json {
+        let doc = serde_json::json!({
+            "env": env.name(),
+            "context": ctx.record(),
+            "policy": args.policy,
+            "seed": args.seed,
+            "wall_seconds": wall,
+            "episodes": list,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "{ctx}; policy {}; seed {}; {wall:.3} s",
         args.policy, args.seed
@@ -210,17 +223,6 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
             "{e:>7} {:>14.4} {:>14.4} {:>7} {:>9}",
             ep.ret, ep.score, ep.length, ep.truncated
         );
-    }
-    if let Some(path) = &args.json {
-        let doc = serde_json::json!({
-            "env": env.name(),
-            "context": ctx.record(),
-            "policy": args.policy,
-            "seed": args.seed,
-            "wall_seconds": wall,
-            "episodes": list,
-        });
-        write_json(path, &doc)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -277,6 +279,27 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
         }
     };
     let wall = started.elapsed().as_secs_f64();
+    if args.json {
+        let list: Vec<_> = episodes
+            .iter()
+            .enumerate()
+            .map(|(e, m)| {
+                let mut row = serde_json::to_value(m)?;
+                row["seed"] = (args.seed as usize + e).into();
+                Ok(row)
+            })
+            .collect::<Result<_>>()?;
+        let doc = serde_json::json!({
+            "env": "traffic-signal",
+            "context": { "cars": ctx.cars, "speed": ctx.speed_limit, "length": ctx.arm_length },
+            "policy": args.policy,
+            "semantics": args.semantics,
+            "wall_seconds": wall,
+            "episodes": list,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "traffic-signal: {} cars, speed {} m/s, arms {} m; policy {}; {} semantics; {:.3} s",
         ctx.cars, ctx.speed_limit, ctx.arm_length, args.policy, args.semantics, wall
@@ -309,31 +332,7 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
             m.vehicle_steps
         );
     }
-    if let Some(path) = &args.json {
-        let list: Vec<_> = episodes
-            .iter()
-            .enumerate()
-            .map(|(e, m)| {
-                let mut row = serde_json::to_value(m)?;
-                row["seed"] = (args.seed as usize + e).into();
-                Ok(row)
-            })
-            .collect::<Result<_>>()?;
-        let doc = serde_json::json!({
-            "env": "traffic-signal",
-            "context": { "cars": ctx.cars, "speed": ctx.speed_limit, "length": ctx.arm_length },
-            "policy": args.policy,
-            "semantics": args.semantics,
-            "wall_seconds": wall,
-            "episodes": list,
-        });
-        write_json(path, &doc)?;
-    }
     Ok(ExitCode::SUCCESS)
-}
-
-fn write_json(path: &std::path::Path, doc: &serde_json::Value) -> Result<()> {
-    crate::write_file(path, serde_json::to_string_pretty(doc)?.as_bytes())
 }
 
 pub(crate) fn run(command: EnvCommand) -> Result<ExitCode> {

@@ -26,17 +26,26 @@ fn env_replay_exits_zero_on_an_exact_match() {
 #[test]
 fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
     let dir = Scratch::new("rollout");
-    let json = dir.path("r.json");
-    let out = run_ok(
-        mbtl()
-            .args(["env", "rollout", "--env", "traffic-signal"])
-            .args(["--context", "cars=200,length=300", "--policy", "random:1"])
-            .args(["--episodes", "2", "--semantics", "reference", "--json"])
-            .arg(&json),
-    );
+    let args = [
+        "env",
+        "rollout",
+        "--env",
+        "traffic-signal",
+        "--context",
+        "cars=200,length=300",
+        "--policy",
+        "random:1",
+        "--episodes",
+        "2",
+        "--semantics",
+        "reference",
+    ];
+    let out = run_ok(mbtl().args(args));
     assert!(String::from_utf8_lossy(&out.stdout).contains("random:1"));
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // --json prints the same episodes as one document instead of the table.
+    let out = run_ok(mbtl().args(args).arg("--json"));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["policy"], "random:1");
     let eps = doc["episodes"].as_array().unwrap();
     assert_eq!(eps.len(), 2);
     assert_eq!(eps[1]["seed"], 10_001);
@@ -80,16 +89,16 @@ fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
     ]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("traffic-signal[physical] cars=50"));
     // A trained policy drives the rollout's metrics loop too.
-    let out = run_ok(
-        mbtl()
-            .args(["env", "rollout", "--context", "cars=100", "--policy"])
-            .arg(&policy)
-            .args(["--json"])
-            .arg(&json),
-    );
+    let rollout = || {
+        let mut c = mbtl();
+        c.args(["env", "rollout", "--context", "cars=100", "--policy"])
+            .arg(&policy);
+        c
+    };
+    let out = run_ok(&mut rollout());
     assert!(String::from_utf8_lossy(&out.stdout).contains("100 cars"));
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let out = run_ok(rollout().arg("--json"));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["episodes"][0]["inserted"], 100);
 }
 
@@ -103,8 +112,7 @@ fn env_rollout_of_a_trained_policy_gives_the_episodes_eval_averages() {
             .args(["--total-timesteps", "4096", "--seed", "2", "--out"])
             .arg(&policy),
     );
-    let json = dir.path("r.json");
-    run_ok(
+    let out = run_ok(
         mbtl()
             .args([
                 "env",
@@ -116,11 +124,9 @@ fn env_rollout_of_a_trained_policy_gives_the_episodes_eval_averages() {
             ])
             .args(["--episodes", "4", "--seed", "3", "--policy"])
             .arg(&policy)
-            .arg("--json")
-            .arg(&json),
+            .arg("--json"),
     );
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let eps = doc["episodes"].as_array().unwrap();
     let mean = eps.iter().map(|e| e["ret"].as_f64().unwrap()).sum::<f64>() / 4.0;
     assert!(eps
