@@ -123,7 +123,6 @@ pub struct Sim {
     inserted: usize,
     arrived: usize,
     vehicle_steps: u64,
-    next_speed: Vec<f64>,
     /// Scratch: the cars that changed lanes in this step.
     transfers: Vec<usize>,
     /// Per lane slot, the last answer of a position search on it ([`partition_from`]).
@@ -209,7 +208,6 @@ impl Sim {
                 }
             })
             .collect();
-        let n = cars.len();
         Sim {
             ix,
             vtype: STANDARD_CAR,
@@ -223,7 +221,6 @@ impl Sim {
             inserted: 0,
             arrived: 0,
             vehicle_steps: 0,
-            next_speed: vec![0.0; n],
             transfers: Vec::new(),
             hints: [0; SLOTS],
         }
@@ -317,17 +314,20 @@ impl Sim {
         // Most of the 52 lanes are empty at any time: the passes visit the others only, in
         // slot order.
         let occupied = self.occupied();
-        // 1. Next speeds, all from the current state; dawdling in lane order, so that the
-        //    random stream is reproducible. The cars of a lane share its length and limit, and
-        //    each car's leader is the car before it, whose position and speed are carried.
+        // 1. Next speeds from the state before the step, and moves (Euler: the new speed over
+        //    the whole step), lane by lane in slot order. A car's leader is the car before it
+        //    on its lane, whose position and speed before its move are carried in `front`, or
+        //    for a lane's first car, the last car of a lane it enters next: those have higher
+        //    slots (incoming, then junction, then outgoing), so they have not moved yet, and
+        //    every speed comes from the state before the step, as if computed in a pass of
+        //    its own. Dawdling draws in lane order, so that the random stream is
+        //    reproducible. Cars that cross onto another lane enter it after this pass, at its
+        //    start, behind the cars already there.
+        let mut transfers = std::mem::take(&mut self.transfers);
         for lane in lanes_of(occupied) {
-            let ids = &self.lanes[lane];
-            let place = self.cars[ids[0]].place;
+            let place = self.cars[self.lanes[lane][0]].place;
             let (len, limit) = (self.length(place), self.speed_limit(place));
-            // The first car's leader is beyond the lane; each other's is the car before it,
-            // whose position and speed are carried in `front`.
             let beyond = self.leader_beyond(lane);
-            let mut front: Option<(f64, f64)> = None;
             // What the stop line asks of each movement: `None` to stop (a lane that does not
             // serve it), else the light and the junction lane's limit.
             let signals = match place {
@@ -339,9 +339,11 @@ impl Sim {
                 }),
                 _ => [None; 3],
             };
-            let (cars, rng, next_speed) = (&self.cars, &mut self.rng, &mut self.next_speed);
-            for &i in ids {
-                let car = &cars[i];
+            let mut ids = std::mem::take(&mut self.lanes[lane]);
+            let mut front: Option<(f64, f64)> = None;
+            let mut left = false;
+            for &i in &ids {
+                let car = &self.cars[i];
                 let v = car.speed;
                 let mut vs = (v + vt.accel).min(limit).min(vt.max_speed);
                 let leader = match front {
@@ -382,69 +384,24 @@ impl Sim {
                 // speed itself: a slow car (below one step's acceleration) dawdles in
                 // proportion, as SUMO's Krauss does, instead of stopping at random.
                 let vs = vs.max(0.0);
-                let u = uniform(rng);
-                next_speed[i] = (vs - vt.sigma * vs.min(vt.accel) * u).max(0.0);
-            }
-        }
-        // 2. Moves and lane transitions (Euler: the new speed over the whole step). Cars that
-        //    cross onto another lane enter at its start, behind the cars already there.
-        let mut transfers = std::mem::take(&mut self.transfers);
-        // Moves only empty lanes until the transfers below: the same lanes to visit.
-        for lane in lanes_of(occupied) {
-            let first = self.lanes[lane][0];
-            let len = self.length(self.cars[first].place);
-            let mut k = 0;
-            while k < self.lanes[lane].len() {
-                let i = self.lanes[lane][k];
-                let v = self.next_speed[i];
-                let car = &mut self.cars[i];
-                let mut pos = car.pos + v;
-                if pos <= len {
-                    // Most cars stay on their lane.
-                    car.speed = v;
-                    car.pos = pos;
-                    k += 1;
-                    continue;
-                }
-                let start = car.place;
-                let mut place = start;
-                let mut arrived = false;
-                loop {
-                    let len = self.length(place);
-                    if pos <= len {
-                        break;
-                    }
-                    let c = &self.cars[i];
-                    match ahead_of(place, c.movement, c.vehicle.route.to)[0] {
-                        Some(n) => {
-                            pos -= len;
-                            place = n;
-                        }
-                        None => {
-                            // The end of an exit arm (stops keep cars off lane ends that
-                            // lead nowhere for them).
-                            arrived = true;
-                            break;
-                        }
-                    }
-                }
+                let u = uniform(&mut self.rng);
+                let v = (vs - vt.sigma * vs.min(vt.accel) * u).max(0.0);
+                let pos = car.pos + v;
                 let car = &mut self.cars[i];
                 car.speed = v;
-                car.pos = pos;
-                car.place = place;
-                let stays = !arrived && place == start;
-                if arrived {
-                    car.status = Status::Arrived;
-                    self.arrived += 1;
-                } else if !stays {
-                    transfers.push(i);
-                }
-                if stays {
-                    k += 1;
+                if pos <= len {
+                    // Most cars stay on their lane.
+                    car.pos = pos;
                 } else {
-                    self.lanes[lane].remove(k);
+                    left = true;
+                    self.cross(i, pos, &mut transfers);
                 }
             }
+            if left {
+                let cars = &self.cars;
+                ids.retain(|&i| cars[i].status == Status::Running && cars[i].place == place);
+            }
+            self.lanes[lane] = ids;
         }
         for &i in &transfers {
             self.insert_sorted(slot(self.cars[i].place), i);
@@ -468,6 +425,39 @@ impl Sim {
         }
         self.vehicle_steps += running;
         self.time += 1;
+    }
+
+    /// Car `i` has driven past the end of its lane to `pos` (from that lane's start): it goes
+    /// on along its way, lane by lane, and is recorded in `transfers` when it lands on another
+    /// lane, or arrives at the end of its exit arm (stops keep cars off lane ends that lead
+    /// nowhere for them).
+    fn cross(&mut self, i: usize, mut pos: f64, transfers: &mut Vec<usize>) {
+        let c = &self.cars[i];
+        let (mut place, movement, to) = (c.place, c.movement, c.vehicle.route.to);
+        loop {
+            let len = self.length(place);
+            if pos <= len {
+                break;
+            }
+            match ahead_of(place, movement, to)[0] {
+                Some(n) => {
+                    pos -= len;
+                    place = n;
+                }
+                None => {
+                    let car = &mut self.cars[i];
+                    car.pos = pos;
+                    car.place = place;
+                    car.status = Status::Arrived;
+                    self.arrived += 1;
+                    return;
+                }
+            }
+        }
+        let car = &mut self.cars[i];
+        car.pos = pos;
+        car.place = place;
+        transfers.push(i);
     }
 
     /// Whether car `i` fits on `place` at its position: the new leader and follower can keep
