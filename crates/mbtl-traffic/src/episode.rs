@@ -43,8 +43,9 @@ pub struct Ledger {
 
 /// A Python dict of floats as the authors' records use it: iteration follows insertion, an
 /// update keeps the key's place, a deletion frees it and a later insertion of the key goes to
-/// the end; its sum adds the values one by one in that order, as `sum(d.values())` does, so
-/// that no last digit depends on a hash function.
+/// the end; its sum adds the values one by one in that order, as `sum(d.values())` did before
+/// Python 3.12 (which compensates the rounding), so that no last digit depends on a hash
+/// function.
 ///
 /// The sum is asked for at every decision over every vehicle seen (a thousand speeds), while
 /// only the few dozen running vehicles change: the partial sums before the first entry changed
