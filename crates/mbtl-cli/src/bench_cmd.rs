@@ -21,6 +21,8 @@ pub(crate) enum BenchCommand {
     Select(crate::bench_select::SelectBenchArgs),
     /// The network core on the learners' shapes: training step, forward, acting (one thread).
     Nn(crate::bench_nn::NnBenchArgs),
+    /// mbtl's native traffic-signal simulator: wall time per episode (one thread).
+    Traffic(crate::bench_traffic::TrafficBenchArgs),
 }
 
 #[derive(Args)]
@@ -50,6 +52,7 @@ pub(crate) fn run(command: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Envs(args) => envs(&args),
         BenchCommand::Select(args) => crate::bench_select::run(&args),
         BenchCommand::Nn(args) => crate::bench_nn::run(&args),
+        BenchCommand::Traffic(args) => crate::bench_traffic::run(&args),
     }
 }
 

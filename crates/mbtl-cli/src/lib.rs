@@ -25,6 +25,7 @@
 mod bench_cmd;
 mod bench_nn;
 mod bench_select;
+mod bench_traffic;
 mod demo_cmd;
 mod env_cmd;
 mod progress;

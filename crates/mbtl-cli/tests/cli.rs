@@ -327,6 +327,29 @@ fn bench_nn_measures_every_learner_shape() {
 }
 
 #[test]
+fn bench_traffic_times_every_case() {
+    let out = run_ok(mbtl().args([
+        "bench",
+        "traffic",
+        "--episodes",
+        "1",
+        "--repeats",
+        "1",
+        "--json",
+    ]));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[3]["episodes"], 50, "one per inflow context");
+    for r in &rows {
+        assert!(r["seconds_per_episode"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["vehicle_steps_per_second"].as_f64().unwrap() > 0.0, "{r}");
+    }
+}
+
+#[test]
 fn train_with_a_preset_and_periodic_evaluation_then_eval_reads_the_env_from_the_policy() {
     let s = Scratch::new("train-eval");
     let dir = s.path("pol");
