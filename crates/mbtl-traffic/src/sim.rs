@@ -160,6 +160,13 @@ fn partition_from(
     p
 }
 
+/// One step's waiting (s) of a car at `speed` after the step: a second below
+/// [`WAITING_SPEED`]. Added as 0.0 otherwise, which leaves a non-negative sum as it was: no
+/// branch to predict.
+fn waits(speed: f64) -> f64 {
+    f64::from(u8::from(speed < WAITING_SPEED))
+}
+
 /// A uniform draw in [0, 1) from the top 53 bits of the next output.
 fn uniform(rng: &mut Pcg64Mcg) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
@@ -326,7 +333,12 @@ impl Sim {
         let mut transfers = std::mem::take(&mut self.transfers);
         for lane in lanes_of(occupied) {
             let place = self.cars[self.lanes[lane][0]].place;
-            let (len, limit) = (self.length(place), self.speed_limit(place));
+            // The lane's limit and the vehicles' maximum speed, as one cap (all positive, so
+            // the order of the minima does not matter).
+            let (len, cap) = (
+                self.length(place),
+                self.speed_limit(place).min(vt.max_speed),
+            );
             let beyond = self.leader_beyond(lane);
             // What the stop line asks of each movement: `None` to stop (a lane that does not
             // serve it), else the light and the junction lane's limit.
@@ -345,7 +357,7 @@ impl Sim {
             for &i in &ids {
                 let car = &self.cars[i];
                 let v = car.speed;
-                let mut vs = (v + vt.accel).min(limit).min(vt.max_speed);
+                let mut vs = (v + vt.accel).min(cap);
                 let leader = match front {
                     Some((pos, speed)) => Some((pos - vt.length - car.pos - vt.min_gap, speed)),
                     None => beyond,
@@ -396,6 +408,10 @@ impl Sim {
                     left = true;
                     self.cross(i, pos, &mut transfers);
                 }
+                let car = &mut self.cars[i];
+                if car.status == Status::Running {
+                    car.waiting += waits(v);
+                }
             }
             if left {
                 let cars = &self.cars;
@@ -412,18 +428,10 @@ impl Sim {
         self.change_lanes();
         // 4. Insertions.
         self.insert();
-        // 5. Waiting time.
-        let mut running = 0;
-        for lane in lanes_of(self.occupied()) {
-            let lane = &self.lanes[lane];
-            running += lane.len() as u64;
-            for &i in lane {
-                let car = &mut self.cars[i];
-                // Adding 0.0 to a non-negative sum leaves it as it was: no branch to predict.
-                car.waiting += f64::from(u8::from(car.speed < WAITING_SPEED));
-            }
-        }
-        self.vehicle_steps += running;
+        // Every running car has counted this step's waiting by its speed after the step (in
+        // the moves, the swaps and the insertions): the vehicles running now are those
+        // inserted and not arrived.
+        self.vehicle_steps += (self.inserted - self.arrived) as u64;
         self.time += 1;
     }
 
@@ -611,6 +619,9 @@ impl Sim {
                         let (pi, pj) = (self.cars[i].clone(), self.cars[j].clone());
                         for (a, b) in [(i, &pj), (j, &pi)] {
                             let c = &mut self.cars[a];
+                            // This step's waiting goes by the speed the car now has. (Whole
+                            // seconds: the sum stays exact.)
+                            c.waiting += waits(b.speed) - waits(c.speed);
                             c.place = b.place;
                             c.pos = b.pos;
                             c.speed = b.speed;
@@ -668,6 +679,7 @@ impl Sim {
                 car.place = place;
                 car.pos = front;
                 car.speed = v0;
+                car.waiting += waits(v0);
                 self.lanes[slot(place)].push(i);
                 self.inserted += 1;
                 self.queue_head[a] += 1;
