@@ -81,11 +81,6 @@ pub enum Movement {
     Left,
 }
 
-impl Movement {
-    /// The three, in the order of their discriminants (`m as usize` indexes this).
-    pub const ALL: [Movement; 3] = [Movement::Right, Movement::Straight, Movement::Left];
-}
-
 /// Lanes per edge; lane 0 is the kerb lane.
 pub const LANES: usize = 4;
 /// Lane width (m).

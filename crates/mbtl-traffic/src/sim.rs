@@ -343,12 +343,21 @@ impl Sim {
             // What the stop line asks of each movement: `None` to stop (a lane that does not
             // serve it), else the light and the junction lane's limit.
             let signals = match place {
-                Place::Incoming { arm, lane } => Movement::ALL.map(|m| {
-                    lane_movements(lane).contains(&m).then(|| {
-                        let light = light(self.phase, link_index(arm, lane, m));
-                        (light, self.ix.internal_lane(m).speed)
-                    })
-                }),
+                Place::Incoming { arm, lane } => {
+                    let signal = |m: Movement| {
+                        lane_movements(lane).contains(&m).then(|| {
+                            let light = light(self.phase, link_index(arm, lane, m));
+                            (light, self.ix.internal_lane(m).speed)
+                        })
+                    };
+                    // Indexed by `Movement as usize`; written out, as an array's `map` did not
+                    // inline.
+                    [
+                        signal(Movement::Right),
+                        signal(Movement::Straight),
+                        signal(Movement::Left),
+                    ]
+                }
                 _ => [None; 3],
             };
             let mut ids = std::mem::take(&mut self.lanes[lane]);
