@@ -433,9 +433,9 @@ impl Sim {
         }
         transfers.clear();
         self.transfers = transfers;
-        // 3. Strategic lane changes on the incoming lanes.
+        // 2. Strategic lane changes on the incoming lanes.
         self.change_lanes();
-        // 4. Insertions.
+        // 3. Insertions.
         self.insert();
         // Every running car has counted this step's waiting by its speed after the step (in
         // the moves, the swaps and the insertions): the vehicles running now are those
