@@ -65,6 +65,26 @@ fn file_src(
 }
 
 impl TransferMatrix {
+    /// The number of tasks of `matrices`, which must be at least one and all of one size;
+    /// `who` names what needs them in the error.
+    pub(crate) fn common_size(matrices: &[TransferMatrix], who: &'static str) -> Result<usize> {
+        let n = matrices
+            .first()
+            .map(TransferMatrix::n)
+            .ok_or(SelectError::Missing {
+                who,
+                what: "a transfer matrix",
+            })?;
+        if let Some(m) = matrices.iter().find(|m| m.n() != n) {
+            return Err(SelectError::Size {
+                what: format!("tasks in a matrix for {who} (the first one's are expected)"),
+                expected: n,
+                found: m.n(),
+            });
+        }
+        Ok(n)
+    }
+
     /// From row-major data; refuses non-square shapes and non-finite cells.
     pub fn new(n: usize, data: Vec<f64>) -> Result<TransferMatrix> {
         if n == 0 {

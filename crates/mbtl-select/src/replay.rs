@@ -450,20 +450,7 @@ pub fn replay(
     names: &[StrategyName],
     opts: &ReplayOptions,
 ) -> Result<Vec<StrategyResult>> {
-    let n = matrices
-        .first()
-        .map(TransferMatrix::n)
-        .ok_or(SelectError::Missing {
-            who: "replay",
-            what: "a transfer matrix",
-        })?;
-    if let Some(m) = matrices.iter().find(|m| m.n() != n) {
-        return Err(SelectError::Size {
-            what: "tasks in a replayed matrix (the first one's are expected)".into(),
-            expected: n,
-            found: m.n(),
-        });
-    }
+    let n = TransferMatrix::common_size(matrices, "replay")?;
     space.check_len(n)?;
     if opts.budget == 0 || opts.budget > n {
         return Err(SelectError::Budget {

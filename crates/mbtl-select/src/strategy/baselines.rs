@@ -142,20 +142,7 @@ const LAZY_CHUNK: usize = 16;
 
 impl SequentialOracle {
     pub fn new(matrices: Vec<TransferMatrix>) -> Result<SequentialOracle> {
-        let n = matrices
-            .first()
-            .map(TransferMatrix::n)
-            .ok_or(SelectError::Missing {
-                who: "the sequential oracle",
-                what: "a transfer matrix",
-            })?;
-        if let Some(m) = matrices.iter().find(|m| m.n() != n) {
-            return Err(SelectError::Size {
-                what: "tasks in an oracle matrix (the first one's are expected)".into(),
-                expected: n,
-                found: m.n(),
-            });
-        }
+        let n = TransferMatrix::common_size(&matrices, "the sequential oracle")?;
         Ok(SequentialOracle {
             best: vec![vec![f64::NEG_INFINITY; n]; matrices.len()],
             last: vec![None; n],
