@@ -172,6 +172,14 @@ fn uniform(rng: &mut Pcg64Mcg) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
 }
 
+/// The speed a car at `pos` can expect behind `leader` (the nearest car ahead on a lane): its
+/// speed within `LOOKAHEAD` metres, else `limit`.
+fn speed_ahead(leader: Option<&Car>, pos: f64, limit: f64) -> f64 {
+    leader
+        .filter(|c| c.pos - pos < LOOKAHEAD)
+        .map_or(limit, |c| c.speed)
+}
+
 /// The lane slots whose bits are set in `mask`, in increasing order.
 fn lanes_of(mut mask: u64) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
@@ -534,11 +542,8 @@ impl Sim {
         let s = slot(Place::Incoming { arm, lane });
         let ids = &self.lanes[s];
         let ahead = partition_from(ids, &self.cars, &mut self.hints[s], |c| c.pos > pos);
-        ahead
-            .checked_sub(1)
-            .map(|a| &self.cars[ids[a]])
-            .filter(|c| c.pos - pos < LOOKAHEAD)
-            .map_or(self.ix.speed_limit, |c| c.speed)
+        let leader = ahead.checked_sub(1).map(|a| &self.cars[ids[a]]);
+        speed_ahead(leader, pos, self.ix.speed_limit)
     }
 
     /// A neighbouring lane serving car `i`'s movement where it would be clearly faster; `k`
@@ -546,18 +551,12 @@ impl Sim {
     fn faster_lane(&mut self, i: usize, k: usize, arm: Approach, lane: usize) -> Option<usize> {
         let (pos, movement) = (self.cars[i].pos, self.cars[i].movement);
         let own = &self.lanes[slot(Place::Incoming { arm, lane })];
-        let here = match k.checked_sub(1).map(|a| &self.cars[own[a]]) {
-            // The car ahead, strictly ahead: what the search below would find.
-            Some(c) if c.pos > pos => {
-                if c.pos - pos < LOOKAHEAD {
-                    c.speed
-                } else {
-                    self.ix.speed_limit
-                }
-            }
-            None => self.ix.speed_limit,
+        let leader = k.checked_sub(1).map(|a| &self.cars[own[a]]);
+        let here = match leader {
             // Side by side (never seen): the search decides.
-            Some(_) => self.lane_speed(arm, lane, pos),
+            Some(c) if c.pos <= pos => self.lane_speed(arm, lane, pos),
+            // The car ahead, strictly ahead, or none: what the search would find.
+            _ => speed_ahead(leader, pos, self.ix.speed_limit),
         };
         if here + GAIN >= self.ix.speed_limit {
             return None;
