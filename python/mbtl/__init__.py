@@ -176,6 +176,7 @@ def replay(
     coords: Optional[np.ndarray] = None,
     normalize: Union[None, str, Sequence[float]] = None,
     negate: bool = False,
+    clip: bool = False,
     seed: int = 42,
     slope: float = 0.005,
     gap: str = "fixed",
@@ -189,14 +190,18 @@ def replay(
     ``curve_ci95``, ``average``, ``trials``), with the curves as NumPy arrays.
 
     ``normalize``: ``None``, ``"minmax"`` (global over the matrices) or ``(lower, upper)``
-    (MBTL's bounds; ``negate`` first for costs). ``strategies=None`` runs the CLI's default
-    set."""
+    (MBTL's bounds; ``negate`` first for costs); ``clip=True`` clamps bound-normalised values
+    to [0, 1]. ``strategies=None`` runs the CLI's default set."""
     if isinstance(matrices, np.ndarray) and matrices.ndim == 2:
         matrices = [matrices]
     ms = [np.ascontiguousarray(m, dtype=np.float64) for m in matrices]
     if normalize is not None and not isinstance(normalize, str):
         lo, hi = normalize
         normalize = f"{float(lo)!r},{float(hi)!r}"
+    if clip:
+        if normalize in (None, "none", "minmax"):
+            raise ValueError(f"clip=True needs bounds normalize=(lower, upper), got normalize={normalize!r}")
+        normalize = f"{normalize},clip"
     text = _mbtl.replay(
         ms,
         None if strategies is None else list(strategies),

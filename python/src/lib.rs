@@ -228,9 +228,9 @@ fn replay(
     let mut multitask = multitask.map(|m| m.as_array().to_vec());
     // The same normalisation as `mbtl replay`, the multi-task vector on the same scale.
     let normalization: Normalization = normalize.unwrap_or("none").parse().map_err(value_err)?;
-    let (scale, shift) = normalization.apply(&mut ms, negate).map_err(value_err)?;
+    let rescale = normalization.apply(&mut ms, negate).map_err(value_err)?;
     if let Some(v) = multitask.as_mut() {
-        v.iter_mut().for_each(|x| *x = *x * scale + shift);
+        v.iter_mut().for_each(|x| *x = rescale.map(*x));
     }
     let space = match (n_tasks, grid, coords) {
         (None, None, None) => TaskSpace::indices(n),

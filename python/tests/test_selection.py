@@ -109,6 +109,23 @@ def test_replay_equals_the_cli_json(tmp_path, mbtl_cli):
         assert c["trials"] == p["trials"]
 
 
+def test_clipped_bounds_equal_a_replay_of_the_clipped_matrix():
+    # Waiting costs: most cells inside the bounds, some far beyond them (jammed targets).
+    cost = np.where(banded(12) > 0.6, 100 * (1 - banded(12)), 100 * (1 - banded(12)) * 40)
+    names = ["mbtl-gp", "random", "sequential-oracle", "independent"]
+    clipped = mbtl.replay(cost, names, budget=4, normalize=(-100, 0), negate=True, clip=True)
+    by_hand = np.clip((-cost + 100) / 100, 0.0, 1.0)
+    assert (by_hand == 0.0).any() and (by_hand > 0.0).any()
+    expected = mbtl.replay(by_hand, names, budget=4)
+    for c, e in zip(clipped, expected):
+        assert c["order"] == e["order"] and c["curve"].tolist() == e["curve"].tolist()
+        assert c["curve"].min() >= 0.0
+    unclipped = mbtl.replay(cost, ["random"], budget=4, normalize=(-100, 0), negate=True)
+    assert unclipped[0]["curve"].min() < 0.0
+    with pytest.raises(ValueError, match="clip=True needs bounds"):
+        mbtl.replay(cost, names, budget=4, normalize="minmax", clip=True)
+
+
 def test_matrices_round_trip_and_synth_equals_the_cli(tmp_path, mbtl_cli):
     m = banded(7) * 500
     for name in ["m.csv", "m.npy"]:

@@ -45,7 +45,8 @@ pub(crate) struct ReplayArgs {
     /// d numbers, no header. Default: 1-D task indices (MBTL's convention), or --grid.
     #[arg(long, conflicts_with = "grid")]
     pub(crate) coords: Option<PathBuf>,
-    /// Normalisation: none, minmax (global over the matrices), or LOWER,UPPER bounds.
+    /// Normalisation: none, minmax (global over the matrices), LOWER,UPPER bounds, or
+    /// LOWER,UPPER,clip (bounds, then values clamped to [0, 1]).
     #[arg(long, default_value = "none")]
     pub(crate) normalize: String,
     /// Negate raw values before bound normalisation (costs, e.g. waiting times).
@@ -128,12 +129,32 @@ pub(crate) fn run(args: ReplayArgs) -> Result<ExitCode> {
         .map(|p| TransferMatrix::read(p, args.nan))
         .collect::<Result<Vec<_>, _>>()?;
     let mut multitask = args.multitask.as_deref().map(read_vector).transpose()?;
-    // The multi-task vector goes through the same affine normalisation as the matrices.
+    // The multi-task vector goes through the same normalisation as the matrices.
     let normalization: Normalization = args
         .normalize
         .parse()
         .map_err(|e| anyhow::anyhow!("--{e}"))?;
-    let (scale, shift) = normalization.apply(&mut matrices, args.negate)?;
+    // Clipped values cannot lie outside [0, 1]: count them before the matrices are normalised.
+    if let Normalization::Bounds {
+        lower,
+        upper,
+        clip: true,
+    } = normalization
+    {
+        for (m, path) in matrices.iter().zip(&args.matrices) {
+            let mut unclipped = m.clone();
+            unclipped.normalize_bounds(lower, upper, args.negate)?;
+            if let Some((cells, lo, hi)) = unclipped.outside_unit() {
+                eprintln!(
+                    "note: {}: {cells} of {} normalised values lay outside [0, 1] (from {lo:.3} to {hi:.3}) and were clipped to it (--normalize={})",
+                    path.display(),
+                    m.n() * m.n(),
+                    args.normalize
+                );
+            }
+        }
+    }
+    let rescale = normalization.apply(&mut matrices, args.negate)?;
     if !matches!(normalization, Normalization::None) {
         for (m, path) in matrices.iter().zip(&args.matrices) {
             if let Some((cells, lo, hi)) = m.outside_unit() {
@@ -148,7 +169,7 @@ pub(crate) fn run(args: ReplayArgs) -> Result<ExitCode> {
     }
     if let Some(v) = &mut multitask {
         for x in v.iter_mut() {
-            *x = *x * scale + shift;
+            *x = rescale.map(*x);
         }
     }
     let n = matrices[0].n();

@@ -189,22 +189,47 @@ fn the_suggested_replay_command_reproduces_the_run_when_pasted() {
         "slope = 0.03",
         "slope = 0.02\nbounds = [-50.0, 500.0]\nacquisition = \"inverse-k\"",
     );
-    let exp = write_experiment(&s, &text);
     let dir = s.path("run");
-    let out = run_ok(mbtl().arg("matrix").arg(&exp).arg("--out").arg(&dir).args([
+    suggestion_reproduces(&s, &text, &dir, "--normalize=-50,500 ");
+    // Clipped: bounds that most returns exceed, on the same trainings (a selection change).
+    let clipped = text.replace("bounds = [-50.0, 500.0]", "bounds = [-50.0, 30.0]\nclip = true");
+    suggestion_reproduces(&s, &clipped, &dir, "--normalize=-50,30,clip ");
+    let results = results(&dir);
+    let curves = results["strategies"].as_array().unwrap();
+    assert!(
+        curves
+            .iter()
+            .flat_map(|r| r["curve"].as_array().unwrap())
+            .all(|v| (0.0..=1.0).contains(&v.as_f64().unwrap())),
+        "clipped curves stay in [0, 1]: {curves:?}"
+    );
+    run_ok(mbtl().arg("report").arg(&dir));
+    let html = std::fs::read_to_string(dir.join("report/index.html")).unwrap();
+    assert!(html.contains("clipped to [0, 1]. "), "the header says so");
+    assert!(
+        html.contains("lie outside [0, 1]") && html.contains("and were clipped to it"),
+        "the note says how many were clipped"
+    );
+}
+
+/// Runs `mbtl matrix` on experiment `text` into `dir`, then the online run, and checks that
+/// the replay command `matrix` suggests (which must contain `expect`) gives the run's curves.
+fn suggestion_reproduces(s: &Scratch, text: &str, dir: &Path, expect: &str) {
+    let exp = write_experiment(s, text);
+    let out = run_ok(mbtl().arg("matrix").arg(&exp).arg("--out").arg(dir).args([
         "--workers",
         "2",
         "--no-report",
         "-q",
     ]));
-    run_to_end(&exp, &dir, &[]);
+    run_to_end(&exp, dir, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout
         .lines()
         .find_map(|l| l.strip_prefix("compare strategies on it: mbtl "))
         .unwrap_or_else(|| panic!("no suggestion in:\n{stdout}"));
     assert!(
-        line.contains("--normalize=-50,500") && !line.contains("multitask"),
+        line.contains(expect) && !line.contains("multitask"),
         "{line}"
     );
     let out = run_ok(
@@ -215,7 +240,7 @@ fn the_suggested_replay_command_reproduces_the_run_when_pasted() {
             .arg("--json"),
     );
     let replayed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let online = results(&dir);
+    let online = results(dir);
     for name in ["mbtl-gp", "random", "independent"] {
         let a = online["strategies"]
             .as_array()

@@ -281,12 +281,23 @@ pub struct SelectSection {
     /// Two numbers; a list (not a fixed-size array) so that a third one is refused by name.
     #[serde(default)]
     pub bounds: Option<Vec<f64>>,
+    /// Clamp the normalised values to `[0, 1]` ([`mbtl_select::replay::Normalization`]'s
+    /// `clip`): a policy that fails a target far below the lower bound then counts as 0 there,
+    /// instead of dragging `V_k` below 0. MBTL's code does not clip, hence the default. Not
+    /// written when off, so run folders made before it existed keep their canonical text.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub clip: bool,
     /// MBTL-GP's generalization-gap slope θ per task index (MBTL eq. 5, fixed gap).
     #[serde(default = "default_slope")]
     pub slope: f64,
     /// MBTL-GP's exploration schedule: zero, one, inverse-k, sqrt-log, sampled.
     #[serde(default = "default_acquisition")]
     pub acquisition: String,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn default_slope() -> f64 {
@@ -330,10 +341,6 @@ fn fingerprint(e: &Experiment) -> String {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub experiment: Experiment,
-    /// [`Experiment::identity`], computed once: every per-task job and result carries it.
-    pub identity: String,
-    /// [`Experiment::multitask_identity`]: the multi-task job and result carry it.
-    pub multitask_identity: String,
     pub env: EnvRef,
     pub space: ContextSpace,
     pub contexts: Vec<Context>,
@@ -343,6 +350,8 @@ pub struct Plan {
     pub learner: LearnerPlan,
     pub strategies: Vec<StrategyName>,
     pub bounds: [f64; 2],
+    /// `select.clip`: normalised values clamped to `[0, 1]`.
+    pub clip: bool,
     pub options: ReplayOptions,
     /// Where an external trainer's command runs: the experiment file's folder (absolute), or
     /// the current folder when the experiment did not come from a file.
@@ -350,12 +359,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The identity the job and result of `source` carry.
-    pub fn identity_of(&self, source: crate::job::Source) -> &str {
-        match source {
-            crate::job::Source::Task(_) => &self.identity,
-            crate::job::Source::Multitask => &self.multitask_identity,
-        }
+    /// The identity the job and result of `source` carry: [`Experiment::identity_of`].
+    pub fn identity_of(&self, source: crate::job::Source) -> String {
+        self.experiment.identity_of(source)
     }
 
     pub fn n_tasks(&self) -> usize {
@@ -389,9 +395,10 @@ impl Plan {
         };
         // `=` keeps negative bounds from reading as flags.
         cmd.push_str(&format!(
-            " --normalize={},{} --strategy {} --budget {} --slope {slope} --acquisition {} --seed {}",
+            " --normalize={},{}{} --strategy {} --budget {} --slope {slope} --acquisition {} --seed {}",
             self.bounds[0],
             self.bounds[1],
+            if self.clip { ",clip" } else { "" },
             strategies.join(","),
             o.budget,
             o.acquisition,
@@ -451,8 +458,19 @@ impl Plan {
         Ok(())
     }
 
-    /// `(raw − lo)/(hi − lo)`.
+    /// `(raw − lo)/(hi − lo)`, clamped to `[0, 1]` under `select.clip`: what the strategies,
+    /// the curves and the report see.
     pub fn normalize(&self, raw: f64) -> f64 {
+        let v = self.normalize_unclipped(raw);
+        if self.clip {
+            v.clamp(0.0, 1.0)
+        } else {
+            v
+        }
+    }
+
+    /// `(raw − lo)/(hi − lo)`, never clamped (to say what clipping changed).
+    pub fn normalize_unclipped(&self, raw: f64) -> f64 {
         (raw - self.bounds[0]) / (self.bounds[1] - self.bounds[0])
     }
 }
@@ -565,6 +583,16 @@ impl Experiment {
         fingerprint(&e)
     }
 
+    /// The identity the job and result of `source` carry, and the one a run folder's stored
+    /// experiment must have for them: [`Experiment::identity`] for a per-task training,
+    /// [`Experiment::multitask_identity`] for the multi-task one.
+    pub fn identity_of(&self, source: crate::job::Source) -> String {
+        match source {
+            crate::job::Source::Task(_) => self.identity(),
+            crate::job::Source::Multitask => self.multitask_identity(),
+        }
+    }
+
     /// The experiment without the settings that decide how jobs run, not what they produce
     /// (`learner.timeout`, `learner.retries`): changing those never makes a run folder's
     /// results stale (raising a timeout after one hit is what a user does).
@@ -577,7 +605,7 @@ impl Experiment {
     }
 
     /// The settings that decide what a training produces: [`Experiment::result_settings`]
-    /// without the selection (strategies, K, bounds, θ, acquisition), which only decides which
+    /// without the selection (strategies, K, bounds, clipping, θ, acquisition), which only decides which
     /// stored rows are read and how, and without the number of trials (a job's seed depends on
     /// its trial, not on how many there are). A run folder keeps its trainings across such
     /// changes: more trials train only the new ones.
@@ -590,6 +618,7 @@ impl Experiment {
             strategies: Vec::new(),
             budget: 0,
             bounds: None,
+            clip: false,
             slope: 0.0,
             acquisition: String::new(),
         };
@@ -816,8 +845,6 @@ impl Experiment {
         })?;
         Ok(Plan {
             experiment: self.clone(),
-            identity: self.identity(),
-            multitask_identity: self.multitask_identity(),
             env,
             space,
             contexts,
@@ -825,6 +852,7 @@ impl Experiment {
             learner,
             strategies,
             bounds,
+            clip: s.clip,
             options,
             workdir: None,
         })
@@ -1209,8 +1237,8 @@ budget = 2
             "learner.hyperparameters.total_timesteps=4096",
         ])
         .unwrap();
-        assert_eq!(p.identity, plain.identity);
-        assert_ne!(p.identity, set(&[]).unwrap().identity);
+        assert_eq!(p.experiment.identity(), plain.experiment.identity());
+        assert_ne!(p.experiment.identity(), set(&[]).unwrap().experiment.identity());
         for (sets, want) in [
             (
                 &["learner.preset=paper"][..],

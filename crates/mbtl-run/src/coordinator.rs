@@ -381,10 +381,7 @@ fn check_job(job: &Job, plan: &Plan, run_dir: &Path, origin: &str) -> Result<()>
     }
     let (_, stored) = crate::store::RunStore::open_existing(run_dir)
         .map_err(|e| fail(format!("--run-dir {}: {e}", run_dir.display())))?;
-    let theirs = match job.source {
-        Source::Task(_) => stored.identity(),
-        Source::Multitask => stored.multitask_identity(),
-    };
+    let theirs = stored.identity_of(job.source);
     if theirs != own {
         return Err(fail(format!(
             "it belongs to experiment '{}' (identity {own}), but run folder {} holds experiment '{}' (identity {})",

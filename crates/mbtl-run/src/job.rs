@@ -117,7 +117,7 @@ impl Job {
     /// The job of `(trial, source)` in `plan`'s experiment.
     pub fn new(plan: &Plan, trial: usize, source: Source) -> Job {
         Job {
-            identity: plan.identity_of(source).to_string(),
+            identity: plan.identity_of(source),
             trial,
             source,
             experiment: plan.experiment.clone(),

@@ -291,13 +291,17 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
     }
 
     // Trial 0's transfer matrix, as far as it was trained.
-    let rows: Vec<Option<Vec<f64>>> = (0..n)
+    let raw_rows: Vec<Option<Vec<f64>>> = (0..n)
         .map(|s| {
             store
                 .evaluations(0, Source::Task(s))
-                .map(|r| r.map(|r| r.iter().map(|t| plan.normalize(t.mean)).collect()))
+                .map(|r| r.map(|r| r.iter().map(|t| t.mean).collect()))
         })
         .collect::<Result<_>>()?;
+    let rows: Vec<Option<Vec<f64>>> = raw_rows
+        .iter()
+        .map(|r| r.as_ref().map(|r| r.iter().map(|&v| plan.normalize(v)).collect()))
+        .collect();
     let trained = rows.iter().filter(|r| r.is_some()).count();
     // A 1-D space is labelled in its feature's values.
     let axis_values: Option<(String, Vec<f64>)> = match exp.space.axes.as_slice() {
@@ -455,7 +459,7 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
     let mut html = String::new();
     let _ = write!(
         html,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mbtl report: {name}</title>\n<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:4px 10px;text-align:right}}th:first-child,td:first-child{{text-align:left}}img{{max-width:100%;border:1px solid #ddd}}figure{{margin:1.5em 0}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}</style></head>\n<body>\n<h1>{name}</h1>\n<p>{kind}, {n} tasks, {trials} trial(s), K = {k}, learner {algo}, {episodes} evaluation episodes per pair; returns normalised with bounds [{lo}, {hi}]. {trainings} trainings in the store.</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mbtl report: {name}</title>\n<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:4px 10px;text-align:right}}th:first-child,td:first-child{{text-align:left}}img{{max-width:100%;border:1px solid #ddd}}figure{{margin:1.5em 0}}pre{{background:#f6f6f6;padding:1em;overflow-x:auto}}</style></head>\n<body>\n<h1>{name}</h1>\n<p>{kind}, {n} tasks, {trials} trial(s), K = {k}, learner {algo}, {episodes} evaluation episodes per pair; returns normalised with bounds [{lo}, {hi}]{clip}. {trainings} trainings in the store.</p>\n",
         name = escape(&exp.name),
         kind = escape(plan.env.name()),
         trials = exp.trials,
@@ -464,9 +468,16 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
         episodes = plan.eval_episodes(),
         lo = plan.bounds[0],
         hi = plan.bounds[1],
+        clip = if plan.clip { ", clipped to [0, 1]" } else { "" },
         trainings = store.trainings()?.len(),
     );
-    let cells: Vec<f64> = rows.iter().flatten().flatten().copied().collect();
+    // Counted before clipping, so that a clipped run still says how much clipping changed.
+    let cells: Vec<f64> = raw_rows
+        .iter()
+        .flatten()
+        .flatten()
+        .map(|&v| plan.normalize_unclipped(v))
+        .collect();
     let outside = cells.iter().filter(|v| !(0.0..=1.0).contains(*v)).count();
     if outside > 0 {
         let (lo, hi) = cells
@@ -474,9 +485,20 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
                 (a.min(v), b.max(v))
             });
+        let (lead, then) = if plan.clip {
+            (
+                "Note:",
+                "and were clipped to it (<code>select.clip</code>), so a policy that fails a target counts as 0 there.",
+            )
+        } else {
+            (
+                "Warning:",
+                "so V<sub>k</sub> can leave [0, 1] (<code>select.clip = true</code> clamps them).",
+            )
+        };
         let _ = writeln!(
             html,
-            "<p id=\"bounds-warning\"><strong>Warning:</strong> {outside} of the {} normalised returns of trial 0 lie outside [0, 1] (from {lo:.3} to {hi:.3}): the bounds [{}, {}] do not bracket the returns, so V<sub>k</sub> can leave [0, 1].</p>",
+            "<p id=\"bounds-warning\"><strong>{lead}</strong> {outside} of the {} normalised returns of trial 0 lie outside [0, 1] (from {lo:.3} to {hi:.3}): the bounds [{}, {}] do not bracket the returns, {then}</p>",
             cells.len(),
             plan.bounds[0],
             plan.bounds[1]

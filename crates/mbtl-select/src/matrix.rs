@@ -191,6 +191,14 @@ impl TransferMatrix {
         Ok(())
     }
 
+    /// Clamps every cell to `[0, 1]` (after [`TransferMatrix::normalize_bounds`], when the
+    /// bounds do not bracket every return and the values outside are to count as 0 or 1).
+    pub fn clip_unit(&mut self) {
+        for v in &mut self.data {
+            *v = v.clamp(0.0, 1.0);
+        }
+    }
+
     /// SD-MBTL's normalisation (sdmbtl-spec §1): one global min and max over all trial
     /// matrices of a benchmark, then `(J − min)/(max − min)` for each. Returns `(min, max)`, so
     /// that other values (a multi-task vector) can be put on the same scale.

@@ -149,35 +149,68 @@ pub enum Normalization {
     None,
     /// SD-MBTL: one global min and max over all matrices.
     MinMax,
-    /// MBTL: `(±J − lower)/(upper − lower)` with per-benchmark bounds.
-    Bounds { lower: f64, upper: f64 },
+    /// MBTL: `(±J − lower)/(upper − lower)` with per-benchmark bounds, then, with `clip`,
+    /// clamped to `[0, 1]`. The authors' code does not clip (mbtl-spec §4.3), but bounds
+    /// that do not bracket every return (a traffic policy that jams a heavier inflow scores
+    /// far below the lower bound) leave values below 0 that dominate `V_k`; whether their
+    /// published traffic curves were clipped is unknown (traffic-signal-spec U1), so both are
+    /// offered.
+    Bounds { lower: f64, upper: f64, clip: bool },
+}
+
+/// The map a [`Normalization`] applied to the matrices, for other values in raw units (a
+/// multi-task vector): `x ↦ x·scale + shift`, clamped to `[0, 1]` when `clip`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rescale {
+    pub scale: f64,
+    pub shift: f64,
+    pub clip: bool,
+}
+
+impl Rescale {
+    pub fn map(&self, x: f64) -> f64 {
+        let y = x * self.scale + self.shift;
+        if self.clip {
+            y.clamp(0.0, 1.0)
+        } else {
+            y
+        }
+    }
 }
 
 impl FromStr for Normalization {
     type Err = SelectError;
-    /// `none`, `minmax`, or `LOWER,UPPER`.
+    /// `none`, `minmax`, `LOWER,UPPER`, or `LOWER,UPPER,clip`.
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "none" => Ok(Normalization::None),
             "minmax" => Ok(Normalization::MinMax),
-            bounds => {
+            given => {
+                let (bounds, clip) = match given.rsplit_once(',') {
+                    Some((b, last)) if last.trim() == "clip" => (b, true),
+                    _ => (given, false),
+                };
                 let parts: Vec<f64> = bounds
                     .split(',')
                     .map(|p| p.trim().parse::<f64>())
                     .collect::<std::result::Result<_, _>>()
                     .map_err(|_| SelectError::Invalid {
                         what: "normalize",
-                        value: bounds.to_string(),
-                        expected: "none, minmax or LOWER,UPPER".into(),
+                        value: given.to_string(),
+                        expected: "none, minmax, LOWER,UPPER or LOWER,UPPER,clip".into(),
                     })?;
                 let [lower, upper] = parts[..] else {
                     return Err(SelectError::Invalid {
                         what: "normalize",
-                        value: bounds.to_string(),
-                        expected: "two bounds LOWER,UPPER".into(),
+                        value: given.to_string(),
+                        expected: "two bounds LOWER,UPPER (and optionally ,clip)".into(),
                     });
                 };
-                Ok(Normalization::Bounds { lower, upper })
+                Ok(Normalization::Bounds {
+                    lower,
+                    upper,
+                    clip,
+                })
             }
         }
     }
@@ -185,21 +218,36 @@ impl FromStr for Normalization {
 
 impl Normalization {
     /// Normalises `matrices` in place (`negate` first for bounds, e.g. costs) and returns the
-    /// affine map `x ↦ x·scale + shift` it applied, so that other values in raw units (a
-    /// multi-task vector) go on the same scale.
-    pub fn apply(self, matrices: &mut [TransferMatrix], negate: bool) -> Result<(f64, f64)> {
+    /// map it applied, so that other values in raw units (a multi-task vector) go on the same
+    /// scale.
+    pub fn apply(self, matrices: &mut [TransferMatrix], negate: bool) -> Result<Rescale> {
+        let affine = |scale, shift| Rescale {
+            scale,
+            shift,
+            clip: false,
+        };
         match self {
-            Normalization::None => Ok((1.0, 0.0)),
+            Normalization::None => Ok(affine(1.0, 0.0)),
             Normalization::MinMax => {
                 let (lo, hi) = TransferMatrix::normalize_minmax_global(matrices)?;
-                Ok((1.0 / (hi - lo), -lo / (hi - lo)))
+                Ok(affine(1.0 / (hi - lo), -lo / (hi - lo)))
             }
-            Normalization::Bounds { lower, upper } => {
+            Normalization::Bounds {
+                lower,
+                upper,
+                clip,
+            } => {
                 for m in matrices.iter_mut() {
                     m.normalize_bounds(lower, upper, negate)?;
+                    if clip {
+                        m.clip_unit();
+                    }
                 }
                 let sign = if negate { -1.0 } else { 1.0 };
-                Ok((sign / (upper - lower), -lower / (upper - lower)))
+                Ok(Rescale {
+                    clip,
+                    ..affine(sign / (upper - lower), -lower / (upper - lower))
+                })
             }
         }
     }
@@ -490,6 +538,41 @@ pub fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounds_normalisation_clips_only_when_asked() {
+        let raw = TransferMatrix::from_fn(2, |s, t| [[-5.0, -50.0], [-500.0, 20.0]][s][t]).unwrap();
+        let parse = |s: &str| s.parse::<Normalization>().unwrap();
+        assert_eq!(
+            parse("-100, 0"),
+            Normalization::Bounds {
+                lower: -100.0,
+                upper: 0.0,
+                clip: false
+            }
+        );
+        let mut plain = [raw.clone()];
+        let unclipped = parse("-100,0").apply(&mut plain, false).unwrap();
+        assert_eq!(plain[0].data(), &[0.95, 0.5, -4.0, 1.2]);
+        let mut clipped = [raw];
+        let rescale = parse("-100,0,clip").apply(&mut clipped, false).unwrap();
+        assert_eq!(clipped[0].data(), &[0.95, 0.5, 0.0, 1.0]);
+        // A multi-task vector goes on the same scale, clipped alike.
+        assert_eq!(unclipped.map(-500.0), -4.0);
+        assert_eq!((rescale.map(-500.0), rescale.map(-50.0)), (0.0, 0.5));
+        for bad in ["-100,0,clap", "clip", "-100,clip", "1,2,3"] {
+            assert!(
+                matches!(
+                    bad.parse::<Normalization>(),
+                    Err(SelectError::Invalid {
+                        what: "normalize",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn replays_every_strategy_on_a_small_matrix() {
