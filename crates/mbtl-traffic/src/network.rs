@@ -98,6 +98,14 @@ pub fn lane_movements(lane: usize) -> &'static [Movement] {
     }
 }
 
+/// Whether incoming `lane` allows `movement` ([`lane_movements`] as one table lookup: the
+/// simulator asks it for every queued car every second).
+pub fn serves(lane: usize, movement: Movement) -> bool {
+    // Bit `m` of entry `lane`: lane 0 right and straight, 1 and 2 straight, 3 left.
+    const SERVES: [u8; LANES] = [0b011, 0b010, 0b010, 0b100];
+    SERVES[lane.min(LANES - 1)] >> (movement as u8) & 1 == 1
+}
+
 /// The outgoing lane a movement from incoming `lane` enters: right turns and lane 0's straight
 /// go to lane 0, straight lanes keep their index, left turns enter lane 3.
 pub fn target_lane(lane: usize, movement: Movement) -> usize {
@@ -226,6 +234,19 @@ impl Intersection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serves_is_lane_movements() {
+        for lane in 0..LANES {
+            for m in [Movement::Right, Movement::Straight, Movement::Left] {
+                assert_eq!(
+                    serves(lane, m),
+                    lane_movements(lane).contains(&m),
+                    "{lane} {m:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn movements_follow_the_spec_table() {

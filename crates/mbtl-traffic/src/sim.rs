@@ -27,9 +27,7 @@
 //!   time (SUMO's `getAccumulatedWaitingTime` with a memory as long as the episode).
 
 use crate::demand::{Vehicle, VehicleType, STANDARD_CAR};
-use crate::network::{
-    lane_movements, link_index, target_lane, Approach, Intersection, Movement, LANES,
-};
+use crate::network::{link_index, serves, target_lane, Approach, Intersection, Movement, LANES};
 use crate::signal::{light, Light};
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -114,6 +112,8 @@ pub struct Sim {
     cars: Vec<Car>,
     /// Per lane slot, the indices of its cars, front first.
     lanes: Vec<Vec<usize>>,
+    /// The slots of `lanes` that have cars, as bits (kept as cars enter and leave lanes).
+    occupied: u64,
     /// Per arm, the next pending vehicle's position in `by_arm`.
     queue_head: [usize; 4],
     by_arm: [Vec<usize>; 4],
@@ -165,6 +165,28 @@ fn partition_from(
 /// branch to predict.
 fn waits(speed: f64) -> f64 {
     f64::from(u8::from(speed < WAITING_SPEED))
+}
+
+/// `a.min(b)` for numbers that are never NaN, as one `minsd`: `f64::min` adds a NaN check to
+/// every call, a few per car and step in the moves. Equal values (±0) give `a`, as
+/// `f64::min` does on x86-64, so results stay the same to the bit.
+#[inline(always)]
+fn min(a: f64, b: f64) -> f64 {
+    if b < a {
+        b
+    } else {
+        a
+    }
+}
+
+/// `a.max(b)` for numbers that are never NaN (see [`min`]).
+#[inline(always)]
+fn max(a: f64, b: f64) -> f64 {
+    if b > a {
+        b
+    } else {
+        a
+    }
 }
 
 /// A uniform draw in [0, 1) from the top 53 bits of the next output.
@@ -228,6 +250,7 @@ impl Sim {
             vtype: STANDARD_CAR,
             cars,
             lanes: vec![Vec::new(); SLOTS],
+            occupied: 0,
             queue_head: [0; 4],
             by_arm,
             time: 0,
@@ -241,12 +264,19 @@ impl Sim {
         }
     }
 
-    /// The lane slots with cars, as bits.
-    fn occupied(&self) -> u64 {
+    /// The lane slots with cars, as bits, counted afresh (what `occupied` must equal).
+    #[cfg(test)]
+    fn occupied_now(&self) -> u64 {
         self.lanes
             .iter()
             .enumerate()
             .fold(0, |m, (l, ids)| m | u64::from(!ids.is_empty()) << l)
+    }
+
+    /// Puts `ids` back as lane slot `lane`'s cars, and its bit in `occupied` with them.
+    fn set_lane(&mut self, lane: usize, ids: Vec<usize>) {
+        self.occupied = self.occupied & !(1 << lane) | u64::from(!ids.is_empty()) << lane;
+        self.lanes[lane] = ids;
     }
 
     /// Seconds simulated so far.
@@ -328,7 +358,7 @@ impl Sim {
         let vt = self.vtype;
         // Most of the 52 lanes are empty at any time: the passes visit the others only, in
         // slot order.
-        let occupied = self.occupied();
+        let occupied = self.occupied;
         // 1. Next speeds from the state before the step, and moves (Euler: the new speed over
         //    the whole step), lane by lane in slot order. A car's leader is the car before it
         //    on its lane, whose position and speed before its move are carried in `front`, or
@@ -353,7 +383,7 @@ impl Sim {
             let signals = match place {
                 Place::Incoming { arm, lane } => {
                     let signal = |m: Movement| {
-                        lane_movements(lane).contains(&m).then(|| {
+                        serves(lane, m).then(|| {
                             let light = light(self.phase, link_index(arm, lane, m));
                             (light, self.ix.internal_lane(m).speed)
                         })
@@ -374,13 +404,13 @@ impl Sim {
             for &i in &ids {
                 let car = &self.cars[i];
                 let v = car.speed;
-                let mut vs = (v + vt.accel).min(cap);
+                let mut vs = min(v + vt.accel, cap);
                 let leader = match front {
                     Some((pos, speed)) => Some((pos - vt.length - car.pos - vt.min_gap, speed)),
                     None => beyond,
                 };
                 if let Some((gap, vl)) = leader {
-                    vs = vs.min(krauss_safe(v, vl, gap, vt.decel, vt.tau));
+                    vs = min(vs, krauss_safe(v, vl, gap, vt.decel, vt.tau));
                 }
                 if let Place::Incoming { .. } = place {
                     let dist = len - car.pos;
@@ -394,7 +424,7 @@ impl Sim {
                         (!stop).then_some(vj)
                     });
                     match pass {
-                        None => vs = vs.min(krauss_safe(v, 0.0, dist, vt.decel, vt.tau)),
+                        None => vs = min(vs, krauss_safe(v, 0.0, dist, vt.decel, vt.tau)),
                         Some(vj) => {
                             // Braking to `vj`, the junction lane's limit, by the line binds
                             // near it only: far away the root exceeds `vs` (the margin covers
@@ -403,7 +433,7 @@ impl Sim {
                             // result.
                             let x = vj * vj + 2.0 * vt.decel * dist;
                             if x < 1.001 * (vs * vs) {
-                                vs = vs.min(x.sqrt());
+                                vs = min(vs, x.sqrt());
                             }
                         }
                     }
@@ -412,9 +442,9 @@ impl Sim {
                 // Dawdling takes up to σ·a off the speed, but never more than σ times the
                 // speed itself: a slow car (below one step's acceleration) dawdles in
                 // proportion, as SUMO's Krauss does, instead of stopping at random.
-                let vs = vs.max(0.0);
+                let vs = max(vs, 0.0);
                 let u = uniform(&mut self.rng);
-                let v = (vs - vt.sigma * vs.min(vt.accel) * u).max(0.0);
+                let v = max(vs - vt.sigma * min(vs, vt.accel) * u, 0.0);
                 let pos = car.pos + v;
                 let car = &mut self.cars[i];
                 car.speed = v;
@@ -434,7 +464,7 @@ impl Sim {
                 let cars = &self.cars;
                 ids.retain(|&i| cars[i].status == Status::Running && cars[i].place == place);
             }
-            self.lanes[lane] = ids;
+            self.set_lane(lane, ids);
         }
         for &i in &transfers {
             self.insert_sorted(slot(self.cars[i].place), i);
@@ -531,7 +561,7 @@ impl Sim {
                 return false;
             };
             (other.pos - car.pos).abs() < reach
-                && !lane_movements(lj).contains(&other.movement)
+                && !serves(lj, other.movement)
                 && next_lane_towards(lj, other.movement) == lane
         })
     }
@@ -563,7 +593,7 @@ impl Sim {
         }
         let mut best: Option<(usize, f64)> = None;
         for l in [lane.checked_sub(1), Some(lane + 1)].into_iter().flatten() {
-            if l < LANES && lane_movements(l).contains(&movement) {
+            if l < LANES && serves(l, movement) {
                 let v = self.lane_speed(arm, l, pos);
                 // The faster neighbour; on a tie the later one (as `max_by`).
                 if v > here + GAIN && best.is_none_or(|(_, b)| v.total_cmp(&b).is_ge()) {
@@ -581,67 +611,75 @@ impl Sim {
         let (pos, ids) = (cars[i].pos, &self.lanes[lane]);
         let at = ids.partition_point(|&j| cars[j].pos > pos || (cars[j].pos == pos && j < i));
         self.lanes[lane].insert(at, i);
+        self.occupied |= 1 << lane;
     }
 
     /// Moves car `i`, the `k`-th of lane `from`, onto lane `to` at its position.
     fn change_lane(&mut self, i: usize, from: Place, k: usize, to: Place) {
-        self.lanes[slot(from)].remove(k);
+        let from = slot(from);
+        self.lanes[from].remove(k);
+        if self.lanes[from].is_empty() {
+            self.occupied &= !(1 << from);
+        }
         self.cars[i].place = to;
         self.cars[i].changed = Some(self.time);
         self.insert_sorted(slot(to), i);
     }
 
     fn change_lanes(&mut self) {
-        for arm in Approach::ALL {
-            for lane in 0..LANES {
-                let from = Place::Incoming { arm, lane };
-                let mut k = 0;
-                while k < self.lanes[slot(from)].len() {
-                    let i = self.lanes[slot(from)][k];
-                    k += 1;
-                    let m = self.cars[i].movement;
-                    if self.cars[i].changed == Some(self.time) {
-                        continue;
-                    }
-                    if lane_movements(lane).contains(&m) {
-                        // Speed gain: to a neighbouring lane that serves the movement too when
-                        // its car ahead is clearly faster (or absent) and the gaps are safe.
-                        if let Some(to_lane) = self.faster_lane(i, k - 1, arm, lane) {
-                            let to = Place::Incoming { arm, lane: to_lane };
-                            if self.fits(i, to) {
-                                k -= 1;
-                                self.change_lane(i, from, k, to);
-                            }
+        // The incoming lanes with cars, in slot order (arm by arm as `Approach::ALL`, lane by
+        // lane). A lane empty now can only receive cars that change in this step, and those
+        // do not change again, so skipping it skips nothing.
+        const INCOMING: u64 = (1 << JUNCTION0) - (1 << IN0);
+        for s in lanes_of(self.occupied & INCOMING) {
+            let (arm, lane) = (Approach::ALL[(s - IN0) / LANES], (s - IN0) % LANES);
+            let from = Place::Incoming { arm, lane };
+            let mut k = 0;
+            while k < self.lanes[slot(from)].len() {
+                let i = self.lanes[slot(from)][k];
+                k += 1;
+                let m = self.cars[i].movement;
+                if self.cars[i].changed == Some(self.time) {
+                    continue;
+                }
+                if serves(lane, m) {
+                    // Speed gain: to a neighbouring lane that serves the movement too when
+                    // its car ahead is clearly faster (or absent) and the gaps are safe.
+                    if let Some(to_lane) = self.faster_lane(i, k - 1, arm, lane) {
+                        let to = Place::Incoming { arm, lane: to_lane };
+                        if self.fits(i, to) {
+                            k -= 1;
+                            self.change_lane(i, from, k, to);
                         }
-                        continue;
                     }
-                    let to_lane = next_lane_towards(lane, m);
-                    let to = Place::Incoming { arm, lane: to_lane };
-                    if self.fits(i, to) {
-                        k -= 1;
-                        self.change_lane(i, from, k, to);
-                    } else if let Some(j) = self.swap_partner(i, to) {
-                        // Two cars beside each other that each want the other's lane would wait
-                        // for ever (teleporting is off); they trade places instead, each taking
-                        // over the other's position and speed, so every gap stays as it was.
-                        let (pi, pj) = (self.cars[i].clone(), self.cars[j].clone());
-                        for (a, b) in [(i, &pj), (j, &pi)] {
-                            let c = &mut self.cars[a];
-                            // This step's waiting goes by the speed the car now has. (Whole
-                            // seconds: the sum stays exact.)
-                            c.waiting += waits(b.speed) - waits(c.speed);
-                            c.place = b.place;
-                            c.pos = b.pos;
-                            c.speed = b.speed;
-                            c.changed = Some(self.time);
-                        }
-                        for l in [slot(from), slot(to)] {
-                            for k in &mut self.lanes[l] {
-                                if *k == i {
-                                    *k = j;
-                                } else if *k == j {
-                                    *k = i;
-                                }
+                    continue;
+                }
+                let to_lane = next_lane_towards(lane, m);
+                let to = Place::Incoming { arm, lane: to_lane };
+                if self.fits(i, to) {
+                    k -= 1;
+                    self.change_lane(i, from, k, to);
+                } else if let Some(j) = self.swap_partner(i, to) {
+                    // Two cars beside each other that each want the other's lane would wait
+                    // for ever (teleporting is off); they trade places instead, each taking
+                    // over the other's position and speed, so every gap stays as it was.
+                    let (pi, pj) = (self.cars[i].clone(), self.cars[j].clone());
+                    for (a, b) in [(i, &pj), (j, &pi)] {
+                        let c = &mut self.cars[a];
+                        // This step's waiting goes by the speed the car now has. (Whole
+                        // seconds: the sum stays exact.)
+                        c.waiting += waits(b.speed) - waits(c.speed);
+                        c.place = b.place;
+                        c.pos = b.pos;
+                        c.speed = b.speed;
+                        c.changed = Some(self.time);
+                    }
+                    for l in [slot(from), slot(to)] {
+                        for k in &mut self.lanes[l] {
+                            if *k == i {
+                                *k = j;
+                            } else if *k == j {
+                                *k = i;
                             }
                         }
                     }
@@ -689,6 +727,7 @@ impl Sim {
                 car.speed = v0;
                 car.waiting += waits(v0);
                 self.lanes[slot(place)].push(i);
+                self.occupied |= 1 << slot(place);
                 self.inserted += 1;
                 self.queue_head[a] += 1;
             }
@@ -701,7 +740,7 @@ impl Sim {
 fn ahead_of(place: Place, movement: Movement, to: Approach) -> [Option<Place>; 2] {
     match place {
         Place::Incoming { arm, lane } => {
-            if !lane_movements(lane).contains(&movement) {
+            if !serves(lane, movement) {
                 return [None, None];
             }
             let link = link_index(arm, lane, movement);
@@ -725,7 +764,7 @@ fn ahead_of(place: Place, movement: Movement, to: Approach) -> [Option<Place>; 2
 /// The lane next to `lane` in the direction of the nearest lane that serves `m`.
 fn next_lane_towards(lane: usize, m: Movement) -> usize {
     let want = (0..LANES)
-        .filter(|&l| lane_movements(l).contains(&m))
+        .filter(|&l| serves(l, m))
         .min_by_key(|&l| l.abs_diff(lane))
         .unwrap_or(lane);
     match want.cmp(&lane) {
@@ -788,6 +827,12 @@ mod tests {
     }
 
     fn check_no_overlap(sim: &Sim) {
+        assert_eq!(
+            sim.occupied,
+            sim.occupied_now(),
+            "the lane set at t = {}",
+            sim.time()
+        );
         for lane in &sim.lanes {
             for w in lane.windows(2) {
                 let (a, b) = (&sim.cars[w[0]], &sim.cars[w[1]]);
