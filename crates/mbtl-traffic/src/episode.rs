@@ -236,7 +236,7 @@ impl Episode {
                 Place::Junction { .. } => {}
             }
             if reference {
-                let id = key(c);
+                let id = key(&c);
                 if matches!(c.place, Place::Incoming { .. }) {
                     ledger.waiting.insert(id, c.waiting);
                 } else {

@@ -67,6 +67,23 @@ fn arm_index(a: Approach) -> usize {
     }
 }
 
+/// The place of lane slot `s` (the inverse of [`slot`]).
+fn place_of(s: usize) -> Place {
+    match s {
+        IN0..JUNCTION0 => Place::Incoming {
+            arm: Approach::ALL[(s - IN0) / LANES],
+            lane: (s - IN0) % LANES,
+        },
+        JUNCTION0..OUT0 => Place::Junction {
+            link: s - JUNCTION0,
+        },
+        _ => Place::Outgoing {
+            arm: Approach::ALL[(s - OUT0) / LANES],
+            lane: (s - OUT0) % LANES,
+        },
+    }
+}
+
 fn slot(place: Place) -> usize {
     match place {
         Place::Incoming { arm, lane } => IN0 + LANES * arm_index(arm) + lane,
@@ -85,7 +102,8 @@ pub enum Status {
     Arrived,
 }
 
-/// One vehicle's simulation state.
+/// One vehicle's simulation state. While it runs, its lane holds what changes every second
+/// ([`Sim::running`] and [`Sim::cars`] show it merged in).
 #[derive(Clone, Debug)]
 pub struct Car {
     pub vehicle: Vehicle,
@@ -100,8 +118,26 @@ pub struct Car {
     pub waiting: f64,
     /// The lane drawn for insertion, once drawn.
     depart_lane: Option<usize>,
-    /// The step of the last lane change: one change per step at most.
-    changed: Option<u32>,
+}
+
+/// A running car as its lane holds it, in lane order: everything the passes read and write
+/// every second, so that they walk one contiguous array per lane instead of following
+/// indices into `cars` (lane-major layout).
+#[derive(Clone, Copy, Debug)]
+struct Occupant {
+    /// Front bumper's distance from the start of the lane (m).
+    pos: f64,
+    /// Speed over the last step (m/s).
+    speed: f64,
+    /// Accumulated waiting time (s).
+    waiting: f64,
+    /// Index into `cars` (departure order): ties in position go by it.
+    id: u32,
+    movement: Movement,
+    /// The arm it leaves by.
+    to: Approach,
+    /// One more than the step of its last lane change (0: none): one change per step at most.
+    changed: u32,
 }
 
 /// A simulation of one episode's demand on one intersection.
@@ -109,11 +145,19 @@ pub struct Car {
 pub struct Sim {
     ix: Intersection,
     vtype: VehicleType,
+    /// Every vehicle; a running one's moving parts are in its lane's [`Occupant`].
     cars: Vec<Car>,
-    /// Per lane slot, the indices of its cars, front first.
-    lanes: Vec<Vec<usize>>,
+    /// Per lane slot, its cars, front first (position descending, ties by index).
+    lanes: Vec<Vec<Occupant>>,
     /// The slots of `lanes` that have cars, as bits (kept as cars enter and leave lanes).
     occupied: u64,
+    /// Per lane slot, its length (m) and its speed limit capped by the vehicles' maximum.
+    lane_len: [f64; SLOTS],
+    lane_cap: [f64; SLOTS],
+    /// Per incoming lane slot and movement (`Movement as usize`), what the stop line asks
+    /// under the current phase: `None` to stop (the lane does not serve the movement), else
+    /// the light and the junction lane's limit. Set with the phase.
+    signals: [[Option<(Light, f64)>; 3]; JUNCTION0],
     /// Per arm, the next pending vehicle's position in `by_arm`.
     queue_head: [usize; 4],
     by_arm: [Vec<usize>; 4],
@@ -123,39 +167,33 @@ pub struct Sim {
     inserted: usize,
     arrived: usize,
     vehicle_steps: u64,
-    /// Scratch: the cars that changed lanes in this step.
-    transfers: Vec<usize>,
+    /// Scratch: the cars that crossed onto another lane in this step, with its slot.
+    transfers: Vec<(usize, Occupant)>,
     /// Per lane slot, the last answer of a position search on it ([`partition_from`]).
     hints: [usize; SLOTS],
 }
 
-/// `ids.partition_point(|&j| pred(&cars[j]))` for a predicate that holds on a prefix of the
-/// lane, started from the last answer on that lane (`hint`, updated): the lane change pass
-/// asks about cars in the order they sit, so the answer mostly moves by a step or two, and a
-/// walk of a few steps replaces a binary search whose every probe is a cache miss into
-/// `cars`. The result is the same index either way; a walk that goes on too long falls back
-/// to the binary search.
-fn partition_from(
-    ids: &[usize],
-    cars: &[Car],
-    hint: &mut usize,
-    pred: impl Fn(&Car) -> bool,
-) -> usize {
+/// `lane.partition_point(pred)` for a predicate that holds on a prefix of the lane, started
+/// from the last answer on that lane (`hint`, updated): the lane change pass asks about cars
+/// in the order they sit, so the answer mostly moves by a step or two, and a walk of a few
+/// steps replaces a binary search. The result is the same index either way; a walk that goes
+/// on too long falls back to the binary search.
+fn partition_from(lane: &[Occupant], hint: &mut usize, pred: impl Fn(&Occupant) -> bool) -> usize {
     const WALK: usize = 6;
-    let n = ids.len();
+    let n = lane.len();
     let mut p = (*hint).min(n);
     let mut found = None;
     for _ in 0..=WALK {
-        if p < n && pred(&cars[ids[p]]) {
+        if p < n && pred(&lane[p]) {
             p += 1;
-        } else if p > 0 && !pred(&cars[ids[p - 1]]) {
+        } else if p > 0 && !pred(&lane[p - 1]) {
             p -= 1;
         } else {
             found = Some(p);
             break;
         }
     }
-    let p = found.unwrap_or_else(|| ids.partition_point(|&j| pred(&cars[j])));
+    let p = found.unwrap_or_else(|| lane.partition_point(pred));
     *hint = p;
     p
 }
@@ -196,7 +234,7 @@ fn uniform(rng: &mut Pcg64Mcg) -> f64 {
 
 /// The speed a car at `pos` can expect behind `leader` (the nearest car ahead on a lane): its
 /// speed within `LOOKAHEAD` metres, else `limit`.
-fn speed_ahead(leader: Option<&Car>, pos: f64, limit: f64) -> f64 {
+fn speed_ahead(leader: Option<&Occupant>, pos: f64, limit: f64) -> f64 {
     leader
         .filter(|c| c.pos - pos < LOOKAHEAD)
         .map_or(limit, |c| c.speed)
@@ -241,16 +279,32 @@ impl Sim {
                     speed: 0.0,
                     waiting: 0.0,
                     depart_lane: None,
-                    changed: None,
                 }
             })
             .collect();
-        Sim {
+        let vtype = STANDARD_CAR;
+        let (mut lane_len, mut lane_cap) = ([0.0; SLOTS], [0.0; SLOTS]);
+        for s in 0..SLOTS {
+            let (len, limit) = match place_of(s) {
+                Place::Incoming { .. } | Place::Outgoing { .. } => (ix.arm_length, ix.speed_limit),
+                Place::Junction { link } => {
+                    let internal = ix.internal_lane(link_movement(link));
+                    (internal.length, internal.speed)
+                }
+            };
+            // The lane's limit and the vehicles' maximum speed, as one cap (all positive, so
+            // the order of the minima does not matter).
+            (lane_len[s], lane_cap[s]) = (len, limit.min(vtype.max_speed));
+        }
+        let mut sim = Sim {
             ix,
-            vtype: STANDARD_CAR,
+            vtype,
             cars,
             lanes: vec![Vec::new(); SLOTS],
             occupied: 0,
+            lane_len,
+            lane_cap,
+            signals: [[None; 3]; JUNCTION0],
             queue_head: [0; 4],
             by_arm,
             time: 0,
@@ -261,7 +315,9 @@ impl Sim {
             vehicle_steps: 0,
             transfers: Vec::new(),
             hints: [0; SLOTS],
-        }
+        };
+        sim.set_phase(0);
+        sim
     }
 
     /// The lane slots with cars, as bits, counted afresh (what `occupied` must equal).
@@ -273,10 +329,10 @@ impl Sim {
             .fold(0, |m, (l, ids)| m | u64::from(!ids.is_empty()) << l)
     }
 
-    /// Puts `ids` back as lane slot `lane`'s cars, and its bit in `occupied` with them.
-    fn set_lane(&mut self, lane: usize, ids: Vec<usize>) {
-        self.occupied = self.occupied & !(1 << lane) | u64::from(!ids.is_empty()) << lane;
-        self.lanes[lane] = ids;
+    /// Puts `lane` back as lane slot `s`'s cars, and its bit in `occupied` with them.
+    fn set_lane(&mut self, s: usize, lane: Vec<Occupant>) {
+        self.occupied = self.occupied & !(1 << s) | u64::from(!lane.is_empty()) << s;
+        self.lanes[s] = lane;
     }
 
     /// Seconds simulated so far.
@@ -287,11 +343,40 @@ impl Sim {
     /// Shows signal phase `phase` (0..8) from the next step on.
     pub fn set_phase(&mut self, phase: usize) {
         self.phase = phase;
+        for (s, signals) in self.signals.iter_mut().enumerate() {
+            let Place::Incoming { arm, lane } = place_of(s) else {
+                unreachable!("the first slots are the incoming lanes")
+            };
+            for m in [Movement::Right, Movement::Straight, Movement::Left] {
+                signals[m as usize] = serves(lane, m).then(|| {
+                    let light = light(phase, link_index(arm, lane, m));
+                    (light, self.ix.internal_lane(m).speed)
+                });
+            }
+        }
     }
 
-    /// Every vehicle of the episode, in departure order.
-    pub fn cars(&self) -> &[Car] {
-        &self.cars
+    /// Every vehicle of the episode, in departure order, the running ones as their lanes
+    /// hold them.
+    pub fn cars(&self) -> Vec<Car> {
+        let mut cars = self.cars.clone();
+        for (s, lane) in self.lanes.iter().enumerate() {
+            for o in lane {
+                cars[o.id as usize] = self.merged(s, o);
+            }
+        }
+        cars
+    }
+
+    /// Car `o` of lane slot `s` with its moving parts.
+    fn merged(&self, s: usize, o: &Occupant) -> Car {
+        Car {
+            place: place_of(s),
+            pos: o.pos,
+            speed: o.speed,
+            waiting: o.waiting,
+            ..self.cars[o.id as usize].clone()
+        }
     }
 
     /// Vehicles inserted so far.
@@ -310,44 +395,31 @@ impl Sim {
     }
 
     /// Every running vehicle, lane by lane (incoming, junction, outgoing), each front first.
-    pub fn running(&self) -> impl Iterator<Item = &Car> {
-        self.lanes.iter().flatten().map(move |&i| &self.cars[i])
-    }
-
-    fn length(&self, place: Place) -> f64 {
-        match place {
-            Place::Incoming { .. } | Place::Outgoing { .. } => self.ix.arm_length,
-            Place::Junction { link } => self.ix.internal_lane(link_movement(link)).length,
-        }
-    }
-
-    fn speed_limit(&self, place: Place) -> f64 {
-        match place {
-            Place::Incoming { .. } | Place::Outgoing { .. } => self.ix.speed_limit,
-            Place::Junction { link } => self.ix.internal_lane(link_movement(link)).speed,
-        }
-    }
-
-    /// The lanes after `car`'s lane on its way, up to two (junction then exit lane).
-    fn ahead(&self, car: &Car) -> [Option<Place>; 2] {
-        ahead_of(car.place, car.movement, car.vehicle.route.to)
+    pub fn running(&self) -> impl Iterator<Item = Car> + '_ {
+        self.lanes
+            .iter()
+            .enumerate()
+            .flat_map(move |(s, lane)| lane.iter().map(move |o| self.merged(s, o)))
     }
 
     /// The gap (minus the minimum gap) and speed of the nearest vehicle ahead of the first car
-    /// of lane slot `lane`, on the lanes it enters next; `None` when the way is free. (Every
+    /// of lane slot `s`, on the lanes it enters next; `None` when the way is free. (Every
     /// other car's leader is the car before it on its lane.)
-    fn leader_beyond(&self, lane: usize) -> Option<(f64, f64)> {
-        let car = &self.cars[self.lanes[lane][0]];
-        let mut dist = self.length(car.place) - car.pos;
-        for next in self.ahead(car).into_iter().flatten() {
-            if let Some(&j) = self.lanes[slot(next)].last() {
-                let l = &self.cars[j];
+    fn leader_beyond(&self, s: usize) -> Option<(f64, f64)> {
+        let car = &self.lanes[s][0];
+        let mut dist = self.lane_len[s] - car.pos;
+        for next in ahead_of(place_of(s), car.movement, car.to)
+            .into_iter()
+            .flatten()
+        {
+            let n = slot(next);
+            if let Some(l) = self.lanes[n].last() {
                 return Some((
                     dist + l.pos - self.vtype.length - self.vtype.min_gap,
                     l.speed,
                 ));
             }
-            dist += self.length(next);
+            dist += self.lane_len[n];
         }
         None
     }
@@ -369,40 +441,15 @@ impl Sim {
         //    reproducible. Cars that cross onto another lane enter it after this pass, at its
         //    start, behind the cars already there.
         let mut transfers = std::mem::take(&mut self.transfers);
-        for lane in lanes_of(occupied) {
-            let place = self.cars[self.lanes[lane][0]].place;
-            // The lane's limit and the vehicles' maximum speed, as one cap (all positive, so
-            // the order of the minima does not matter).
-            let (len, cap) = (
-                self.length(place),
-                self.speed_limit(place).min(vt.max_speed),
-            );
-            let beyond = self.leader_beyond(lane);
-            // What the stop line asks of each movement: `None` to stop (a lane that does not
-            // serve it), else the light and the junction lane's limit.
-            let signals = match place {
-                Place::Incoming { arm, lane } => {
-                    let signal = |m: Movement| {
-                        serves(lane, m).then(|| {
-                            let light = light(self.phase, link_index(arm, lane, m));
-                            (light, self.ix.internal_lane(m).speed)
-                        })
-                    };
-                    // Indexed by `Movement as usize`; written out, as an array's `map` did not
-                    // inline.
-                    [
-                        signal(Movement::Right),
-                        signal(Movement::Straight),
-                        signal(Movement::Left),
-                    ]
-                }
-                _ => [None; 3],
-            };
-            let mut ids = std::mem::take(&mut self.lanes[lane]);
+        for s in lanes_of(occupied) {
+            let incoming = s < JUNCTION0;
+            let (len, cap) = (self.lane_len[s], self.lane_cap[s]);
+            let beyond = self.leader_beyond(s);
+            let signals = self.signals.get(s).copied().unwrap_or([None; 3]);
+            let mut lane = std::mem::take(&mut self.lanes[s]);
             let mut front: Option<(f64, f64)> = None;
             let mut left = false;
-            for &i in &ids {
-                let car = &self.cars[i];
+            for car in &mut lane {
                 let v = car.speed;
                 let mut vs = min(v + vt.accel, cap);
                 let leader = match front {
@@ -412,7 +459,7 @@ impl Sim {
                 if let Some((gap, vl)) = leader {
                     vs = min(vs, krauss_safe(v, vl, gap, vt.decel, vt.tau));
                 }
-                if let Place::Incoming { .. } = place {
+                if incoming {
                     let dist = len - car.pos;
                     let pass = signals[car.movement as usize].and_then(|(light, vj)| {
                         let stop = match light {
@@ -445,29 +492,28 @@ impl Sim {
                 let vs = max(vs, 0.0);
                 let u = uniform(&mut self.rng);
                 let v = max(vs - vt.sigma * min(vs, vt.accel) * u, 0.0);
-                let pos = car.pos + v;
-                let car = &mut self.cars[i];
                 car.speed = v;
-                if pos <= len {
+                car.pos += v;
+                if car.pos <= len {
                     // Most cars stay on their lane.
-                    car.pos = pos;
+                    car.waiting += waits(v);
                 } else {
                     left = true;
-                    self.cross(i, pos, &mut transfers);
-                }
-                let car = &mut self.cars[i];
-                if car.status == Status::Running {
-                    car.waiting += waits(v);
                 }
             }
             if left {
-                let cars = &self.cars;
-                ids.retain(|&i| cars[i].status == Status::Running && cars[i].place == place);
+                // The cars past the lane's end go on, in lane order.
+                lane.retain(|car| {
+                    car.pos <= len || {
+                        self.cross(s, *car, &mut transfers);
+                        false
+                    }
+                });
             }
-            self.set_lane(lane, ids);
+            self.set_lane(s, lane);
         }
-        for &i in &transfers {
-            self.insert_sorted(slot(self.cars[i].place), i);
+        for &(s, car) in &transfers {
+            self.insert_sorted(s, car);
         }
         transfers.clear();
         self.transfers = transfers;
@@ -482,51 +528,48 @@ impl Sim {
         self.time += 1;
     }
 
-    /// Car `i` has driven past the end of its lane to `pos` (from that lane's start): it goes
-    /// on along its way, lane by lane, and is recorded in `transfers` when it lands on another
-    /// lane, or arrives at the end of its exit arm (stops keep cars off lane ends that lead
-    /// nowhere for them).
-    fn cross(&mut self, i: usize, mut pos: f64, transfers: &mut Vec<usize>) {
-        let c = &self.cars[i];
-        let (mut place, movement, to) = (c.place, c.movement, c.vehicle.route.to);
+    /// `car` has driven past the end of lane slot `s` (its `pos` counts from that lane's
+    /// start): it goes on along its way, lane by lane, and is recorded in `transfers` when it
+    /// lands on another lane (counting this step's waiting there), or arrives at the end of
+    /// its exit arm and leaves its final state in `cars` (stops keep cars off lane ends that
+    /// lead nowhere for them).
+    fn cross(&mut self, s: usize, mut car: Occupant, transfers: &mut Vec<(usize, Occupant)>) {
+        let mut place = place_of(s);
         loop {
-            let len = self.length(place);
-            if pos <= len {
+            let len = self.lane_len[slot(place)];
+            if car.pos <= len {
                 break;
             }
-            match ahead_of(place, movement, to)[0] {
+            match ahead_of(place, car.movement, car.to)[0] {
                 Some(n) => {
-                    pos -= len;
+                    car.pos -= len;
                     place = n;
                 }
                 None => {
-                    let car = &mut self.cars[i];
-                    car.pos = pos;
-                    car.place = place;
-                    car.status = Status::Arrived;
+                    let c = &mut self.cars[car.id as usize];
+                    c.pos = car.pos;
+                    c.speed = car.speed;
+                    c.waiting = car.waiting;
+                    c.place = place;
+                    c.status = Status::Arrived;
                     self.arrived += 1;
                     return;
                 }
             }
         }
-        let car = &mut self.cars[i];
-        car.pos = pos;
-        car.place = place;
-        transfers.push(i);
+        car.waiting += waits(car.speed);
+        transfers.push((slot(place), car));
     }
 
-    /// Whether car `i` fits on `place` at its position: the new leader and follower can keep
-    /// their speeds within a comfortable deceleration.
-    fn fits(&mut self, i: usize, place: Place) -> bool {
+    /// Whether `car` fits on lane slot `s` at its position: the new leader and follower can
+    /// keep their speeds within a comfortable deceleration.
+    fn fits(&mut self, car: &Occupant, s: usize) -> bool {
         let vt = self.vtype;
-        let car = &self.cars[i];
         // Lanes are sorted front first: only the nearest car ahead and the nearest behind can
         // be unsafe.
-        let s = slot(place);
         let lane = &self.lanes[s];
-        let ahead = partition_from(lane, &self.cars, &mut self.hints[s], |c| c.pos >= car.pos);
-        if let Some(&j) = ahead.checked_sub(1).and_then(|a| lane.get(a)) {
-            let other = &self.cars[j];
+        let ahead = partition_from(lane, &mut self.hints[s], |c| c.pos >= car.pos);
+        if let Some(other) = ahead.checked_sub(1).and_then(|a| lane.get(a)) {
             let gap = other.pos - vt.length - car.pos - vt.min_gap;
             if gap < 0.0
                 || krauss_safe(car.speed, other.speed, gap, vt.decel, vt.tau) < car.speed - vt.decel
@@ -534,8 +577,7 @@ impl Sim {
                 return false;
             }
         }
-        if let Some(&j) = lane.get(ahead) {
-            let other = &self.cars[j];
+        if let Some(other) = lane.get(ahead) {
             let gap = car.pos - vt.length - other.pos - vt.min_gap;
             if gap < 0.0
                 || krauss_safe(other.speed, car.speed, gap, vt.decel, vt.tau)
@@ -547,44 +589,41 @@ impl Sim {
         true
     }
 
-    /// A car on `to` beside car `i` (their bodies overlap along the lane) that wants to move
-    /// onto `i`'s lane.
-    fn swap_partner(&self, i: usize, to: Place) -> Option<usize> {
-        let car = &self.cars[i];
-        let Place::Incoming { lane, .. } = car.place else {
-            return None;
-        };
+    /// The index on incoming lane `to_lane` (slot `to`) of a car beside `car` (their bodies
+    /// overlap along the lane) that wants to move onto `car`'s lane `lane`.
+    fn swap_partner(
+        &self,
+        car: &Occupant,
+        lane: usize,
+        to: usize,
+        to_lane: usize,
+    ) -> Option<usize> {
         let reach = self.vtype.length + self.vtype.min_gap;
-        self.lanes[slot(to)].iter().copied().find(|&j| {
-            let other = &self.cars[j];
-            let Place::Incoming { lane: lj, .. } = other.place else {
-                return false;
-            };
+        self.lanes[to].iter().position(|other| {
             (other.pos - car.pos).abs() < reach
-                && !serves(lj, other.movement)
-                && next_lane_towards(lj, other.movement) == lane
+                && !serves(to_lane, other.movement)
+                && next_lane_towards(to_lane, other.movement) == lane
         })
     }
 
-    /// The speed a car at `pos` can expect on incoming lane `lane`: its car ahead's speed, the
-    /// limit when the lane ahead is free for `LOOKAHEAD` metres.
-    fn lane_speed(&mut self, arm: Approach, lane: usize, pos: f64) -> f64 {
-        let s = slot(Place::Incoming { arm, lane });
-        let ids = &self.lanes[s];
-        let ahead = partition_from(ids, &self.cars, &mut self.hints[s], |c| c.pos > pos);
-        let leader = ahead.checked_sub(1).map(|a| &self.cars[ids[a]]);
+    /// The speed a car at `pos` can expect on incoming lane slot `s`: its car ahead's speed,
+    /// the limit when the lane ahead is free for `LOOKAHEAD` metres.
+    fn lane_speed(&mut self, s: usize, pos: f64) -> f64 {
+        let lane = &self.lanes[s];
+        let ahead = partition_from(lane, &mut self.hints[s], |c| c.pos > pos);
+        let leader = ahead.checked_sub(1).map(|a| &lane[a]);
         speed_ahead(leader, pos, self.ix.speed_limit)
     }
 
-    /// A neighbouring lane serving car `i`'s movement where it would be clearly faster; `k`
-    /// is the car's place on its own lane, whose car ahead is the one before it.
-    fn faster_lane(&mut self, i: usize, k: usize, arm: Approach, lane: usize) -> Option<usize> {
-        let (pos, movement) = (self.cars[i].pos, self.cars[i].movement);
-        let own = &self.lanes[slot(Place::Incoming { arm, lane })];
-        let leader = k.checked_sub(1).map(|a| &self.cars[own[a]]);
+    /// A neighbouring lane serving the movement of the `k`-th car of incoming lane `lane`
+    /// (slot `s`) where it would be clearly faster; its car ahead is the one before it.
+    fn faster_lane(&mut self, s: usize, k: usize, lane: usize) -> Option<usize> {
+        let own = &self.lanes[s];
+        let (pos, movement) = (own[k].pos, own[k].movement);
+        let leader = k.checked_sub(1).map(|a| &own[a]);
         let here = match leader {
             // Side by side (never seen): the search decides.
-            Some(c) if c.pos <= pos => self.lane_speed(arm, lane, pos),
+            Some(c) if c.pos <= pos => self.lane_speed(s, pos),
             // The car ahead, strictly ahead, or none: what the search would find.
             _ => speed_ahead(leader, pos, self.ix.speed_limit),
         };
@@ -594,7 +633,7 @@ impl Sim {
         let mut best: Option<(usize, f64)> = None;
         for l in [lane.checked_sub(1), Some(lane + 1)].into_iter().flatten() {
             if l < LANES && serves(l, movement) {
-                let v = self.lane_speed(arm, l, pos);
+                let v = self.lane_speed(s - lane + l, pos);
                 // The faster neighbour; on a tie the later one (as `max_by`).
                 if v > here + GAIN && best.is_none_or(|(_, b)| v.total_cmp(&b).is_ge()) {
                     best = Some((l, v));
@@ -604,26 +643,23 @@ impl Sim {
         best.map(|(l, _)| l)
     }
 
-    /// Puts car `i` into lane slot `lane` where the lane's order (front first: position
+    /// Puts `car` into lane slot `s` where the lane's order (front first: position
     /// descending, ties by index) puts it.
-    fn insert_sorted(&mut self, lane: usize, i: usize) {
-        let cars = &self.cars;
-        let (pos, ids) = (cars[i].pos, &self.lanes[lane]);
-        let at = ids.partition_point(|&j| cars[j].pos > pos || (cars[j].pos == pos && j < i));
-        self.lanes[lane].insert(at, i);
-        self.occupied |= 1 << lane;
+    fn insert_sorted(&mut self, s: usize, car: Occupant) {
+        let lane = &mut self.lanes[s];
+        let at = lane.partition_point(|c| c.pos > car.pos || (c.pos == car.pos && c.id < car.id));
+        lane.insert(at, car);
+        self.occupied |= 1 << s;
     }
 
-    /// Moves car `i`, the `k`-th of lane `from`, onto lane `to` at its position.
-    fn change_lane(&mut self, i: usize, from: Place, k: usize, to: Place) {
-        let from = slot(from);
-        self.lanes[from].remove(k);
+    /// Moves the `k`-th car of lane slot `from` onto lane slot `to` at its position.
+    fn change_lane(&mut self, from: usize, k: usize, to: usize) {
+        let mut car = self.lanes[from].remove(k);
         if self.lanes[from].is_empty() {
             self.occupied &= !(1 << from);
         }
-        self.cars[i].place = to;
-        self.cars[i].changed = Some(self.time);
-        self.insert_sorted(slot(to), i);
+        car.changed = self.time + 1;
+        self.insert_sorted(to, car);
     }
 
     fn change_lanes(&mut self) {
@@ -631,58 +667,50 @@ impl Sim {
         // lane). A lane empty now can only receive cars that change in this step, and those
         // do not change again, so skipping it skips nothing.
         const INCOMING: u64 = (1 << JUNCTION0) - (1 << IN0);
+        let now = self.time + 1;
         for s in lanes_of(self.occupied & INCOMING) {
-            let (arm, lane) = (Approach::ALL[(s - IN0) / LANES], (s - IN0) % LANES);
-            let from = Place::Incoming { arm, lane };
+            let lane = (s - IN0) % LANES;
             let mut k = 0;
-            while k < self.lanes[slot(from)].len() {
-                let i = self.lanes[slot(from)][k];
+            while k < self.lanes[s].len() {
+                let car = self.lanes[s][k];
                 k += 1;
-                let m = self.cars[i].movement;
-                if self.cars[i].changed == Some(self.time) {
+                if car.changed == now {
                     continue;
                 }
-                if serves(lane, m) {
+                if serves(lane, car.movement) {
                     // Speed gain: to a neighbouring lane that serves the movement too when
                     // its car ahead is clearly faster (or absent) and the gaps are safe.
-                    if let Some(to_lane) = self.faster_lane(i, k - 1, arm, lane) {
-                        let to = Place::Incoming { arm, lane: to_lane };
-                        if self.fits(i, to) {
+                    if let Some(to_lane) = self.faster_lane(s, k - 1, lane) {
+                        let to = s - lane + to_lane;
+                        if self.fits(&car, to) {
                             k -= 1;
-                            self.change_lane(i, from, k, to);
+                            self.change_lane(s, k, to);
                         }
                     }
                     continue;
                 }
-                let to_lane = next_lane_towards(lane, m);
-                let to = Place::Incoming { arm, lane: to_lane };
-                if self.fits(i, to) {
+                let to_lane = next_lane_towards(lane, car.movement);
+                let to = s - lane + to_lane;
+                if self.fits(&car, to) {
                     k -= 1;
-                    self.change_lane(i, from, k, to);
-                } else if let Some(j) = self.swap_partner(i, to) {
+                    self.change_lane(s, k, to);
+                } else if let Some(p) = self.swap_partner(&car, lane, to, to_lane) {
                     // Two cars beside each other that each want the other's lane would wait
                     // for ever (teleporting is off); they trade places instead, each taking
                     // over the other's position and speed, so every gap stays as it was.
-                    let (pi, pj) = (self.cars[i].clone(), self.cars[j].clone());
-                    for (a, b) in [(i, &pj), (j, &pi)] {
-                        let c = &mut self.cars[a];
-                        // This step's waiting goes by the speed the car now has. (Whole
-                        // seconds: the sum stays exact.)
-                        c.waiting += waits(b.speed) - waits(c.speed);
-                        c.place = b.place;
-                        c.pos = b.pos;
-                        c.speed = b.speed;
-                        c.changed = Some(self.time);
-                    }
-                    for l in [slot(from), slot(to)] {
-                        for k in &mut self.lanes[l] {
-                            if *k == i {
-                                *k = j;
-                            } else if *k == j {
-                                *k = i;
-                            }
-                        }
-                    }
+                    // `car` takes `other`'s place on `to`, `other` takes `car`'s here; each
+                    // counts this step's waiting by the speed it now has. (Whole seconds: the
+                    // sums stay exact.)
+                    let other = self.lanes[to][p];
+                    let trade = |a: Occupant, b: Occupant| Occupant {
+                        pos: b.pos,
+                        speed: b.speed,
+                        waiting: a.waiting + (waits(b.speed) - waits(a.speed)),
+                        changed: now,
+                        ..a
+                    };
+                    self.lanes[to][p] = trade(car, other);
+                    self.lanes[s][k - 1] = trade(other, car);
                 }
             }
         }
@@ -704,15 +732,11 @@ impl Sim {
                         l
                     }
                 };
-                let place = Place::Incoming {
-                    arm: Approach::ALL[a],
-                    lane,
-                };
+                let s = IN0 + LANES * a + lane;
                 let front = vt.length;
-                let ok = match self.lanes[slot(place)].last() {
+                let ok = match self.lanes[s].last() {
                     None => true,
-                    Some(&j) => {
-                        let l = &self.cars[j];
+                    Some(l) => {
                         let gap = l.pos - vt.length - front - vt.min_gap;
                         gap >= 0.0 && krauss_safe(v0, l.speed, gap, vt.decel, vt.tau) >= v0
                     }
@@ -722,12 +746,17 @@ impl Sim {
                 }
                 let car = &mut self.cars[i];
                 car.status = Status::Running;
-                car.place = place;
-                car.pos = front;
-                car.speed = v0;
-                car.waiting += waits(v0);
-                self.lanes[slot(place)].push(i);
-                self.occupied |= 1 << slot(place);
+                let occupant = Occupant {
+                    pos: front,
+                    speed: v0,
+                    waiting: car.waiting + waits(v0),
+                    id: u32::try_from(i).expect("fewer than 2³² vehicles"),
+                    movement: car.movement,
+                    to: car.vehicle.route.to,
+                    changed: 0,
+                };
+                self.lanes[s].push(occupant);
+                self.occupied |= 1 << s;
                 self.inserted += 1;
                 self.queue_head[a] += 1;
             }
@@ -835,7 +864,7 @@ mod tests {
         );
         for lane in &sim.lanes {
             for w in lane.windows(2) {
-                let (a, b) = (&sim.cars[w[0]], &sim.cars[w[1]]);
+                let (a, b) = (&w[0], &w[1]);
                 assert!(
                     a.pos - STANDARD_CAR.length >= b.pos - 1e-9,
                     "overlap at t = {}: {a:?} {b:?}",
@@ -850,25 +879,28 @@ mod tests {
         // Lanes of 0..40 cars with repeated positions, every hint, both predicates the
         // simulation uses.
         let mut rng = Pcg64Mcg::seed_from_u64(5);
-        let template = run_cycle(Intersection::default(), 50, 0).cars[0].clone();
         for n in [0usize, 1, 2, 7, 40] {
-            let cars: Vec<Car> = (0..n)
-                .map(|k| Car {
+            let lane: Vec<Occupant> = (0..n)
+                .map(|k| Occupant {
                     pos: ((n - k) / 2) as f64 * 3.0,
-                    ..template.clone()
+                    speed: 0.0,
+                    waiting: 0.0,
+                    id: k as u32,
+                    movement: Movement::Straight,
+                    to: Approach::East,
+                    changed: 0,
                 })
                 .collect();
-            let ids: Vec<usize> = (0..n).collect();
             for _ in 0..50 {
                 let x = (rng.next_u64() % (3 * n as u64 + 4)) as f64 * 0.5 - 1.0;
-                let want_gt = ids.partition_point(|&j| cars[j].pos > x);
-                let want_ge = ids.partition_point(|&j| cars[j].pos >= x);
+                let want_gt = lane.partition_point(|c| c.pos > x);
+                let want_ge = lane.partition_point(|c| c.pos >= x);
                 for hint in 0..n + 3 {
                     let mut h = hint;
-                    assert_eq!(partition_from(&ids, &cars, &mut h, |c| c.pos > x), want_gt);
+                    assert_eq!(partition_from(&lane, &mut h, |c| c.pos > x), want_gt);
                     assert_eq!(h, want_gt, "the hint becomes the answer");
                     let mut h = hint;
-                    assert_eq!(partition_from(&ids, &cars, &mut h, |c| c.pos >= x), want_ge);
+                    assert_eq!(partition_from(&lane, &mut h, |c| c.pos >= x), want_ge);
                 }
             }
         }
