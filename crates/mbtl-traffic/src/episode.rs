@@ -132,7 +132,7 @@ impl Record {
 
 /// A vehicle's id `<route>_<index>` as a small number: the same id, the same key, across
 /// episodes (16 codes per index: 4 origins × 4 destinations).
-fn key(c: &crate::sim::Car) -> usize {
+fn key(c: &crate::sim::Running<'_>) -> usize {
     let r = c.vehicle.route;
     16 * c.vehicle.index + 4 * r.from as usize + r.to as usize
 }

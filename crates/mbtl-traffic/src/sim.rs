@@ -120,6 +120,19 @@ pub struct Car {
     depart_lane: Option<usize>,
 }
 
+/// A running vehicle as [`Sim::running`] shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct Running<'a> {
+    pub vehicle: &'a Vehicle,
+    pub place: Place,
+    /// Front bumper's distance from the start of the current lane (m).
+    pub pos: f64,
+    /// Speed over the last step (m/s).
+    pub speed: f64,
+    /// Accumulated waiting time (s).
+    pub waiting: f64,
+}
+
 /// A running car as its lane holds it, in lane order: everything the passes read and write
 /// every second, so that they walk one contiguous array per lane instead of following
 /// indices into `cars` (lane-major layout).
@@ -368,7 +381,8 @@ impl Sim {
         cars
     }
 
-    /// Car `o` of lane slot `s` with its moving parts.
+    /// Car `o` of lane slot `s` with its moving parts (a copy: [`Sim::running`] shows a
+    /// view instead).
     fn merged(&self, s: usize, o: &Occupant) -> Car {
         Car {
             place: place_of(s),
@@ -395,11 +409,17 @@ impl Sim {
     }
 
     /// Every running vehicle, lane by lane (incoming, junction, outgoing), each front first.
-    pub fn running(&self) -> impl Iterator<Item = Car> + '_ {
-        self.lanes
-            .iter()
-            .enumerate()
-            .flat_map(move |(s, lane)| lane.iter().map(move |o| self.merged(s, o)))
+    pub fn running(&self) -> impl Iterator<Item = Running<'_>> + '_ {
+        self.lanes.iter().enumerate().flat_map(move |(s, lane)| {
+            let place = place_of(s);
+            lane.iter().map(move |o| Running {
+                vehicle: &self.cars[o.id as usize].vehicle,
+                place,
+                pos: o.pos,
+                speed: o.speed,
+                waiting: o.waiting,
+            })
+        })
     }
 
     /// The gap (minus the minimum gap) and speed of the nearest vehicle ahead of the first car

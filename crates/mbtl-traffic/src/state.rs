@@ -17,8 +17,18 @@ const BOUNDS_750: [f64; CELLS - 1] = [7.0, 14.0, 21.0, 28.0, 40.0, 60.0, 100.0, 
 /// length `arm_length`: the first cell whose bound the distance is strictly below, else cell 9
 /// while the distance is at most L; `None` beyond the arm.
 pub fn cell(distance: f64, arm_length: f64) -> Option<usize> {
+    cell_within(distance, arm_length, &scaled_bounds(arm_length))
+}
+
+/// The upper bounds of cells 0–8 on an arm of length `arm_length`.
+fn scaled_bounds(arm_length: f64) -> [f64; CELLS - 1] {
     let scale = arm_length / 750.0;
-    match BOUNDS_750.iter().position(|&b| distance < b * scale) {
+    BOUNDS_750.map(|b| b * scale)
+}
+
+/// [`cell`] with the bounds scaled already (once per state, not once per vehicle).
+fn cell_within(distance: f64, arm_length: f64, bounds: &[f64; CELLS - 1]) -> Option<usize> {
+    match bounds.iter().position(|&b| distance < b) {
         Some(c) => Some(c),
         None if distance <= arm_length => Some(CELLS - 1),
         None => None,
@@ -41,9 +51,10 @@ pub fn encode(
     vehicles: impl IntoIterator<Item = (Approach, usize, f64)>,
     arm_length: f64,
 ) -> [f32; STATE_DIM] {
+    let bounds = scaled_bounds(arm_length);
     let mut s = [0.0f32; STATE_DIM];
     for (approach, lane, distance) in vehicles {
-        if let Some(c) = cell(distance, arm_length) {
+        if let Some(c) = cell_within(distance, arm_length, &bounds) {
             s[CELLS * group(approach, lane) + c] = 1.0;
         }
     }
