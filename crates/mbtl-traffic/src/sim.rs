@@ -21,8 +21,10 @@
 //!   serves it moves to a neighbouring lane that serves it too when that lane's car ahead
 //!   (within 100 m) is faster by 2 m/s or more (speed gain). SUMO's LC2013 also keeps right and
 //!   changes cooperatively; those are not modelled.
-//! * **Junction**: the phases are conflict-free, so cars inside the box do not block foes; at
-//!   speed limits of a few m/s, where crossing the box outlasts a yellow, SUMO differs.
+//! * **Junction**: the phases are conflict-free, and cars inside the box do not block foes.
+//!   SUMO holds a car whose way crosses a foe still in the box: a few times per episode at
+//!   14 m/s (a car that entered on yellow), and all the time at speed limits of a few m/s,
+//!   where crossing the box outlasts a yellow; there SUMO differs most (README).
 //! * **Waiting**: every step with speed below 0.1 m/s counts a second of accumulated waiting
 //!   time (SUMO's `getAccumulatedWaitingTime` with a memory as long as the episode).
 
