@@ -192,7 +192,10 @@ fn the_suggested_replay_command_reproduces_the_run_when_pasted() {
     let dir = s.path("run");
     suggestion_reproduces(&s, &text, &dir, "--normalize=-50,500 ");
     // Clipped: bounds that most returns exceed, on the same trainings (a selection change).
-    let clipped = text.replace("bounds = [-50.0, 500.0]", "bounds = [-50.0, 30.0]\nclip = true");
+    let clipped = text.replace(
+        "bounds = [-50.0, 500.0]",
+        "bounds = [-50.0, 30.0]\nclip = true",
+    );
     suggestion_reproduces(&s, &clipped, &dir, "--normalize=-50,30,clip ");
     let results = results(&dir);
     let curves = results["strategies"].as_array().unwrap();

@@ -1238,7 +1238,10 @@ budget = 2
         ])
         .unwrap();
         assert_eq!(p.experiment.identity(), plain.experiment.identity());
-        assert_ne!(p.experiment.identity(), set(&[]).unwrap().experiment.identity());
+        assert_ne!(
+            p.experiment.identity(),
+            set(&[]).unwrap().experiment.identity()
+        );
         for (sets, want) in [
             (
                 &["learner.preset=paper"][..],

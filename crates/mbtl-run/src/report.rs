@@ -300,7 +300,10 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
         .collect::<Result<_>>()?;
     let rows: Vec<Option<Vec<f64>>> = raw_rows
         .iter()
-        .map(|r| r.as_ref().map(|r| r.iter().map(|&v| plan.normalize(v)).collect()))
+        .map(|r| {
+            r.as_ref()
+                .map(|r| r.iter().map(|&v| plan.normalize(v)).collect())
+        })
         .collect();
     let trained = rows.iter().filter(|r| r.is_some()).count();
     // A 1-D space is labelled in its feature's values.

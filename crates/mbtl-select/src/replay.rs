@@ -206,11 +206,7 @@ impl FromStr for Normalization {
                         expected: "two bounds LOWER,UPPER (and optionally ,clip)".into(),
                     });
                 };
-                Ok(Normalization::Bounds {
-                    lower,
-                    upper,
-                    clip,
-                })
+                Ok(Normalization::Bounds { lower, upper, clip })
             }
         }
     }
@@ -232,11 +228,7 @@ impl Normalization {
                 let (lo, hi) = TransferMatrix::normalize_minmax_global(matrices)?;
                 Ok(affine(1.0 / (hi - lo), -lo / (hi - lo)))
             }
-            Normalization::Bounds {
-                lower,
-                upper,
-                clip,
-            } => {
+            Normalization::Bounds { lower, upper, clip } => {
                 for m in matrices.iter_mut() {
                     m.normalize_bounds(lower, upper, negate)?;
                     if clip {
