@@ -134,32 +134,35 @@ pub(crate) fn run(args: ReplayArgs) -> Result<ExitCode> {
         .normalize
         .parse()
         .map_err(|e| anyhow::anyhow!("--{e}"))?;
-    // Clipped values cannot lie outside [0, 1]: count them before the matrices are normalised.
-    if let Normalization::Bounds {
-        lower,
-        upper,
-        clip: true,
-    } = normalization
-    {
-        for (m, path) in matrices.iter().zip(&args.matrices) {
-            let mut unclipped = m.clone();
-            unclipped.normalize_bounds(lower, upper, args.negate)?;
-            if let Some((cells, lo, hi)) = unclipped.outside_unit() {
-                eprintln!(
-                    "note: {}: {cells} of {} normalised values lay outside [0, 1] (from {lo:.3} to {hi:.3}) and were clipped to it (--normalize={})",
-                    path.display(),
-                    m.n() * m.n(),
-                    args.normalize
-                );
+    // Values outside [0, 1] mean bounds that do not bracket the returns. Under clipping they
+    // are counted on an unclipped copy (only then: a matrix may be gigabytes), so that the
+    // replay says what clipping changed.
+    let clip = matches!(normalization, Normalization::Bounds { clip: true, .. });
+    let unclipped: Option<Vec<TransferMatrix>> = match normalization {
+        Normalization::Bounds { lower, upper, .. } if clip => {
+            let mut copy = matrices.clone();
+            Normalization::Bounds {
+                lower,
+                upper,
+                clip: false,
             }
+            .apply(&mut copy, args.negate)?;
+            Some(copy)
         }
-    }
+        _ => None,
+    };
     let rescale = normalization.apply(&mut matrices, args.negate)?;
     if !matches!(normalization, Normalization::None) {
-        for (m, path) in matrices.iter().zip(&args.matrices) {
+        let counted = unclipped.as_ref().unwrap_or(&matrices);
+        for (m, path) in counted.iter().zip(&args.matrices) {
             if let Some((cells, lo, hi)) = m.outside_unit() {
+                let (lead, then) = if clip {
+                    ("note", "and were clipped to it")
+                } else {
+                    ("warning", "so V_k can leave [0, 1]")
+                };
                 eprintln!(
-                    "warning: {}: {cells} of {} normalised values lie outside [0, 1] (from {lo:.3} to {hi:.3}); the bounds --normalize={} do not bracket the returns, so V_k can leave [0, 1]",
+                    "{lead}: {}: {cells} of {} normalised values lie outside [0, 1] (from {lo:.3} to {hi:.3}): the bounds --normalize={} do not bracket the returns, {then}",
                     path.display(),
                     m.n() * m.n(),
                     args.normalize

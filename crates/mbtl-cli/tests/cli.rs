@@ -209,6 +209,61 @@ fn replay_writes_table_files_and_json() {
 }
 
 #[test]
+fn replay_says_what_the_bounds_leave_outside_the_unit_interval_and_what_clipping_changed() {
+    let matrix =
+        repo("crates/mbtl-select/tests/fixtures/mbtl/synthA_N30_linear_transfer_matrix.csv");
+    let replay = |normalize: &str| {
+        let out = run_ok(
+            mbtl()
+                .arg("replay")
+                .arg(&matrix)
+                .args(["--budget", "4", "--strategy", "random,independent"])
+                .arg(format!("--normalize={normalize}"))
+                .arg("--json"),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let curves: Vec<f64> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["curve"].as_array().unwrap().clone())
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        (String::from_utf8_lossy(&out.stderr).into_owned(), curves)
+    };
+    let (said, curves) = replay("0.3,0.7");
+    let count = |said: &str| {
+        said.split(": ")
+            .nth(2)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("no count in {said}"))
+    };
+    assert!(
+        said.starts_with("warning: ") && said.contains("so V_k can leave [0, 1]"),
+        "{said}"
+    );
+    assert!(
+        curves.iter().any(|v| !(0.0..=1.0).contains(v)),
+        "{curves:?}"
+    );
+    let (said_clipped, clipped) = replay("0.3,0.7,clip");
+    assert!(
+        said_clipped.starts_with("note: ") && said_clipped.contains("and were clipped to it"),
+        "{said_clipped}"
+    );
+    assert_eq!(
+        count(&said),
+        count(&said_clipped),
+        "the same cells, counted before clipping"
+    );
+    assert!(
+        clipped.iter().all(|v| (0.0..=1.0).contains(v)),
+        "{clipped:?}"
+    );
+}
+
+#[test]
 fn bad_input_is_a_clear_error_and_nonzero_exit() {
     let dir = Scratch::new("bad");
     let ragged = dir.path("ragged.csv");
