@@ -8,7 +8,9 @@
 //! * **Car-following**: Krauss (1998): the next speed is the least of `v + a·dt`, the lane's
 //!   limit, the vehicle's maximum and the safe speed `v_l + (g − v_l τ) / ((v + v_l)/(2b) + τ)`
 //!   behind the leader (on this lane or, across the stop line, on the lanes the vehicle enters
-//!   next); then dawdling takes a uniform share of up to `σ·min(a·dt, v)` off it.
+//!   next); then dawdling takes a uniform share of up to `σ·min(a·dt, v)` off it. (SUMO 1.28's
+//!   Krauss bounds the speed by a discrete-braking "maximum safe stop speed" instead, and
+//!   stops 1 m before a red line: its cars stop sooner; the README traces one.)
 //! * **Signal**: a red link is a standing obstacle at the stop line; a yellow one too, unless the
 //!   vehicle cannot stop with its comfortable deceleration. Vehicles approaching a slower
 //!   junction lane (turns) brake to its limit by the stop line.
