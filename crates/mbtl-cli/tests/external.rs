@@ -172,7 +172,26 @@ fn a_sigkilled_run_resumes_to_the_uninterrupted_result() {
         (2..7).contains(&stored),
         "killed mid-run: {stored} trainings"
     );
+    // The store still records the killed jobs as running; status lists them with their age.
+    let st = status_json(&dir);
+    let listed = st["running"].as_array().unwrap();
+    assert_eq!(
+        listed.len() as u64,
+        st["attempts"]["running"].as_u64().unwrap()
+    );
+    assert!(!listed.is_empty());
+    for r in listed {
+        assert!(r["source"]["task"].as_u64().unwrap() < 12, "{r}");
+        assert!(r["elapsed_seconds"].as_f64().unwrap() >= 0.0, "{r}");
+    }
+    let text = run_ok(mbtl().arg("status").arg(&dir));
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("\nrunning: trial 0, task "),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
     go("run", &exp, &dir, &["--workers", "2"]);
+    assert!(status_json(&dir)["running"].as_array().unwrap().is_empty());
     assert_eq!(
         read(&reference.join("results.json")),
         read(&dir.join("results.json"))

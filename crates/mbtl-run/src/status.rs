@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::job::Source;
-use crate::store::{AttemptCounts, FailedAttempt, RunStore};
+use crate::store::{AttemptCounts, FailedAttempt, RunStore, RunningAttempt};
 
 /// Failed attempts `status` lists (newest first).
 const FAILURES_SHOWN: usize = 5;
@@ -39,6 +39,9 @@ pub struct Status {
     pub trainings: usize,
     pub multitask_trainings: usize,
     pub attempts: AttemptCounts,
+    /// The attempts the store records as running, oldest first, with how long ago each
+    /// started; a run that was killed leaves them until its next start marks them interrupted.
+    pub running: Vec<RunningStatus>,
     /// Summed over finished jobs (single-thread seconds; wall time is lower with workers).
     pub train_seconds: f64,
     pub eval_seconds: f64,
@@ -54,6 +57,15 @@ pub struct Status {
     /// The most recent failed attempts with their errors (an external trainer's include the
     /// tail of its stderr), newest first.
     pub recent_failures: Vec<FailedAttempt>,
+}
+
+/// A running attempt and how long it has run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunningStatus {
+    #[serde(flatten)]
+    pub attempt: RunningAttempt,
+    /// Seconds since it started, when the status was read.
+    pub elapsed_seconds: f64,
 }
 
 /// Reads the status of the run in `dir`.
@@ -106,6 +118,19 @@ pub fn status(dir: &Path) -> Result<Status> {
             .filter(|r| r.source == Source::Multitask)
             .count(),
         attempts: store.attempt_counts()?,
+        running: {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            store
+                .running_attempts()?
+                .into_iter()
+                .map(|attempt| RunningStatus {
+                    elapsed_seconds: (now - attempt.started).max(0.0),
+                    attempt,
+                })
+                .collect()
+        },
         // `+ 0.0`: an empty float sum is −0.0, which would print as "-0.0 s".
         train_seconds: records.iter().map(|r| r.train_seconds).sum::<f64>() + 0.0,
         eval_seconds: records.iter().map(|r| r.eval_seconds).sum::<f64>() + 0.0,
@@ -162,6 +187,30 @@ impl Status {
             self.attempts.interrupted,
             self.attempts.failed
         );
+        if !self.running.is_empty() {
+            let each: Vec<String> = self
+                .running
+                .iter()
+                .map(|r| {
+                    format!(
+                        "trial {}, {} for {}",
+                        r.attempt.trial,
+                        r.attempt.source,
+                        duration(r.elapsed_seconds)
+                    )
+                })
+                .collect();
+            let finished = self.trainings + self.multitask_trainings;
+            let typical = if finished > 0 {
+                format!(
+                    " (a finished one took {} on average)",
+                    duration((self.train_seconds + self.eval_seconds) / finished as f64)
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "running: {}{typical}", each.join("; "));
+        }
         if self.kept_best > 0 {
             let _ = writeln!(
                 out,
@@ -207,5 +256,16 @@ impl Status {
             }
         }
         out
+    }
+}
+
+/// `seconds` as a short duration: `42 s`, `17 min`, `3.2 h`.
+fn duration(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 7200.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
     }
 }

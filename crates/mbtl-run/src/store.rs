@@ -136,6 +136,16 @@ pub struct FailedAttempt {
     pub error: String,
 }
 
+/// An attempt the store records as running (its process may have died since: the next
+/// writer marks such attempts interrupted).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunningAttempt {
+    pub trial: usize,
+    pub source: Source,
+    /// Seconds since the Unix epoch.
+    pub started: f64,
+}
+
 /// Counts of attempts by status.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AttemptCounts {
@@ -412,6 +422,28 @@ impl RunStore {
                     source: Source::from_key(r.get(1)?),
                     finished: r.get::<_, Option<f64>>(2)?.unwrap_or(0.0),
                     error: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// The attempts recorded as running, oldest first.
+    pub fn running_attempts(&self) -> Result<Vec<RunningAttempt>> {
+        let mut q = self
+            .conn
+            .prepare(
+                "SELECT trial, source, started FROM attempts WHERE status = 'running' ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map([], |r| {
+                Ok(RunningAttempt {
+                    trial: r.get::<_, i64>(0)? as usize,
+                    source: Source::from_key(r.get(1)?),
+                    started: r.get(2)?,
                 })
             })
             .map_err(|e| self.err(e))?
