@@ -3,6 +3,8 @@
 
 use multiversion::multiversion;
 
+use crate::subnormal::FlushSubnormals;
+
 /// Adam state for one flat parameter vector.
 #[derive(Debug, Clone)]
 pub struct Adam {
@@ -32,6 +34,7 @@ impl Adam {
     pub fn step(&mut self, params: &mut [f32], grads: &[f32]) {
         assert_eq!(params.len(), grads.len());
         assert_eq!(params.len(), self.m.len());
+        let _flush = FlushSubnormals::new();
         self.t += 1;
         let bc1 = 1.0 - self.beta1.powi(self.t);
         let bc2_sqrt = (1.0 - self.beta2.powi(self.t)).sqrt();

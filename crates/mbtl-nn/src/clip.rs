@@ -3,6 +3,8 @@
 
 use multiversion::multiversion;
 
+use crate::subnormal::FlushSubnormals;
+
 /// Scales the gradients in `parts` (one vector as a whole) down to norm `max_norm` when their
 /// norm is above it; returns the norm before clipping.
 ///
@@ -10,6 +12,7 @@ use multiversion::multiversion;
 /// lanes added pairwise: a fixed order, so the same on every CPU, and one that vectorises —
 /// a single running sum was a tenth of a DQN run (67 k parameters, one dependent add each).
 pub fn clip_grad_norm(parts: &mut [&mut [f32]], max_norm: f32) -> f32 {
+    let _flush = FlushSubnormals::new();
     let mut lanes = [0.0f32; 16];
     for part in parts.iter() {
         add_squares(&mut lanes, part);

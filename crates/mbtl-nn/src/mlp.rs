@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use multiversion::multiversion;
 
 use crate::gemm::{gemm, gemm_nt};
+use crate::subnormal::FlushSubnormals;
 use crate::NnError;
 
 /// Element-wise non-linearity after a layer.
@@ -353,6 +354,7 @@ impl Mlp {
             batch * self.input_dim(),
             "input is batch × input_dim"
         );
+        let _flush = FlushSubnormals::new();
         let layers = self.spec.sizes.len() - 1;
         cache.batch = batch;
         cache.acts.resize(layers + 1, Vec::new());
@@ -384,6 +386,7 @@ impl Mlp {
     /// bit for bit the row [`Mlp::forward`] gives for `x` in any batch.
     pub fn forward_one(&self, x: &[f32], scratch: &mut Vec<f32>, out: &mut [f32]) {
         assert_eq!(x.len(), self.input_dim(), "one input of input_dim values");
+        let _flush = FlushSubnormals::new();
         let layers = self.spec.sizes.len() - 1;
         let widest = *self.spec.sizes.iter().max().expect("sizes");
         let thin = self
@@ -432,6 +435,7 @@ impl Mlp {
         mut grads: Option<&mut [f32]>,
         grad_input: Option<&mut [f32]>,
     ) {
+        let _flush = FlushSubnormals::new();
         let batch = cache.batch;
         let layers = self.spec.sizes.len() - 1;
         assert_eq!(grad_out.len(), batch * self.output_dim());
