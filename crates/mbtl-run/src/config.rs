@@ -605,9 +605,9 @@ impl Experiment {
     }
 
     /// The settings that decide what a training produces: [`Experiment::result_settings`]
-    /// without the selection (strategies, K, bounds, clipping, θ, acquisition), which only decides which
-    /// stored rows are read and how, and without the number of trials (a job's seed depends on
-    /// its trial, not on how many there are). A run folder keeps its trainings across such
+    /// without the selection (strategies, K, bounds, clipping, θ, acquisition), which only
+    /// decides which stored rows are read and how, and without the number of trials (a job's
+    /// seed depends on its trial, not on how many there are). A run folder keeps its trainings across such
     /// changes: more trials train only the new ones.
     fn training_settings(&self) -> Experiment {
         let mut e = self.result_settings();
