@@ -411,45 +411,30 @@ impl RunStore {
 
     /// The most recent `limit` failed attempts, newest first.
     pub fn failed_attempts(&self, limit: usize) -> Result<Vec<FailedAttempt>> {
-        let mut q = self
-            .conn
-            .prepare("SELECT trial, source, finished, error FROM attempts WHERE status = 'failed' ORDER BY id DESC LIMIT ?1")
-            .map_err(|e| self.err(e))?;
-        let rows = q
-            .query_map([limit as i64], |r| {
-                Ok(FailedAttempt {
-                    trial: r.get::<_, i64>(0)? as usize,
-                    source: Source::from_key(r.get(1)?),
-                    finished: r.get::<_, Option<f64>>(2)?.unwrap_or(0.0),
-                    error: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                })
+        let sql = "SELECT trial, source, finished, error FROM attempts WHERE status = 'failed' ORDER BY id DESC LIMIT ?1";
+        self.rows(sql, [limit as i64], |r| {
+            Ok(FailedAttempt {
+                trial: r.get::<_, i64>(0)? as usize,
+                source: Source::from_key(r.get(1)?),
+                finished: r.get::<_, Option<f64>>(2)?.unwrap_or(0.0),
+                error: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
             })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
+        })
     }
 
     /// The attempts recorded as running, oldest first.
     pub fn running_attempts(&self) -> Result<Vec<RunningAttempt>> {
-        let mut q = self
-            .conn
-            .prepare(
-                "SELECT trial, source, started FROM attempts WHERE status = 'running' ORDER BY id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = q
-            .query_map([], |r| {
+        self.rows(
+            "SELECT trial, source, started FROM attempts WHERE status = 'running' ORDER BY id",
+            [],
+            |r| {
                 Ok(RunningAttempt {
                     trial: r.get::<_, i64>(0)? as usize,
                     source: Source::from_key(r.get(1)?),
                     started: r.get(2)?,
                 })
-            })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
+            },
+        )
     }
 
     pub fn fail_attempt(&self, attempt: i64, error: &str) -> Result<()> {
@@ -567,43 +552,26 @@ impl RunStore {
 
     /// The per-target returns of a finished training, if any.
     pub fn evaluations(&self, trial: usize, source: Source) -> Result<Option<Vec<TargetReturn>>> {
-        let mut q = self
-            .conn
-            .prepare_cached(
-                "SELECT mean, std, episodes FROM evaluations WHERE trial = ?1 AND source = ?2 ORDER BY target",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows: Vec<TargetReturn> = q
-            .query_map(params![trial as i64, source.key()], |r| {
-                Ok(TargetReturn {
-                    mean: r.get(0)?,
-                    std: r.get(1)?,
-                    episodes: r.get::<_, Option<i64>>(2)?.map(|e| e as usize),
-                })
+        let sql = "SELECT mean, std, episodes FROM evaluations WHERE trial = ?1 AND source = ?2 ORDER BY target";
+        let rows: Vec<TargetReturn> = self.rows(sql, params![trial as i64, source.key()], |r| {
+            Ok(TargetReturn {
+                mean: r.get(0)?,
+                std: r.get(1)?,
+                episodes: r.get::<_, Option<i64>>(2)?.map(|e| e as usize),
             })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(if rows.is_empty() { None } else { Some(rows) })
     }
 
     /// The learning curve stored with a training (empty when the learner reported none).
     pub fn learning_curve(&self, trial: usize, source: Source) -> Result<Vec<CurvePoint>> {
-        let mut q = self
-            .conn
-            .prepare_cached("SELECT step, value FROM curves WHERE trial = ?1 AND source = ?2 AND series = 'return' ORDER BY idx")
-            .map_err(|e| self.err(e))?;
-        let rows = q
-            .query_map(params![trial as i64, source.key()], |r| {
-                Ok(CurvePoint {
-                    step: r.get::<_, i64>(0)? as u64,
-                    value: r.get(1)?,
-                })
+        let sql = "SELECT step, value FROM curves WHERE trial = ?1 AND source = ?2 AND series = 'return' ORDER BY idx";
+        self.rows(sql, params![trial as i64, source.key()], |r| {
+            Ok(CurvePoint {
+                step: r.get::<_, i64>(0)? as u64,
+                value: r.get(1)?,
             })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
+        })
     }
 
     /// Every stored learning-curve point, by trial, source, series and order.
@@ -612,24 +580,16 @@ impl RunStore {
         if !self.has_table("curves")? {
             return Ok(Vec::new());
         }
-        let mut q = self
-            .conn
-            .prepare("SELECT trial, source, series, step, value FROM curves ORDER BY trial, source, series, idx")
-            .map_err(|e| self.err(e))?;
-        let rows = q
-            .query_map([], |r| {
-                Ok(CurveRow {
-                    trial: r.get::<_, i64>(0)? as usize,
-                    source: Source::from_key(r.get(1)?),
-                    series: r.get(2)?,
-                    step: r.get::<_, i64>(3)? as u64,
-                    value: r.get(4)?,
-                })
+        let sql = "SELECT trial, source, series, step, value FROM curves ORDER BY trial, source, series, idx";
+        self.rows(sql, [], |r| {
+            Ok(CurveRow {
+                trial: r.get::<_, i64>(0)? as usize,
+                source: Source::from_key(r.get(1)?),
+                series: r.get(2)?,
+                step: r.get::<_, i64>(3)? as u64,
+                value: r.get(4)?,
             })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
+        })
     }
 
     /// Which policy each training kept, by (trial, source); trainings that did not say
@@ -638,12 +598,10 @@ impl RunStore {
         if !self.has_table("kept")? {
             return Ok(Vec::new());
         }
-        let mut q = self
-            .conn
-            .prepare("SELECT trial, source, which, step, value FROM kept ORDER BY trial, source")
-            .map_err(|e| self.err(e))?;
-        let rows = q
-            .query_map([], |r| {
+        self.rows(
+            "SELECT trial, source, which, step, value FROM kept ORDER BY trial, source",
+            [],
+            |r| {
                 let which: String = r.get(2)?;
                 let kept = match (which.as_str(), r.get::<_, Option<i64>>(3)?, r.get(4)?) {
                     ("best", Some(step), Some(value)) => Kept::Best {
@@ -657,26 +615,33 @@ impl RunStore {
                     Source::from_key(r.get(1)?),
                     kept,
                 ))
-            })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
+            },
+        )
     }
 
     /// When each finished training's attempt ended (seconds since the Unix epoch).
     pub fn finish_times(&self) -> Result<std::collections::BTreeMap<(usize, Source), f64>> {
-        let mut q = self
-            .conn
-            .prepare("SELECT t.trial, t.source, a.finished FROM trainings t JOIN attempts a ON a.id = t.attempt")
-            .map_err(|e| self.err(e))?;
+        let sql = "SELECT t.trial, t.source, a.finished FROM trainings t JOIN attempts a ON a.id = t.attempt";
+        let rows = self.rows(sql, [], |r| {
+            Ok((
+                (r.get::<_, i64>(0)? as usize, Source::from_key(r.get(1)?)),
+                r.get::<_, Option<f64>>(2)?.unwrap_or(0.0),
+            ))
+        })?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Every row of `sql` with `params`, each made by `row` (statements are cached; errors
+    /// name the store's file).
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut q = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         let rows = q
-            .query_map([], |r| {
-                Ok((
-                    (r.get::<_, i64>(0)? as usize, Source::from_key(r.get(1)?)),
-                    r.get::<_, Option<f64>>(2)?.unwrap_or(0.0),
-                ))
-            })
+            .query_map(params, row)
             .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))?;
@@ -698,69 +663,43 @@ impl RunStore {
 
     /// The artifacts an external trainer named for a training.
     pub fn artifacts(&self, trial: usize, source: Source) -> Result<Vec<String>> {
-        let mut q = self
-            .conn
-            .prepare_cached(
-                "SELECT path FROM artifacts WHERE trial = ?1 AND source = ?2 ORDER BY idx",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = q
-            .query_map(params![trial as i64, source.key()], |r| r.get(0))
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
+        self.rows(
+            "SELECT path FROM artifacts WHERE trial = ?1 AND source = ?2 ORDER BY idx",
+            params![trial as i64, source.key()],
+            |r| r.get(0),
+        )
     }
 
     /// Every finished training as `(trial, source)`.
     pub fn trainings(&self) -> Result<Vec<(usize, Source)>> {
-        let mut q = self
-            .conn
-            .prepare("SELECT trial, source FROM trainings ORDER BY trial, source")
-            .map_err(|e| self.err(e))?;
-        let rows = q
-            .query_map([], |r| {
-                Ok((r.get::<_, i64>(0)? as usize, Source::from_key(r.get(1)?)))
-            })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
+        self.rows(
+            "SELECT trial, source FROM trainings ORDER BY trial, source",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as usize, Source::from_key(r.get(1)?))),
+        )
     }
 
     /// Every finished training with its policy file and timings.
     pub fn training_records(&self) -> Result<Vec<TrainingRecord>> {
-        let mut q = self
-            .conn
-            .prepare("SELECT trial, source, policy, train_seconds, eval_seconds FROM trainings ORDER BY trial, source")
-            .map_err(|e| self.err(e))?;
-        let rows = q
-            .query_map([], |r| {
-                Ok(TrainingRecord {
-                    trial: r.get::<_, i64>(0)? as usize,
-                    source: Source::from_key(r.get(1)?),
-                    policy: r.get(2)?,
-                    train_seconds: r.get(3)?,
-                    eval_seconds: r.get(4)?,
-                })
+        let sql = "SELECT trial, source, policy, train_seconds, eval_seconds FROM trainings ORDER BY trial, source";
+        self.rows(sql, [], |r| {
+            Ok(TrainingRecord {
+                trial: r.get::<_, i64>(0)? as usize,
+                source: Source::from_key(r.get(1)?),
+                policy: r.get(2)?,
+                train_seconds: r.get(3)?,
+                eval_seconds: r.get(4)?,
             })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
+        })
     }
 
     pub fn attempt_counts(&self) -> Result<AttemptCounts> {
         let mut c = AttemptCounts::default();
-        let mut q = self
-            .conn
-            .prepare("SELECT status, COUNT(*) FROM attempts GROUP BY status")
-            .map_err(|e| self.err(e))?;
-        let rows: Vec<(String, i64)> = q
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
+        let rows: Vec<(String, i64)> = self.rows(
+            "SELECT status, COUNT(*) FROM attempts GROUP BY status",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         for (status, n) in rows {
             let n = n as usize;
             match status.as_str() {
@@ -793,24 +732,16 @@ impl RunStore {
 
     /// Every recorded step, by strategy, trial and step.
     pub fn steps(&self) -> Result<Vec<StepRecord>> {
-        let mut q = self
-            .conn
-            .prepare("SELECT strategy, trial, step, task, value, mode FROM steps ORDER BY strategy, trial, step")
-            .map_err(|e| self.err(e))?;
-        let rows = q
-            .query_map([], |r| {
-                Ok(StepRecord {
-                    strategy: r.get(0)?,
-                    trial: r.get::<_, i64>(1)? as usize,
-                    step: r.get::<_, i64>(2)? as usize,
-                    task: r.get::<_, Option<i64>>(3)?.map(|t| t as usize),
-                    value: r.get(4)?,
-                    mode: r.get(5)?,
-                })
+        let sql = "SELECT strategy, trial, step, task, value, mode FROM steps ORDER BY strategy, trial, step";
+        self.rows(sql, [], |r| {
+            Ok(StepRecord {
+                strategy: r.get(0)?,
+                trial: r.get::<_, i64>(1)? as usize,
+                step: r.get::<_, i64>(2)? as usize,
+                task: r.get::<_, Option<i64>>(3)?.map(|t| t as usize),
+                value: r.get(4)?,
+                mode: r.get(5)?,
             })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
+        })
     }
 }
