@@ -69,6 +69,22 @@ pub(crate) struct RolloutArgs {
     /// one object per episode) instead of the table, as `eval --json` and `replay --json` do.
     #[arg(long)]
     json: bool,
+    /// traffic-signal only: the simulator: native (mbtl's own) or sumo (SUMO itself over
+    /// TraCI: the network built by its netconvert, the same route files, the same decision
+    /// loop and bookkeeping), so a policy's metrics can be checked in the authors' simulator.
+    #[arg(long, value_enum, default_value_t = Backend::Native)]
+    backend: Backend,
+    /// With --backend sumo: the sumo binary (default: $SUMO_HOME/bin/sumo, else sumo on
+    /// PATH); netconvert is taken beside it.
+    #[arg(long, value_name = "PATH")]
+    sumo: Option<PathBuf>,
+}
+
+/// The simulator of a traffic-signal rollout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    Native,
+    Sumo,
 }
 
 pub(crate) fn envs(args: &EnvsArgs) -> Result<ExitCode> {
@@ -175,6 +191,12 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
     if args.env == mbtl_traffic::env::NAME {
         return traffic_rollout(args, &policy);
     }
+    if args.backend != Backend::Native || args.sumo.is_some() {
+        anyhow::bail!(
+            "--backend sumo and --sumo are traffic-signal's; --env {} runs in mbtl only",
+            args.env
+        );
+    }
     let RolloutPolicy::Trained(policy) = policy else {
         anyhow::bail!(
             "--policy {}: fixed policies are traffic-signal's; --env {} needs a trained policy (a folder written by mbtl train)",
@@ -227,8 +249,11 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One episode's policy in a traffic-signal rollout: state → action.
+type TrafficActor<'a> = Box<dyn FnMut(&[f32; mbtl_traffic::state::STATE_DIM]) -> usize + 'a>;
+
 fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCode> {
-    use mbtl_traffic::episode::{rollout, rollout_with, Semantics as TrafficSemantics};
+    use mbtl_traffic::episode::{rollout_with, Semantics as TrafficSemantics};
     use mbtl_traffic::state::STATE_DIM;
     let semantics = match args.semantics.as_str() {
         "reference" => TrafficSemantics::Reference,
@@ -236,11 +261,31 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
         other => anyhow::bail!("--semantics {other}: traffic-signal has reference and fixed"),
     };
     let ctx = mbtl_traffic::context::TrafficContext::parse(&args.context)?;
+    let sumo = match args.backend {
+        Backend::Native if args.sumo.is_some() => {
+            anyhow::bail!("--sumo PATH is for --backend sumo")
+        }
+        Backend::Native => None,
+        Backend::Sumo => Some(mbtl_sumo::Sumo::locate(args.sumo.as_deref())?),
+    };
+    // Either simulator runs the same episodes: route seeds from --seed, a fresh ledger each.
+    fn simulate<'a>(
+        sumo: Option<&mbtl_sumo::Sumo>,
+        ctx: &mbtl_traffic::context::TrafficContext,
+        args: &RolloutArgs,
+        semantics: TrafficSemantics,
+        actor: &mut dyn FnMut(u32) -> TrafficActor<'a>,
+    ) -> Result<Vec<mbtl_traffic::episode::Metrics>> {
+        Ok(match sumo {
+            None => rollout_with(ctx, actor, args.seed, args.episodes, semantics, 0)?,
+            Some(sumo) => sumo.rollout_with(ctx, actor, args.seed, args.episodes, semantics)?,
+        })
+    }
     let started = std::time::Instant::now();
     let episodes = match policy {
-        RolloutPolicy::Fixed(fixed) => {
-            rollout(&ctx, *fixed, args.seed, args.episodes, semantics, 0)?
-        }
+        RolloutPolicy::Fixed(fixed) => simulate(sumo.as_ref(), &ctx, args, semantics, &mut |_| {
+            Box::new(fixed.actor())
+        })?,
         RolloutPolicy::Trained(policy) => {
             // The observation the policy was trained on: the state, then the context
             // features it observes.
@@ -261,21 +306,14 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
                 }
             }
             policy.check_compatible(&env, &policy.header.context_obs, obs.len())?;
-            rollout_with(
-                &ctx,
-                |_| {
-                    let (mut obs, mut scratch) = (obs.clone(), Vec::new());
-                    let mut q = vec![0.0f32; policy.header.n_actions];
-                    move |state: &[f32; STATE_DIM]| {
-                        obs[..STATE_DIM].copy_from_slice(state);
-                        policy.act(&obs, &mut scratch, &mut q) as usize
-                    }
-                },
-                args.seed,
-                args.episodes,
-                semantics,
-                0,
-            )?
+            simulate(sumo.as_ref(), &ctx, args, semantics, &mut |_| {
+                let (mut obs, mut scratch) = (obs.clone(), Vec::new());
+                let mut q = vec![0.0f32; policy.header.n_actions];
+                Box::new(move |state: &[f32; STATE_DIM]| {
+                    obs[..STATE_DIM].copy_from_slice(state);
+                    policy.act(&obs, &mut scratch, &mut q) as usize
+                })
+            })?
         }
     };
     let wall = started.elapsed().as_secs_f64();
@@ -294,6 +332,7 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
             "context": { "cars": ctx.cars, "speed": ctx.speed_limit, "length": ctx.arm_length },
             "policy": args.policy,
             "semantics": args.semantics,
+            "backend": match args.backend { Backend::Native => "native", Backend::Sumo => "sumo" },
             "wall_seconds": wall,
             "episodes": list,
         });
@@ -301,8 +340,14 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "traffic-signal: {} cars, speed {} m/s, arms {} m; policy {}; {} semantics; {:.3} s",
-        ctx.cars, ctx.speed_limit, ctx.arm_length, args.policy, args.semantics, wall
+        "traffic-signal: {} cars, speed {} m/s, arms {} m; policy {}; {} semantics; {} simulator; {:.3} s",
+        ctx.cars,
+        ctx.speed_limit,
+        ctx.arm_length,
+        args.policy,
+        args.semantics,
+        if sumo.is_some() { "SUMO" } else { "native" },
+        wall
     );
     println!(
         "{:>7} {:>10} {:>11} {:>9} {:>11} {:>10} {:>9} {:>8} {:>7} {:>13}",

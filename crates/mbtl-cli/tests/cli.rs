@@ -65,6 +65,24 @@ fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
         let e = run_err(mbtl().args(["env", "rollout"]).args(args));
         assert!(e.contains(says), "{args:?}: {e}");
     }
+    // The SUMO backend: a missing SUMO is named, and it is traffic-signal's only.
+    for (args, says) in [
+        (
+            ["--backend", "sumo", "--sumo", "/nonexistent/bin/sumo"],
+            "SUMO not found: looked for /nonexistent/bin/sumo",
+        ),
+        (
+            ["--backend", "native", "--sumo", "/nonexistent/bin/sumo"],
+            "--sumo PATH is for --backend sumo",
+        ),
+        (
+            ["--env", "cartpole", "--backend", "sumo"],
+            "--backend sumo and --sumo are traffic-signal's",
+        ),
+    ] {
+        let e = run_err(mbtl().args(["env", "rollout"]).args(args));
+        assert!(e.contains(says), "{args:?}: {e}");
+    }
     // The same simulator is an environment the learners train on, one step per decision.
     let policy = dir.path("dqn");
     run_ok(

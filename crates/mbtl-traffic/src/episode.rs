@@ -16,6 +16,7 @@
 
 use crate::context::TrafficContext;
 use crate::demand::{generate, TURN_SHARE};
+use crate::network::Route;
 use crate::signal::decision_phases;
 use crate::sim::{Place, Sim, Status};
 use crate::state::{encode, STATE_DIM};
@@ -131,10 +132,155 @@ impl Record {
 }
 
 /// A vehicle's id `<route>_<index>` as a small number: the same id, the same key, across
-/// episodes (16 codes per index: 4 origins × 4 destinations).
-fn key(c: &crate::sim::Running<'_>) -> usize {
-    let r = c.vehicle.route;
-    16 * c.vehicle.index + 4 * r.from as usize + r.to as usize
+/// episodes (16 codes per index: 4 origins × 4 destinations), whichever simulator runs it.
+pub fn vehicle_key(route: Route, index: usize) -> usize {
+    16 * index + 4 * route.from as usize + route.to as usize
+}
+
+/// Where a running vehicle is, as a decision point's bookkeeping sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Road {
+    /// On one of the four incoming edges (the approaches).
+    Incoming,
+    /// On one of the four outgoing edges.
+    Outgoing,
+    /// Inside the junction.
+    Junction,
+}
+
+/// One running vehicle as a decision point samples it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Seen {
+    /// [`vehicle_key`] of its id.
+    pub key: usize,
+    pub road: Road,
+    /// Its accumulated waiting time (s).
+    pub waiting: f64,
+    /// Its speed now (m/s).
+    pub speed: f64,
+}
+
+/// The authors' per-decision sums over one episode (spec §3.4, §3.6), whichever simulator
+/// produced the vehicles: mbtl's own ([`Episode`]) or SUMO (the `mbtl-sumo` backend), so that
+/// both are scored by one piece of bookkeeping.
+#[derive(Clone, Debug)]
+pub struct Tally {
+    semantics: Semantics,
+    last_w: f64,
+    sums: [f64; 5],
+    decisions: usize,
+}
+
+impl Tally {
+    pub fn new(semantics: Semantics) -> Tally {
+        Tally {
+            semantics,
+            last_w: 0.0,
+            sums: [0.0; 5],
+            decisions: 0,
+        }
+    }
+
+    /// A decision point over the vehicles running now, in the simulator's order: updates the
+    /// ledger, and returns the reward r_k = W_{k−1} − W_k. With `sample` false (past the last
+    /// decision point, which the authors' loop `while step < 5400` never samples) only the
+    /// reward is computed.
+    pub fn decide(
+        &mut self,
+        ledger: &mut Ledger,
+        running: impl IntoIterator<Item = Seen>,
+        sample: bool,
+    ) -> f64 {
+        // One pass over the running vehicles samples what either semantics needs (each sum
+        // in the vehicles' order, -0.0 first as `Iterator::sum` starts).
+        let reference = self.semantics == Semantics::Reference;
+        let (mut waiting, mut speeds, mut count) = (-0.0, 0.0, 0usize);
+        let (mut current, mut passed) = (0usize, 0usize);
+        for c in running {
+            count += 1;
+            speeds += c.speed;
+            match c.road {
+                Road::Incoming => {
+                    current += 1;
+                    waiting += c.waiting;
+                }
+                Road::Outgoing => passed += 1,
+                Road::Junction => {}
+            }
+            if reference {
+                if c.road == Road::Incoming {
+                    ledger.waiting.insert(c.key, c.waiting);
+                } else {
+                    ledger.waiting.remove(c.key);
+                }
+                ledger.speeds.insert(c.key, c.speed);
+            }
+        }
+        let (w, speed) = match self.semantics {
+            Semantics::Reference => {
+                let speed = match ledger.speeds.len() {
+                    0 => 0.0,
+                    n => ledger.speeds.sum() / n as f64,
+                };
+                (ledger.waiting.sum(), speed)
+            }
+            Semantics::Fixed => {
+                let speed = match count {
+                    0 => 0.0,
+                    n => speeds / n as f64,
+                };
+                (waiting, speed)
+            }
+        };
+        let reward = self.last_w - w;
+        self.last_w = w;
+        if !sample {
+            return reward;
+        }
+        self.sums[0] += reward.min(0.0);
+        self.sums[1] += w;
+        self.sums[2] += speed;
+        self.sums[3] += current as f64;
+        self.sums[4] += passed as f64;
+        self.decisions += 1;
+        reward
+    }
+
+    /// Decision points sampled.
+    pub fn decisions(&self) -> usize {
+        self.decisions
+    }
+
+    /// Σ_k W_k / 5400 (see [`Episode::waiting_per_episode_step`]).
+    pub fn waiting_per_episode_step(&self) -> f64 {
+        self.sums[1] / f64::from(EPISODE_STEPS)
+    }
+
+    /// The episode's metrics from these sums and the simulator's counts.
+    pub fn metrics(
+        &self,
+        inserted: usize,
+        arrived: usize,
+        vehicle_steps: u64,
+        mean_vehicle_waiting: f64,
+    ) -> Metrics {
+        let div = match self.semantics {
+            Semantics::Reference => f64::from(EPISODE_STEPS),
+            Semantics::Fixed => self.decisions.max(1) as f64,
+        };
+        Metrics {
+            avg_reward: self.sums[0] / div,
+            avg_waiting: self.sums[1] / div,
+            avg_average_speed: self.sums[2] / div,
+            avg_current_veh: self.sums[3] / div,
+            avg_passed_veh: self.sums[4] / div,
+            decisions: self.decisions,
+            inserted,
+            arrived,
+            vehicle_steps,
+            mean_vehicle_waiting,
+        }
+    }
 }
 
 /// The averages of one episode, as the authors' CSV columns, plus counts for checking the
@@ -164,11 +310,8 @@ pub struct Metrics {
 pub struct Episode {
     ctx: TrafficContext,
     sim: Sim,
-    semantics: Semantics,
     previous: Option<usize>,
-    last_w: f64,
-    sums: [f64; 5],
-    decisions: usize,
+    tally: Tally,
 }
 
 impl Episode {
@@ -185,11 +328,8 @@ impl Episode {
         Ok(Episode {
             ctx: *ctx,
             sim: Sim::new(ctx.intersection(), &vehicles, sim_seed),
-            semantics,
             previous: None,
-            last_w: 0.0,
-            sums: [0.0; 5],
-            decisions: 0,
+            tally: Tally::new(semantics),
         })
     }
 
@@ -219,62 +359,18 @@ impl Episode {
     /// reward r_k = W_{k−1} − W_k. Called once the episode is [`Episode::done`], it only
     /// returns the reward (what an environment step ending the episode needs).
     pub fn decide(&mut self, ledger: &mut Ledger) -> f64 {
-        // One pass over the running vehicles samples what either semantics needs (each sum
-        // in the vehicles' order, -0.0 first as `Iterator::sum` starts).
-        let reference = self.semantics == Semantics::Reference;
-        let (mut waiting, mut speeds, mut running) = (-0.0, 0.0, 0usize);
-        let (mut current, mut passed) = (0usize, 0usize);
-        for c in self.sim.running() {
-            running += 1;
-            speeds += c.speed;
-            match c.place {
-                Place::Incoming { .. } => {
-                    current += 1;
-                    waiting += c.waiting;
-                }
-                Place::Outgoing { .. } => passed += 1,
-                Place::Junction { .. } => {}
-            }
-            if reference {
-                let id = key(&c);
-                if matches!(c.place, Place::Incoming { .. }) {
-                    ledger.waiting.insert(id, c.waiting);
-                } else {
-                    ledger.waiting.remove(id);
-                }
-                ledger.speeds.insert(id, c.speed);
-            }
-        }
-        let (w, speed) = match self.semantics {
-            Semantics::Reference => {
-                let speed = match ledger.speeds.len() {
-                    0 => 0.0,
-                    n => ledger.speeds.sum() / n as f64,
-                };
-                (ledger.waiting.sum(), speed)
-            }
-            Semantics::Fixed => {
-                let speed = match running {
-                    0 => 0.0,
-                    n => speeds / n as f64,
-                };
-                (waiting, speed)
-            }
-        };
-        let reward = self.last_w - w;
-        self.last_w = w;
-        if self.done() {
-            // Past the last decision point: the environment's closing reward, which the
-            // authors' loop (while step < 5400) never samples into its metrics.
-            return reward;
-        }
-        self.sums[0] += reward.min(0.0);
-        self.sums[1] += w;
-        self.sums[2] += speed;
-        self.sums[3] += current as f64;
-        self.sums[4] += passed as f64;
-        self.decisions += 1;
-        reward
+        let sample = !self.done();
+        let running = self.sim.running().map(|c| Seen {
+            key: vehicle_key(c.vehicle.route, c.vehicle.index),
+            road: match c.place {
+                Place::Incoming { .. } => Road::Incoming,
+                Place::Outgoing { .. } => Road::Outgoing,
+                Place::Junction { .. } => Road::Junction,
+            },
+            waiting: c.waiting,
+            speed: c.speed,
+        });
+        self.tally.decide(ledger, running, sample)
     }
 
     /// Shows `action`'s green (after the previous action's yellow if it changed) and simulates
@@ -298,15 +394,11 @@ impl Episode {
     /// environment scores an episode by under either semantics; under the reference semantics
     /// it equals [`Metrics::avg_waiting`].
     pub fn waiting_per_episode_step(&self) -> f64 {
-        self.sums[1] / f64::from(EPISODE_STEPS)
+        self.tally.waiting_per_episode_step()
     }
 
     /// The episode's metrics (call when [`Episode::done`]).
     pub fn metrics(&self) -> Metrics {
-        let div = match self.semantics {
-            Semantics::Reference => f64::from(EPISODE_STEPS),
-            Semantics::Fixed => self.decisions.max(1) as f64,
-        };
         let inserted = self.sim.inserted();
         let total_wait: f64 = self
             .sim
@@ -315,22 +407,17 @@ impl Episode {
             .filter(|c| c.status != Status::Pending)
             .map(|c| c.waiting)
             .sum();
-        Metrics {
-            avg_reward: self.sums[0] / div,
-            avg_waiting: self.sums[1] / div,
-            avg_average_speed: self.sums[2] / div,
-            avg_current_veh: self.sums[3] / div,
-            avg_passed_veh: self.sums[4] / div,
-            decisions: self.decisions,
+        let mean_vehicle_waiting = if inserted == 0 {
+            0.0
+        } else {
+            total_wait / inserted as f64
+        };
+        self.tally.metrics(
             inserted,
-            arrived: self.sim.arrived(),
-            vehicle_steps: self.sim.vehicle_steps(),
-            mean_vehicle_waiting: if inserted == 0 {
-                0.0
-            } else {
-                total_wait / inserted as f64
-            },
-        }
+            self.sim.arrived(),
+            self.sim.vehicle_steps(),
+            mean_vehicle_waiting,
+        )
     }
 
     /// Runs the whole episode with `policy` (state → action) from a fresh ledger, as the
