@@ -14,6 +14,9 @@ folder `mbtl train` wrote): SUMO is then the evaluation backend of that policy, 
 SUMO's own state (the authors' 80 cells) and acts greedily on it, so a transfer row computed by
 the native simulator can be checked in SUMO, e.g. source 12 of a run on every inflow target:
 
+The same loop in Rust over TraCI is `mbtl env rollout --backend sumo` (crate mbtl-sumo); its
+metrics equal this script's to the last bit (python/tests/test_sumo_backend.py).
+
     scripts/traffic/sumo_check.sh                # installs SUMO into target/sumo-venv first
     python sumo_check.py --mbtl target/release/mbtl [--grid sample|all] [--episodes E]
     python sumo_check.py --family inflow --grid all --episodes 5 \
