@@ -431,42 +431,22 @@ mod avx2 {
         accumulate: bool,
     ) {
         let full = n / 8 * 8;
-        // Where more than one row block reads a column panel of `B`, the panel is first
-        // copied into a contiguous buffer (k × 16): read in place, each of its k rows is a
-        // 64-byte piece of a different, usually unaligned row of `B`, so the panel spans up
-        // to 2k cache lines and outgrows a 32 KiB L1 at k = 400 (the traffic DQN's layers ran
-        // at 35–40 % of this CPU's FMA peak). Packing moves data only; every product and sum
-        // is the one the unpacked path computes.
-        let pack = m > MR && k > 0;
-        let mut panel: Vec<f32> = if pack { vec![0.0; k * NC] } else { Vec::new() };
         // SAFETY: blocks stay inside rows < m, columns < full; the scalar tail inside columns
-        // full..n (the caller's contract covers all of them); the panel holds k rows of NC.
+        // full..n (the caller's contract covers all of them).
         unsafe {
             let mut j0 = 0;
             while j0 < full {
                 let vecs = ((full - j0) / 8).min(NC / 8);
-                let (bpanel, ldp) = if pack {
-                    for p in 0..k {
-                        std::ptr::copy_nonoverlapping(
-                            b.add(p * ldb + j0),
-                            panel.as_mut_ptr().add(p * NC),
-                            vecs * 8,
-                        );
-                    }
-                    (panel.as_ptr(), NC)
-                } else {
-                    (b.add(j0), ldb)
-                };
                 let mut i0 = 0;
                 while i0 < m {
                     let rows = (m - i0).min(MR);
-                    let (ap, bp, cp) = (a.add(i0 * ars), bpanel, c.add(i0 * ldc + j0));
+                    let (ap, bp, cp) = (a.add(i0 * ars), b.add(j0), c.add(i0 * ldc + j0));
                     macro_rules! go {
                         ($($r:literal),*) => {
                             match (rows, vecs) {
                                 $(
-                                    ($r, 1) => block::<$r, 1>(k, ap, ars, acs, bp, ldp, cp, ldc, accumulate),
-                                    ($r, 2) => block::<$r, 2>(k, ap, ars, acs, bp, ldp, cp, ldc, accumulate),
+                                    ($r, 1) => block::<$r, 1>(k, ap, ars, acs, bp, ldb, cp, ldc, accumulate),
+                                    ($r, 2) => block::<$r, 2>(k, ap, ars, acs, bp, ldb, cp, ldc, accumulate),
                                 )*
                                 _ => unreachable!("rows ≤ {MR}, vectors ≤ 2"),
                             }
@@ -693,6 +673,7 @@ mod tests {
             (5, 0, 9),
             (256, 64, 1),
             (11, 2, 130),
+            (20, 600, 40),
         ];
         for &(m, k, n) in &shapes {
             for transposed in [false, true] {
