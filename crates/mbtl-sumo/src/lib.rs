@@ -7,10 +7,10 @@
 //! their options for each episode, the network is built by SUMO's own `netconvert` from the
 //! spec's geometry ([`scenario`]), the route file is theirs to the byte (mbtl's demand
 //! generator), and the decision bookkeeping is mbtl-traffic's [`Tally`], the same code that
-//! scores the native simulator, under either semantics. One simulation step is two TCP round
-//! trips, whatever the number of vehicles: the step, whose answer carries every vehicle's
-//! values as subscriptions, and the list of running vehicles, whose order the authors'
-//! dictionaries follow; a vehicle's departure adds one to subscribe to it.
+//! scores the native simulator, under either semantics. One simulation step is one TCP round
+//! trip, whatever the number of vehicles: its answer carries every vehicle's values and the
+//! list of running vehicles (whose order the authors' dictionaries follow) as subscriptions; a
+//! vehicle's departure adds one to subscribe to it.
 //!
 //! The crate speaks TraCI itself ([`traci`]) rather than linking libsumo, so that mbtl needs
 //! no SUMO at build time: a SUMO installation (e.g. `pip install eclipse-sumo`) is found at
@@ -354,6 +354,15 @@ impl Counts {
         if s.response != traci::RESPONSE_SUBSCRIBE_VEHICLE_VARIABLE {
             return Ok(departed);
         }
+        if s.object.is_empty() {
+            // The vehicle domain's own subscription: the ids running, in SUMO's order.
+            for (var, value) in s.values {
+                if var == traci::ID_LIST {
+                    self.running = value.into_list()?;
+                }
+            }
+            return Ok(departed);
+        }
         let v = match self.vehicles.entry(s.object) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -413,6 +422,10 @@ impl Server {
             ],
         )?;
         let mut c = Counts::default();
+        let running =
+            self.conn
+                .subscribe(traci::CMD_SUBSCRIBE_VEHICLE_VARIABLE, "", &[traci::ID_LIST])?;
+        c.absorb(running)?;
         let mut tally = Tally::new(semantics);
         let mut ledger = Ledger::default();
         let mut previous = None;
@@ -486,12 +499,6 @@ impl Server {
             c.absorb(s)?;
         }
         c.step += 1;
-        // (Asked in a message of its own: SUMO answers the commands that follow a step in the
-        // same message before it simulates the step.)
-        c.running = self
-            .conn
-            .get(traci::CMD_GET_VEHICLE_VARIABLE, traci::ID_LIST, "")?
-            .into_list()?;
         c.vehicle_steps += c.running.len() as u64;
         for id in &c.running {
             let Some(v) = c.vehicles.get(id) else {

@@ -16,7 +16,6 @@ pub(crate) const CMD_GETVERSION: u8 = 0x00;
 pub(crate) const CMD_SIMSTEP: u8 = 0x02;
 pub(crate) const CMD_CLOSE: u8 = 0x7f;
 pub(crate) const CMD_GET_LANE_VARIABLE: u8 = 0xa3;
-pub(crate) const CMD_GET_VEHICLE_VARIABLE: u8 = 0xa4;
 pub(crate) const CMD_SET_TL_VARIABLE: u8 = 0xc2;
 pub(crate) const CMD_SUBSCRIBE_VEHICLE_VARIABLE: u8 = 0xd4;
 pub(crate) const CMD_SUBSCRIBE_SIM_VARIABLE: u8 = 0xdb;
