@@ -83,3 +83,15 @@ def test_fixed_semantics_in_sumo_change_the_bookkeeping_only(mbtl_cli, sumo_bina
     # Stale waiting records (vehicles that left between decisions) only add under the
     # authors' bookkeeping.
     assert fixed["avg_waiting"] * fixed["decisions"] <= ref["avg_waiting"] * 5400 + 1e-9
+
+
+def test_the_junction_crossings_are_netconverts(sumo_check, root, capsys):
+    # mbtl-traffic's CROSSINGS (the `yield` junction rule's data) against the table derived
+    # afresh from the net SUMO's netconvert builds: its foes and its internal lanes' shapes.
+    sumo_check.crossings()
+    derived = capsys.readouterr().out.splitlines()
+    source = (root / "crates" / "mbtl-traffic" / "src" / "network.rs").read_text().splitlines()
+    start = next(i for i, line in enumerate(source) if line.startswith("pub const CROSSINGS"))
+    end = next(i for i in range(start, len(source)) if source[i] == "];")
+    assert source[start + 1:end] == derived
+    assert len(derived) == 20

@@ -137,6 +137,41 @@ def check_net(length, speed):
     assert abs(traci.lane.getMaxSpeed(links[1][0][2]) - speed) < 1e-9
 
 
+def crossings():
+    """mbtl-traffic's `CROSSINGS` table from the net netconvert builds: per signal link, each foe
+    (the junction's `<request foes>`) whose internal lane's centre line meets its own, with the
+    distances along both lanes to that point. Printed as Rust."""
+    import re
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(build_net(tmp, 750, 14.0)) as f:
+            text = f.read()
+    shapes = {m[1]: [tuple(map(float, p.split(","))) for p in m[2].split()]
+              for m in re.finditer(r'<lane id="(:TL_\d+_\d+)" [^>]*shape="([^"]+)"', text)}
+    via = {int(m[2]): shapes[m[1]] for m in re.finditer(r'via="([^"]+)" tl="TL" linkIndex="(\d+)"', text)}
+    foes = {int(m[1]): [j for j, c in enumerate(reversed(m[2])) if c == "1"]
+            for m in re.finditer(r'<request index="(\d+)"\s+response="\d+" foes="(\d+)"', text)}
+
+    def meet(a, b):
+        """Distances along polylines a and b to their first crossing, or None."""
+        da = 0.0
+        for p, q in zip(a, a[1:]):
+            db = 0.0
+            for r, s in zip(b, b[1:]):
+                d = (q[0] - p[0]) * (s[1] - r[1]) - (q[1] - p[1]) * (s[0] - r[0])
+                if abs(d) > 1e-12:
+                    t = ((r[0] - p[0]) * (s[1] - r[1]) - (r[1] - p[1]) * (s[0] - r[0])) / d
+                    u = ((r[0] - p[0]) * (q[1] - p[1]) - (r[1] - p[1]) * (q[0] - p[0])) / d
+                    if -1e-9 <= t <= 1 + 1e-9 and -1e-9 <= u <= 1 + 1e-9:
+                        return da + t * math.dist(p, q), db + u * math.dist(r, s)
+                db += math.dist(r, s)
+            da += math.dist(p, q)
+        return None
+
+    for link in range(20):
+        row = [(f, meet(via[link], via[f])) for f in foes[link]]
+        print("    &[" + ", ".join(f"({f}, {m[0]:.2f}, {m[1]:.2f})" for f, m in row if m) + "],")
+
+
 def internal_chain(lane):
     """An internal lane and the internal lanes that follow it (a left turn has two)."""
     chain = [lane]
@@ -147,10 +182,12 @@ def internal_chain(lane):
         chain.append(nxt[0])
 
 
-def sumo_episode(net, rou, policy, check=None, per_vehicle=True):
+def sumo_episode(net, rou, policy, check=None, per_vehicle=True, box=None):
     """The authors' transfer loop (spec §3.1-3.6) with fresh records; returns the metrics.
     `per_vehicle` adds a query of every vehicle's waiting time each step (for the mean waiting
-    per vehicle); the speed comparison leaves it out, so that SUMO runs the authors' loop only."""
+    per vehicle); the speed comparison leaves it out, so that SUMO runs the authors' loop only.
+    `box` (a dict) receives a census of the junction box: when each vehicle first entered it,
+    and the vehicles inside and stopped there at the end."""
     traci.start(["sumo", "-n", net, "-r", rou, "--no-step-log", "true", "--waiting-time-memory",
                  str(STEPS), "--time-to-teleport", "-1", "--no-warnings", "true"])
     if check:
@@ -172,6 +209,10 @@ def sumo_episode(net, rou, policy, check=None, per_vehicle=True):
             if per_vehicle:
                 for vid in traci.vehicle.getIDList():
                     acc[vid] = traci.vehicle.getAccumulatedWaitingTime(vid)
+            if box is not None:
+                for vid in traci.vehicle.getIDList():
+                    if traci.vehicle.getLaneID(vid).startswith(":"):
+                        box.setdefault("entered", {}).setdefault(vid, step)
 
     while step < STEPS:
         for vid in traci.vehicle.getIDList():
@@ -196,6 +237,10 @@ def sumo_episode(net, rou, policy, check=None, per_vehicle=True):
         simulate(10)
         prev = a
     wall = time.perf_counter() - started
+    if box is not None:
+        inside = [v for v in traci.vehicle.getIDList() if traci.vehicle.getLaneID(v).startswith(":")]
+        box["inside_at_end"] = len(inside)
+        box["stopped_inside_at_end"] = sum(traci.vehicle.getSpeed(v) < 0.1 for v in inside)
     traci.close()
     names = ["avg_reward", "avg_waiting", "avg_average_speed", "avg_current_veh", "avg_passed_veh"]
     m = {k: v / STEPS for k, v in zip(names, sums)}
@@ -300,11 +345,12 @@ def make_policy(name, ctx=None):
     return lambda: int(rng.randint(0, 4))
 
 
-def native(mbtl, ctx, policy, seed, episodes):
+def native(mbtl, ctx, policy, seed, episodes, junction="open"):
     context = f"cars={ctx['cars']},speed={ctx['speed']},length={ctx['length']}"
     done = subprocess.run([mbtl, "env", "rollout", "--env", "traffic-signal", "--context", context,
                            "--policy", policy, "--seed", str(seed), "--episodes", str(episodes),
-                           "--semantics", "reference", "--json"], check=True, capture_output=True)
+                           "--semantics", "reference", "--junction", junction, "--json"],
+                          check=True, capture_output=True)
     doc = json.loads(done.stdout)
     for e in doc["episodes"]:
         e["wall_seconds"] = doc["wall_seconds"] / len(doc["episodes"])
@@ -350,6 +396,57 @@ def bench(mbtl, repeats):
           f"{sumo_wall / native_wall:.0f}x")
 
 
+def compare_junctions(rows, junctions):
+    """Which of mbtl's junction rules is nearer SUMO, row by row: per metric, the median
+    relative difference to SUMO under each rule (signed and absolute) and how many rows each
+    later rule brings nearer or farther than the first, by speed-limit band."""
+    base, others = junctions[0], junctions[1:]
+    key = lambda r: (r["context"], r["cars"], r["speed"], r["length"], r["policy"], r["seed"])
+    by = {}
+    for r in rows:
+        by.setdefault(key(r), {})[r["junction"]] = r
+    bands = [("speed <= 1 m/s", lambda v: v <= 1.0), ("1 < speed <= 2.5 m/s", lambda v: 1.0 < v <= 2.5),
+             ("speed > 2.5 m/s", lambda v: v > 2.5), ("all rows", lambda v: True)]
+    rel = lambda r, c: (r["mbtl"][c] - r["sumo"][c]) / r["sumo"][c] if r["sumo"][c] else 0.0
+    med = lambda xs: sorted(xs)[len(xs) // 2] if len(xs) % 2 else sum(sorted(xs)[len(xs) // 2 - 1:len(xs) // 2 + 1]) / 2
+    for band, inside in bands:
+        group = [g for g in by.values() if inside(g[base]["speed"])]
+        if not group:
+            continue
+        print(f"\n{band}: {len(group)} rows")
+        for c in ["avg_waiting", "avg_current_veh", "vehicle_steps", "arrived"]:
+            line = f"  {c:16s} median difference to SUMO: " + ", ".join(
+                f"{j} {med([rel(g[j], c) for g in group]):+.1%} (|{med([abs(rel(g[j], c)) for g in group]):.1%}|)"
+                for j in junctions)
+            for j in others:
+                nearer = sum(abs(rel(g[j], c)) < abs(rel(g[base], c)) - 1e-12 for g in group)
+                farther = sum(abs(rel(g[j], c)) > abs(rel(g[base], c)) + 1e-12 for g in group)
+                line += f"; {j} nearer on {nearer}, farther on {farther}"
+            print(line)
+
+
+def box_census(grid, family, policies):
+    """SUMO only: per context and policy, how many vehicles entered the junction box, when the
+    last one did, and how many sit in it, stopped, at the end. A box that stops admitting cars
+    while cars stand inside it is gridlocked (teleporting is off, as the authors ran SUMO)."""
+    print("| context | policy | entered the box | last entry (s) | in the box at the end | stopped there | arrived |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, ctx in contexts(grid, family):
+            folder = os.path.join(tmp, f"{kind}-{ctx['cars']}-{ctx['speed']}-{ctx['length']}")
+            os.makedirs(folder)
+            net = build_net(folder, ctx["length"], ctx["speed"])
+            rou = os.path.join(folder, "routes.rou.xml")
+            routes(10000, ctx["cars"], ctx["speed"], rou)
+            for policy in policies.split(","):
+                box = {}
+                m = sumo_episode(net, rou, make_policy(policy, ctx), per_vehicle=False, box=box)
+                entered = box.get("entered", {})
+                print(f"| {kind} {ctx['cars']} cars, {ctx['speed']} m/s, {ctx['length']:.0f} m | {policy} | "
+                      f"{len(entered)} | {max(entered.values(), default=0)} | {box['inside_at_end']} | "
+                      f"{box['stopped_inside_at_end']} | {m['arrived']} |", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mbtl", default="target/release/mbtl")
@@ -359,10 +456,27 @@ def main():
     ap.add_argument("--policies", default="cycle,random:0",
                     help="comma-separated: cycle, random:SEED, or trained mbtl policy files/folders")
     ap.add_argument("--episodes", type=int, default=1, help="route seeds 10000, 10001, ...")
+    ap.add_argument("--junction", default="open",
+                    help="mbtl's junction rule for foes still in the box (mbtl env rollout "
+                         "--junction): open, yield, or both as open,yield (each SUMO episode "
+                         "once, mbtl under each rule, then which rule is nearer SUMO)")
     ap.add_argument("--json", help="write every row here")
+    ap.add_argument("--box-census", action="store_true",
+                    help="only SUMO: who entered the junction box, when the last did, who is stuck in it")
+    ap.add_argument("--crossings", action="store_true",
+                    help="only print the junction's crossing table (mbtl-traffic's CROSSINGS)")
     ap.add_argument("--bench", type=int, metavar="REPEATS",
                     help="only the speed comparison: REPEATS SUMO episodes against mbtl's")
     args = ap.parse_args()
+    junctions = args.junction.split(",")
+    if not junctions or any(j not in ("open", "yield") for j in junctions):
+        ap.error(f"--junction {args.junction}: open, yield or open,yield")
+    if args.crossings:
+        crossings()
+        return
+    if args.box_census:
+        box_census(args.grid, args.family, args.policies)
+        return
     if args.bench:
         os.sched_setaffinity(0, {0})
         bench(args.mbtl, args.bench)
@@ -379,28 +493,33 @@ def main():
             os.makedirs(folder)
             net = build_net(folder, ctx["length"], ctx["speed"])
             for policy in args.policies.split(","):
-                nat = native(args.mbtl, ctx, policy, 10000, args.episodes)
+                nat = {j: native(args.mbtl, ctx, policy, 10000, args.episodes, j) for j in junctions}
                 for e in range(args.episodes):
                     rou = os.path.join(folder, f"routes{e}.rou.xml")
                     routes(10000 + e, ctx["cars"], ctx["speed"], rou)
                     check = (lambda: check_net(ctx["length"], ctx["speed"])) if e == 0 else None
                     s = sumo_episode(net, rou, make_policy(policy, ctx), check)
-                    n = nat[e]
-                    rows.append({"context": kind, **ctx, "policy": policy, "seed": 10000 + e,
-                                 "sumo": s, "mbtl": n})
-                    name = f"{kind} {ctx['cars']} cars, {ctx['speed']} m/s, {ctx['length']:.0f} m"
-                    cells = []
-                    for c in cols:
-                        fmt = "{:.0f}" if isinstance(s[c], int) else "{:.3f}"
-                        cells.append(f"{fmt.format(s[c])} / {fmt.format(n[c])}")
-                    cells.append(f"{s['wall_seconds']:.3f} / {n['wall_seconds']:.4f}")
-                    bad = [c for c, tol in TOLERANCE.items()
-                           if abs(n[c] - s[c]) > tol * abs(s[c]) + 1e-9] if modelled(ctx) else []
-                    rows[-1]["outside_tolerance"] = bad
-                    flag = "outside: " + ", ".join(bad) if bad else (
-                        "ok" if modelled(ctx) else "not modelled")
-                    label = os.path.basename(policy.rstrip("/")) if os.path.exists(policy) else policy
-                    print(f"| {name} | {label} | " + " | ".join(cells) + f" | {flag} |", flush=True)
+                    for j in junctions:
+                        n = nat[j][e]
+                        rows.append({"context": kind, **ctx, "policy": policy, "seed": 10000 + e,
+                                     "junction": j, "sumo": s, "mbtl": n})
+                        name = f"{kind} {ctx['cars']} cars, {ctx['speed']} m/s, {ctx['length']:.0f} m"
+                        cells = []
+                        for c in cols:
+                            fmt = "{:.0f}" if isinstance(s[c], int) else "{:.3f}"
+                            cells.append(f"{fmt.format(s[c])} / {fmt.format(n[c])}")
+                        cells.append(f"{s['wall_seconds']:.3f} / {n['wall_seconds']:.4f}")
+                        bad = [c for c, tol in TOLERANCE.items()
+                               if abs(n[c] - s[c]) > tol * abs(s[c]) + 1e-9] if modelled(ctx) else []
+                        rows[-1]["outside_tolerance"] = bad
+                        flag = "outside: " + ", ".join(bad) if bad else (
+                            "ok" if modelled(ctx) else "not modelled")
+                        label = os.path.basename(policy.rstrip("/")) if os.path.exists(policy) else policy
+                        if len(junctions) > 1:
+                            label += f" ({j} junction)"
+                        print(f"| {name} | {label} | " + " | ".join(cells) + f" | {flag} |", flush=True)
+    if len(junctions) > 1:
+        compare_junctions(rows, junctions)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

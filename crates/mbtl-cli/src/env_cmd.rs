@@ -78,6 +78,11 @@ pub(crate) struct RolloutArgs {
     /// PATH); netconvert is taken beside it.
     #[arg(long, value_name = "PATH")]
     sumo: Option<PathBuf>,
+    /// traffic-signal's native simulator only: what a car does when its way crosses a foe's
+    /// still in the junction: open (drives on, as every result so far) or yield (a green car
+    /// waits for it; a first model of SUMO's right of way, README "Traffic-signal control").
+    #[arg(long, default_value = "open")]
+    junction: String,
 }
 
 /// The simulator of a traffic-signal rollout.
@@ -197,6 +202,13 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
             args.env
         );
     }
+    if args.junction != "open" {
+        anyhow::bail!(
+            "--junction {} is traffic-signal's; --env {} has no junction",
+            args.junction,
+            args.env
+        );
+    }
     let RolloutPolicy::Trained(policy) = policy else {
         anyhow::bail!(
             "--policy {}: fixed policies are traffic-signal's; --env {} needs a trained policy (a folder written by mbtl train)",
@@ -254,6 +266,7 @@ type TrafficActor<'a> = Box<dyn FnMut(&[f32; mbtl_traffic::state::STATE_DIM]) ->
 
 fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCode> {
     use mbtl_traffic::episode::{rollout_with, Semantics as TrafficSemantics};
+    use mbtl_traffic::sim::Junction;
     use mbtl_traffic::state::STATE_DIM;
     let semantics = match args.semantics.as_str() {
         "reference" => TrafficSemantics::Reference,
@@ -261,6 +274,16 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
         other => anyhow::bail!("--semantics {other}: traffic-signal has reference and fixed"),
     };
     let ctx = mbtl_traffic::context::TrafficContext::parse(&args.context)?;
+    let junction: Junction = args
+        .junction
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--junction: {e}"))?;
+    if args.backend == Backend::Sumo && junction != Junction::Open {
+        anyhow::bail!(
+            "--junction {} is a rule of the native simulator; SUMO runs its own junction model",
+            args.junction
+        );
+    }
     let sumo = match args.backend {
         Backend::Native if args.sumo.is_some() => {
             anyhow::bail!("--sumo PATH is for --backend sumo")
@@ -274,18 +297,21 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
         ctx: &mbtl_traffic::context::TrafficContext,
         args: &RolloutArgs,
         semantics: TrafficSemantics,
+        junction: Junction,
         actor: &mut dyn FnMut(u32) -> TrafficActor<'a>,
     ) -> Result<Vec<mbtl_traffic::episode::Metrics>> {
         Ok(match sumo {
-            None => rollout_with(ctx, actor, args.seed, args.episodes, semantics, 0)?,
+            None => rollout_with(ctx, actor, args.seed, args.episodes, semantics, junction, 0)?,
             Some(sumo) => sumo.rollout_with(ctx, actor, args.seed, args.episodes, semantics)?,
         })
     }
     let started = std::time::Instant::now();
     let episodes = match policy {
-        RolloutPolicy::Fixed(fixed) => simulate(sumo.as_ref(), &ctx, args, semantics, &mut |_| {
-            Box::new(fixed.actor())
-        })?,
+        RolloutPolicy::Fixed(fixed) => {
+            simulate(sumo.as_ref(), &ctx, args, semantics, junction, &mut |_| {
+                Box::new(fixed.actor())
+            })?
+        }
         RolloutPolicy::Trained(policy) => {
             // The observation the policy was trained on: the state, then the context
             // features it observes.
@@ -306,7 +332,7 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
                 }
             }
             policy.check_compatible(&env, &policy.header.context_obs, obs.len())?;
-            simulate(sumo.as_ref(), &ctx, args, semantics, &mut |_| {
+            simulate(sumo.as_ref(), &ctx, args, semantics, junction, &mut |_| {
                 let (mut obs, mut scratch) = (obs.clone(), Vec::new());
                 let mut q = vec![0.0f32; policy.header.n_actions];
                 Box::new(move |state: &[f32; STATE_DIM]| {
@@ -333,6 +359,7 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
             "policy": args.policy,
             "semantics": args.semantics,
             "backend": match args.backend { Backend::Native => "native", Backend::Sumo => "sumo" },
+            "junction": junction.name(),
             "wall_seconds": wall,
             "episodes": list,
         });
@@ -346,7 +373,11 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
         ctx.arm_length,
         args.policy,
         args.semantics,
-        if sumo.is_some() { "SUMO" } else { "native" },
+        if sumo.is_some() {
+            "SUMO".to_string()
+        } else {
+            format!("native ({} junction)", junction.name())
+        },
         wall
     );
     println!(

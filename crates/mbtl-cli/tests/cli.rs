@@ -79,6 +79,19 @@ fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
             ["--env", "cartpole", "--backend", "sumo"],
             "--backend sumo and --sumo are traffic-signal's",
         ),
+        // The junction rule is the native simulator's.
+        (
+            ["--backend", "sumo", "--junction", "yield"],
+            "--junction yield is a rule of the native simulator",
+        ),
+        (
+            ["--env", "cartpole", "--junction", "yield"],
+            "--junction yield is traffic-signal's",
+        ),
+        (
+            ["--junction", "give-way", "--backend", "native"],
+            "unknown junction rule `give-way` (open, yield)",
+        ),
     ] {
         let e = run_err(mbtl().args(["env", "rollout"]).args(args));
         assert!(e.contains(says), "{args:?}: {e}");
@@ -118,6 +131,10 @@ fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
     let out = run_ok(rollout().arg("--json"));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["episodes"][0]["inserted"], 100);
+    assert_eq!(doc["junction"], "open");
+    let out = run_ok(rollout().args(["--json", "--junction", "yield"]));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["junction"], "yield");
 }
 
 #[test]

@@ -18,7 +18,7 @@ use crate::context::TrafficContext;
 use crate::demand::{generate, TURN_SHARE};
 use crate::network::Route;
 use crate::signal::decision_phases;
-use crate::sim::{Place, Sim, Status};
+use crate::sim::{Junction, Place, Sim, Status};
 use crate::state::{encode, STATE_DIM};
 use crate::{TrafficError, EPISODE_STEPS};
 
@@ -333,6 +333,15 @@ impl Episode {
         })
     }
 
+    /// The episode under the junction rule `junction` ([`Junction::Open`] unless set).
+    ///
+    /// # Panics
+    /// Once the episode has begun (a decision was taken).
+    pub fn with_junction(mut self, junction: Junction) -> Episode {
+        self.sim.set_junction(junction);
+        self
+    }
+
     /// The simulation.
     pub fn sim(&self) -> &Sim {
         &self.sim
@@ -517,23 +526,27 @@ pub fn rollout(
         first_seed,
         episodes,
         semantics,
+        Junction::Open,
         sim_seed,
     )
 }
 
-/// [`rollout`] with any policy: `actor(e)` makes episode e's (state → action), so a stateful
-/// fixed policy restarts every episode and a trained one is simply reused.
+/// [`rollout`] with any policy and junction rule: `actor(e)` makes episode e's (state →
+/// action), so a stateful fixed policy restarts every episode and a trained one is simply
+/// reused.
 pub fn rollout_with<A: FnMut(&[f32; STATE_DIM]) -> usize>(
     ctx: &TrafficContext,
     mut actor: impl FnMut(u32) -> A,
     first_seed: u32,
     episodes: u32,
     semantics: Semantics,
+    junction: Junction,
     sim_seed: u64,
 ) -> Result<Vec<Metrics>, TrafficError> {
     (0..episodes)
         .map(|e| {
-            let ep = Episode::new(ctx, first_seed + e, sim_seed + u64::from(e), semantics)?;
+            let ep = Episode::new(ctx, first_seed + e, sim_seed + u64::from(e), semantics)?
+                .with_junction(junction);
             Ok(ep.run(actor(e)))
         })
         .collect()

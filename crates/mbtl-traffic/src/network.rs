@@ -231,6 +231,44 @@ impl Intersection {
     }
 }
 
+/// Signal links (one per incoming lane and movement it serves: 5 per arm).
+pub const LINKS: usize = 20;
+
+/// Per signal link, the foes whose way through the junction crosses or joins its own, each
+/// as `(foe, at, foe_at)`: the distances (m) along the link's junction lane and along the
+/// foe's, from their stop lines, to the point where the two centre lines meet.
+///
+/// From the net SUMO 1.28's netconvert builds for this intersection (any arm length and speed
+/// limit: the junction box is the same): the foes of the junction's `<request>` table and the
+/// crossing points of the internal lanes' shapes. netconvert also lists, as foes of each right
+/// turn, the two straight links that end on the neighbouring lanes of its exit; their centre
+/// lines never meet, so they are left out. A right turn and the straight link that end on the
+/// same lane meet where both lanes end. `scripts/traffic/sumo_check.sh -- --crossings` derives
+/// the table from a freshly built net.
+#[rustfmt::skip]
+pub const CROSSINGS: [&[(usize, f64, f64)]; LINKS] = [
+    &[(6, 9.03, 33.60)],
+    &[(6, 5.60, 28.00), (7, 8.80, 28.00), (8, 12.00, 28.00), (14, 16.00, 24.02), (15, 33.60, 9.03), (16, 28.00, 5.60), (17, 24.80, 5.60), (18, 21.60, 5.60), (19, 17.60, 5.66)],
+    &[(6, 5.60, 24.80), (7, 8.80, 24.80), (8, 12.00, 24.80), (14, 16.80, 20.67), (16, 28.00, 8.80), (17, 24.80, 8.80), (18, 21.60, 8.80), (19, 16.80, 9.01)],
+    &[(6, 5.60, 21.60), (7, 8.80, 21.60), (8, 12.00, 21.60), (14, 18.72, 16.94), (16, 28.00, 12.00), (17, 24.80, 12.00), (18, 21.60, 12.00), (19, 14.88, 12.74)],
+    &[(6, 5.66, 17.60), (7, 9.01, 16.80), (8, 12.74, 14.88), (9, 20.67, 9.01), (11, 24.02, 16.00), (12, 20.67, 16.80), (13, 16.94, 18.72), (19, 9.01, 20.67)],
+    &[(11, 9.03, 33.60)],
+    &[(0, 33.60, 9.03), (1, 28.00, 5.60), (2, 24.80, 5.60), (3, 21.60, 5.60), (4, 17.60, 5.66), (11, 5.60, 28.00), (12, 8.80, 28.00), (13, 12.00, 28.00), (19, 16.00, 24.02)],
+    &[(1, 28.00, 8.80), (2, 24.80, 8.80), (3, 21.60, 8.80), (4, 16.80, 9.01), (11, 5.60, 24.80), (12, 8.80, 24.80), (13, 12.00, 24.80), (19, 16.80, 20.67)],
+    &[(1, 28.00, 12.00), (2, 24.80, 12.00), (3, 21.60, 12.00), (4, 14.88, 12.74), (11, 5.60, 21.60), (12, 8.80, 21.60), (13, 12.00, 21.60), (19, 18.72, 16.94)],
+    &[(4, 9.01, 20.67), (11, 5.66, 17.60), (12, 9.01, 16.80), (13, 12.74, 14.88), (14, 20.67, 9.01), (16, 24.02, 16.00), (17, 20.67, 16.80), (18, 16.94, 18.72)],
+    &[(16, 9.03, 33.60)],
+    &[(4, 16.00, 24.02), (5, 33.60, 9.03), (6, 28.00, 5.60), (7, 24.80, 5.60), (8, 21.60, 5.60), (9, 17.60, 5.66), (16, 5.60, 28.00), (17, 8.80, 28.00), (18, 12.00, 28.00)],
+    &[(4, 16.80, 20.67), (6, 28.00, 8.80), (7, 24.80, 8.80), (8, 21.60, 8.80), (9, 16.80, 9.01), (16, 5.60, 24.80), (17, 8.80, 24.80), (18, 12.00, 24.80)],
+    &[(4, 18.72, 16.94), (6, 28.00, 12.00), (7, 24.80, 12.00), (8, 21.60, 12.00), (9, 14.88, 12.74), (16, 5.60, 21.60), (17, 8.80, 21.60), (18, 12.00, 21.60)],
+    &[(1, 24.02, 16.00), (2, 20.67, 16.80), (3, 16.94, 18.72), (9, 9.01, 20.67), (16, 5.66, 17.60), (17, 9.01, 16.80), (18, 12.74, 14.88), (19, 20.67, 9.01)],
+    &[(1, 9.03, 33.60)],
+    &[(1, 5.60, 28.00), (2, 8.80, 28.00), (3, 12.00, 28.00), (9, 16.00, 24.02), (10, 33.60, 9.03), (11, 28.00, 5.60), (12, 24.80, 5.60), (13, 21.60, 5.60), (14, 17.60, 5.66)],
+    &[(1, 5.60, 24.80), (2, 8.80, 24.80), (3, 12.00, 24.80), (9, 16.80, 20.67), (11, 28.00, 8.80), (12, 24.80, 8.80), (13, 21.60, 8.80), (14, 16.80, 9.01)],
+    &[(1, 5.60, 21.60), (2, 8.80, 21.60), (3, 12.00, 21.60), (9, 18.72, 16.94), (11, 28.00, 12.00), (12, 24.80, 12.00), (13, 21.60, 12.00), (14, 14.88, 12.74)],
+    &[(1, 5.66, 17.60), (2, 9.01, 16.80), (3, 12.74, 14.88), (4, 20.67, 9.01), (6, 24.02, 16.00), (7, 20.67, 16.80), (8, 16.94, 18.72), (14, 9.01, 20.67)],
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,5 +314,52 @@ mod tests {
         assert_eq!(seen, [1; 20]);
         assert_eq!(link_index(Approach::South, 3, Movement::Left), 14);
         assert_eq!(link_index(Approach::West, 1, Movement::Straight), 17);
+    }
+
+    #[test]
+    fn crossings_are_mutual_turn_with_the_arms_and_lie_in_the_box() {
+        for (link, row) in CROSSINGS.iter().enumerate() {
+            for &(foe, at, foe_at) in *row {
+                // Each crossing is listed from both sides, with the two distances swapped.
+                assert!(
+                    CROSSINGS[foe].contains(&(link, foe_at, at)),
+                    "{link} × {foe} listed once"
+                );
+                // Foes come from other arms, and meet inside both junction lanes.
+                assert_ne!(foe / 5, link / 5, "{link} × {foe}");
+                let len = |l: usize| match l % 5 {
+                    0 => 9.03,
+                    4 => 29.67,
+                    _ => 33.6,
+                };
+                assert!(at > 0.0 && at <= len(link) + 0.01, "{link} × {foe} at {at}");
+                assert!(
+                    foe_at > 0.0 && foe_at <= len(foe) + 0.01,
+                    "{foe} at {foe_at}"
+                );
+            }
+            // The junction looks the same from every arm: links 5 apart, foes 5 apart.
+            let turned: Vec<_> = CROSSINGS[(link + 5) % LINKS]
+                .iter()
+                .map(|&(f, a, b)| ((f + LINKS - 5) % LINKS, a, b))
+                .collect();
+            let mut mine = row.to_vec();
+            mine.sort_by_key(|c| c.0);
+            let mut turned = turned;
+            turned.sort_by_key(|c| c.0);
+            assert_eq!(mine, turned, "link {link} turned by one arm");
+        }
+        // The phases are conflict-free: no two links green together are foes.
+        for phase in (0..8).step_by(2) {
+            for (link, row) in CROSSINGS.iter().enumerate() {
+                for &(foe, _, _) in *row {
+                    assert!(
+                        !(crate::signal::light(phase, link) == crate::signal::Light::Green
+                            && crate::signal::light(phase, foe) == crate::signal::Light::Green),
+                        "phase {phase}: {link} and {foe}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -23,15 +23,18 @@
 //!   serves it moves to a neighbouring lane that serves it too when that lane's car ahead
 //!   (within 100 m) is faster by 2 m/s or more (speed gain). SUMO's LC2013 also keeps right and
 //!   changes cooperatively; those are not modelled.
-//! * **Junction**: the phases are conflict-free, and cars inside the box do not block foes.
-//!   SUMO holds a car whose way crosses a foe still in the box: a few times per episode at
-//!   14 m/s (a car that entered on yellow), and all the time at speed limits of a few m/s,
-//!   where crossing the box outlasts a yellow; there SUMO differs most (README).
+//! * **Junction**: the phases are conflict-free. SUMO holds a car whose way crosses a foe
+//!   still in the box: a few times per episode at 14 m/s (a car that entered on yellow), and
+//!   all the time at speed limits of a few m/s, where crossing the box outlasts a yellow;
+//!   there SUMO differs most (README). By default ([`Junction::Open`]) cars in the box do not
+//!   block foes; [`Junction::Yield`] makes a green car wait for a foe still crossing.
 //! * **Waiting**: every step with speed below 0.1 m/s counts a second of accumulated waiting
 //!   time (SUMO's `getAccumulatedWaitingTime` with a memory as long as the episode).
 
 use crate::demand::{Vehicle, VehicleType, STANDARD_CAR};
-use crate::network::{link_index, serves, target_lane, Approach, Intersection, Movement, LANES};
+use crate::network::{
+    link_index, serves, target_lane, Approach, Intersection, Movement, CROSSINGS, LANES, LINKS,
+};
 use crate::signal::{light, Light};
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -43,6 +46,46 @@ const GAIN: f64 = 2.0;
 
 /// Speeds below this count as waiting (SUMO's threshold).
 pub const WAITING_SPEED: f64 = 0.1;
+
+/// What the junction does with a car whose way crosses a foe's that is still in the box.
+///
+/// The signal's phases are conflict-free, so foes meet only when a car is still crossing after
+/// its green ended: rarely at 14 m/s (a car that entered on yellow), all the time at speed
+/// limits of a few m/s, where crossing the 33.6-m box outlasts a 4-s yellow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Junction {
+    /// Cars never wait for foes in the box (every result before this rule existed).
+    #[default]
+    Open,
+    /// A car of a link that shows green waits, on its approach or inside the box, half a lane
+    /// short of the point where its way meets a foe's ([`CROSSINGS`]), while a car of that
+    /// foe link, which does not show green, has not yet cleared that point by half a lane.
+    /// Cars of links without green never wait, so no two cars wait for each other. A first
+    /// model of SUMO's right of way inside the junction (README, "Traffic-signal control"):
+    /// SUMO also lets cars in by their announced arrival times, which this does not model.
+    Yield,
+}
+
+impl Junction {
+    /// The name the command line and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Junction::Open => "open",
+            Junction::Yield => "yield",
+        }
+    }
+}
+
+impl std::str::FromStr for Junction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(Junction::Open),
+            "yield" => Ok(Junction::Yield),
+            _ => Err(format!("unknown junction rule `{s}` (open, yield)")),
+        }
+    }
+}
 
 /// Where a vehicle is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,6 +218,8 @@ pub struct Sim {
     /// under the current phase: `None` to stop (the lane does not serve the movement), else
     /// the light and the junction lane's limit. Set with the phase.
     signals: [[Option<(Light, f64)>; 3]; JUNCTION0],
+    /// The junction's rule for foes still in the box.
+    junction: Junction,
     /// Per arm, the next pending vehicle's position in `by_arm`.
     queue_head: [usize; 4],
     by_arm: [Vec<usize>; 4],
@@ -268,6 +313,24 @@ fn lanes_of(mut mask: u64) -> impl Iterator<Item = usize> {
     })
 }
 
+/// The hold points ([`Sim::hold_point`]) that bind the cars of lane slot `s`, per movement:
+/// an incoming lane's links', a junction lane's own link's; none on outgoing lanes.
+fn lane_holds(s: usize, holds: &[f64; LINKS]) -> [f64; 3] {
+    match place_of(s) {
+        Place::Incoming { arm, lane } => {
+            [Movement::Right, Movement::Straight, Movement::Left].map(|m| {
+                if serves(lane, m) {
+                    holds[link_index(arm, lane, m)]
+                } else {
+                    f64::INFINITY
+                }
+            })
+        }
+        Place::Junction { link } => [holds[link]; 3],
+        Place::Outgoing { .. } => [f64::INFINITY; 3],
+    }
+}
+
 /// The Krauss safe speed behind a leader at speed `vl`, `gap` metres ahead (bumper to bumper
 /// minus the minimum gap), for a follower at `v` with deceleration `b` and reaction time `tau`.
 pub fn krauss_safe(v: f64, vl: f64, gap: f64, b: f64, tau: f64) -> f64 {
@@ -322,6 +385,7 @@ impl Sim {
             lane_len,
             lane_cap,
             signals: [[None; 3]; JUNCTION0],
+            junction: Junction::Open,
             queue_head: [0; 4],
             by_arm,
             time: 0,
@@ -335,6 +399,24 @@ impl Sim {
         };
         sim.set_phase(0);
         sim
+    }
+
+    /// Sets the junction's rule for foes still in the box (before the first step: a rule
+    /// changed mid-episode would hold cars that already passed their hold points).
+    ///
+    /// # Panics
+    /// After the first step.
+    pub fn set_junction(&mut self, junction: Junction) {
+        assert_eq!(
+            self.time, 0,
+            "the junction rule is set before the first step"
+        );
+        self.junction = junction;
+    }
+
+    /// The junction's rule for foes still in the box.
+    pub fn junction(&self) -> Junction {
+        self.junction
     }
 
     /// The lane slots with cars, as bits, counted afresh (what `occupied` must equal).
@@ -448,6 +530,37 @@ impl Sim {
         None
     }
 
+    /// Under [`Junction::Yield`], every link's [`Sim::hold_point`] from the state before the
+    /// step; `None` when no car can be held (the open junction, or none in the box).
+    fn hold_points(&self, occupied: u64) -> Option<[f64; LINKS]> {
+        let in_box = occupied >> JUNCTION0 & ((1 << LINKS) - 1);
+        (self.junction == Junction::Yield && in_box != 0)
+            .then(|| std::array::from_fn(|link| self.hold_point(link)))
+    }
+
+    /// Where a car of `link` must wait (distance past its stop line, minus half a lane) for
+    /// foes still in the box, `INFINITY` for nowhere: `link` shows green and a foe link does
+    /// not, and that foe's last car has not cleared the point where the two ways meet (its
+    /// back is short of it by less than half a lane). Cars of links without green never wait,
+    /// so two cars never wait for each other.
+    fn hold_point(&self, link: usize) -> f64 {
+        const HALF_LANE: f64 = 1.6;
+        if light(self.phase, link) != Light::Green {
+            return f64::INFINITY;
+        }
+        CROSSINGS[link]
+            .iter()
+            .filter(|&&(f, _, foe_at)| {
+                light(self.phase, f) != Light::Green
+                    && self.lanes[JUNCTION0 + f]
+                        .last()
+                        .is_some_and(|c| c.pos - self.vtype.length < foe_at + HALF_LANE)
+            })
+            .fold(f64::INFINITY, |h, &(_, at, _)| {
+                min(h, max(at - HALF_LANE, 0.0))
+            })
+    }
+
     /// One second of simulation: every running vehicle moves (speeds from the state before the
     /// step), then strategic lane changes, then insertions of vehicles due by now.
     pub fn step(&mut self) {
@@ -464,12 +577,17 @@ impl Sim {
         //    its own. Dawdling draws in lane order, so that the random stream is
         //    reproducible. Cars that cross onto another lane enter it after this pass, at its
         //    start, behind the cars already there.
+        let holds = self.hold_points(occupied);
         let mut transfers = std::mem::take(&mut self.transfers);
         for s in lanes_of(occupied) {
             let incoming = s < JUNCTION0;
             let (len, cap) = (self.lane_len[s], self.lane_cap[s]);
             let beyond = self.leader_beyond(s);
             let signals = self.signals.get(s).copied().unwrap_or([None; 3]);
+            // Where on the junction lane a car of this lane's links must wait for foes still in
+            // the box (distance from the stop line), per movement; for a junction lane, its
+            // own link's.
+            let hold = holds.map_or([f64::INFINITY; 3], |h| lane_holds(s, &h));
             let mut lane = std::mem::take(&mut self.lanes[s]);
             let mut front: Option<(f64, f64)> = None;
             let mut left = false;
@@ -494,6 +612,10 @@ impl Sim {
                         };
                         (!stop).then_some(vj)
                     });
+                    let h = hold[car.movement as usize];
+                    if h.is_finite() && pass.is_some() {
+                        vs = min(vs, krauss_safe(v, 0.0, dist + h, vt.decel, vt.tau));
+                    }
                     match pass {
                         None => vs = min(vs, krauss_safe(v, 0.0, dist, vt.decel, vt.tau)),
                         Some(vj) => {
@@ -508,6 +630,8 @@ impl Sim {
                             }
                         }
                     }
+                } else if hold[0] > car.pos && hold[0].is_finite() {
+                    vs = min(vs, krauss_safe(v, 0.0, hold[0] - car.pos, vt.decel, vt.tau));
                 }
                 front = Some((car.pos, v));
                 // Dawdling takes up to σ·a off the speed, but never more than σ times the
@@ -988,5 +1112,90 @@ mod tests {
             crossed.iter().all(|r| r == "N_E" || r == "S_W"),
             "{crossed:?}"
         );
+    }
+
+    #[test]
+    fn under_yield_green_cars_wait_for_foes_in_the_box_and_never_for_each_other() {
+        // 1.5 m/s: crossing the box outlasts a yellow, so foes meet there all the time.
+        let ix = Intersection {
+            speed_limit: 1.5,
+            ..Intersection::default()
+        };
+        let v = generate(10_000, 1000, TURN_SHARE).unwrap();
+        let mut sim = Sim::new(ix, &v, 7);
+        sim.set_junction(Junction::Yield);
+        let (mut prev, mut a, mut held) = (None, 0, 0);
+        while sim.time() < crate::EPISODE_STEPS {
+            for (phase, secs) in decision_phases(prev, a) {
+                sim.set_phase(phase);
+                for _ in 0..secs.min(crate::EPISODE_STEPS - sim.time()) {
+                    // Before the step: each link's hold point, and its cars short of it.
+                    let holds: [f64; LINKS] = std::array::from_fn(|l| sim.hold_point(l));
+                    let mut short = Vec::new();
+                    for (link, &h) in holds.iter().enumerate().filter(|(_, h)| h.is_finite()) {
+                        assert_eq!(light(sim.phase, link), Light::Green);
+                        for (s, lane) in sim.lanes.iter().enumerate() {
+                            // The link's incoming lane, for its cars of that movement.
+                            let incoming = match place_of(s) {
+                                Place::Incoming { arm, lane } => Some((arm, lane)),
+                                _ => None,
+                            };
+                            for c in lane {
+                                let on_link = s == JUNCTION0 + link && c.pos <= h;
+                                let approaching = incoming.is_some_and(|(arm, lane)| {
+                                    serves(lane, c.movement)
+                                        && link_index(arm, lane, c.movement) == link
+                                });
+                                if on_link || approaching {
+                                    short.push((c.id, link, h));
+                                }
+                            }
+                        }
+                    }
+                    held += short.len();
+                    sim.step();
+                    check_no_overlap(&sim);
+                    // After it, none of them is past its hold point.
+                    for (id, link, h) in short {
+                        for (s, lane) in sim.lanes.iter().enumerate() {
+                            if let Some(c) = lane.iter().find(|c| c.id == id) {
+                                assert!(
+                                    s < JUNCTION0 || (s == JUNCTION0 + link && c.pos <= h + 1e-9),
+                                    "car {id} past its hold point {h} on link {link} at t = {}",
+                                    sim.time()
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            prev = Some(a);
+            a = (a + 1) % 4;
+        }
+        assert!(
+            held > 1000,
+            "the rule came into play: {held} car-steps held"
+        );
+        // Nobody waits for ever: cars keep arriving (no two cars wait for each other).
+        assert!(sim.arrived() > 900, "arrived {}", sim.arrived());
+        // And the open junction, same demand and seed, lets them through sooner.
+        let mut open = Sim::new(ix, &v, 7);
+        let mut yielding = Sim::new(ix, &v, 7);
+        yielding.set_junction(Junction::Yield);
+        for sim in [&mut open, &mut yielding] {
+            let (mut prev, mut a) = (None, 0);
+            while sim.time() < crate::EPISODE_STEPS {
+                for (phase, secs) in decision_phases(prev, a) {
+                    sim.set_phase(phase);
+                    for _ in 0..secs.min(crate::EPISODE_STEPS - sim.time()) {
+                        sim.step();
+                    }
+                }
+                prev = Some(a);
+                a = (a + 1) % 4;
+            }
+        }
+        let waiting = |sim: &Sim| sim.cars().iter().map(|c| c.waiting).sum::<f64>();
+        assert!(waiting(&yielding) > waiting(&open));
     }
 }
