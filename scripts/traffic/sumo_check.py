@@ -21,11 +21,15 @@ metrics equal this script's to the last bit (python/tests/test_sumo_backend.py).
     python sumo_check.py --mbtl target/release/mbtl [--grid sample|all] [--episodes E]
     python sumo_check.py --family inflow --grid all --episodes 5 \
         --policies runs/traffic-signal-inflow/policies/trial0/s12.safetensors
+    python sumo_check.py --family speed --grid all --junction open,yield   # mbtl's junction rules
+    python sumo_check.py --family speed --grid all --box-census            # SUMO's gridlocks
+    python sumo_check.py --crossings                                       # mbtl's CROSSINGS table
 """
 import argparse
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -408,7 +412,7 @@ def compare_junctions(rows, junctions):
     bands = [("speed <= 1 m/s", lambda v: v <= 1.0), ("1 < speed <= 2.5 m/s", lambda v: 1.0 < v <= 2.5),
              ("speed > 2.5 m/s", lambda v: v > 2.5), ("all rows", lambda v: True)]
     rel = lambda r, c: (r["mbtl"][c] - r["sumo"][c]) / r["sumo"][c] if r["sumo"][c] else 0.0
-    med = lambda xs: sorted(xs)[len(xs) // 2] if len(xs) % 2 else sum(sorted(xs)[len(xs) // 2 - 1:len(xs) // 2 + 1]) / 2
+    med = statistics.median
     for band, inside in bands:
         group = [g for g in by.values() if inside(g[base]["speed"])]
         if not group:

@@ -62,7 +62,8 @@ pub enum Junction {
     /// foe link, which does not show green, has not yet cleared that point by half a lane.
     /// Cars of links without green never wait, so no two cars wait for each other. A first
     /// model of SUMO's right of way inside the junction (README, "Traffic-signal control"):
-    /// SUMO also lets cars in by their announced arrival times, which this does not model.
+    /// it removes the waiting bias at 1.5–2.5 m/s, but SUMO's junction gridlocks at 1 m/s and
+    /// below, which a rule without mutual waits cannot.
     Yield,
 }
 
