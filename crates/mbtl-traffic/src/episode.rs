@@ -336,7 +336,7 @@ impl Episode {
     /// The episode under the junction rule `junction` ([`Junction::Open`] unless set).
     ///
     /// # Panics
-    /// Once the episode has begun (a decision was taken).
+    /// Once the simulation has stepped (after the first action).
     pub fn with_junction(mut self, junction: Junction) -> Episode {
         self.sim.set_junction(junction);
         self
