@@ -10,6 +10,7 @@ use mbtl_env::{environments, parse_overrides, Context, ContextObs, EnvRef, Seman
 use mbtl_rl::eval::episodes;
 use mbtl_rl::policy::Policy;
 use mbtl_traffic::episode::FixedPolicy;
+use mbtl_traffic::sim::Junction;
 
 #[derive(Args)]
 pub(crate) struct EnvsArgs {
@@ -82,7 +83,7 @@ pub(crate) struct RolloutArgs {
     /// still in the junction: open (drives on, as every result so far) or yield (a green car
     /// waits for it; a first model of SUMO's right of way, README "Traffic-signal control").
     #[arg(long, default_value = "open")]
-    junction: String,
+    junction: Junction,
 }
 
 /// The simulator of a traffic-signal rollout.
@@ -202,10 +203,10 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
             args.env
         );
     }
-    if args.junction != "open" {
+    if args.junction != Junction::Open {
         anyhow::bail!(
             "--junction {} is traffic-signal's; --env {} has no junction",
-            args.junction,
+            args.junction.name(),
             args.env
         );
     }
@@ -266,7 +267,6 @@ type TrafficActor<'a> = Box<dyn FnMut(&[f32; mbtl_traffic::state::STATE_DIM]) ->
 
 fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCode> {
     use mbtl_traffic::episode::{rollout_with, Semantics as TrafficSemantics};
-    use mbtl_traffic::sim::Junction;
     use mbtl_traffic::state::STATE_DIM;
     let semantics = match args.semantics.as_str() {
         "reference" => TrafficSemantics::Reference,
@@ -274,14 +274,11 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
         other => anyhow::bail!("--semantics {other}: traffic-signal has reference and fixed"),
     };
     let ctx = mbtl_traffic::context::TrafficContext::parse(&args.context)?;
-    let junction: Junction = args
-        .junction
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--junction: {e}"))?;
+    let junction = args.junction;
     if args.backend == Backend::Sumo && junction != Junction::Open {
         anyhow::bail!(
             "--junction {} is a rule of the native simulator; SUMO runs its own junction model",
-            args.junction
+            junction.name()
         );
     }
     let sumo = match args.backend {

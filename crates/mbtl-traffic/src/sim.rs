@@ -986,6 +986,16 @@ mod tests {
     fn run_cycle(ix: Intersection, cars: usize, seed: u32) -> Sim {
         let v = generate(seed, cars, TURN_SHARE).unwrap();
         let mut sim = Sim::new(ix, &v, 7);
+        cycle(&mut sim, |sim| {
+            sim.step();
+            check_no_overlap(sim);
+        });
+        sim
+    }
+
+    /// A whole episode under the cycling policy, `second(sim)` called for every simulated
+    /// second with the phase set (it steps the simulation).
+    fn cycle(sim: &mut Sim, mut second: impl FnMut(&mut Sim)) {
         let mut prev = None;
         let mut a = 0;
         while sim.time() < crate::EPISODE_STEPS {
@@ -993,15 +1003,13 @@ mod tests {
                 sim.set_phase(phase);
                 for _ in 0..secs {
                     if sim.time() < crate::EPISODE_STEPS {
-                        sim.step();
-                        check_no_overlap(&sim);
+                        second(sim);
                     }
                 }
             }
             prev = Some(a);
             a = (a + 1) % 4;
         }
-        sim
     }
 
     fn check_no_overlap(sim: &Sim) {
@@ -1125,78 +1133,58 @@ mod tests {
         let v = generate(10_000, 1000, TURN_SHARE).unwrap();
         let mut sim = Sim::new(ix, &v, 7);
         sim.set_junction(Junction::Yield);
-        let (mut prev, mut a, mut held) = (None, 0, 0);
-        while sim.time() < crate::EPISODE_STEPS {
-            for (phase, secs) in decision_phases(prev, a) {
-                sim.set_phase(phase);
-                for _ in 0..secs.min(crate::EPISODE_STEPS - sim.time()) {
-                    // Before the step: each link's hold point, and its cars short of it.
-                    let holds: [f64; LINKS] = std::array::from_fn(|l| sim.hold_point(l));
-                    let mut short = Vec::new();
-                    for (link, &h) in holds.iter().enumerate().filter(|(_, h)| h.is_finite()) {
-                        assert_eq!(light(sim.phase, link), Light::Green);
-                        for (s, lane) in sim.lanes.iter().enumerate() {
-                            // The link's incoming lane, for its cars of that movement.
-                            let incoming = match place_of(s) {
-                                Place::Incoming { arm, lane } => Some((arm, lane)),
-                                _ => None,
-                            };
-                            for c in lane {
-                                let on_link = s == JUNCTION0 + link && c.pos <= h;
-                                let approaching = incoming.is_some_and(|(arm, lane)| {
-                                    serves(lane, c.movement)
-                                        && link_index(arm, lane, c.movement) == link
-                                });
-                                if on_link || approaching {
-                                    short.push((c.id, link, h));
-                                }
-                            }
-                        }
-                    }
-                    held += short.len();
-                    sim.step();
-                    check_no_overlap(&sim);
-                    // After it, none of them is past its hold point.
-                    for (id, link, h) in short {
-                        for (s, lane) in sim.lanes.iter().enumerate() {
-                            if let Some(c) = lane.iter().find(|c| c.id == id) {
-                                assert!(
-                                    s < JUNCTION0 || (s == JUNCTION0 + link && c.pos <= h + 1e-9),
-                                    "car {id} past its hold point {h} on link {link} at t = {}",
-                                    sim.time()
-                                );
-                            }
+        let mut held = 0;
+        cycle(&mut sim, |sim| {
+            // Before the step: each link's hold point, and its cars short of it.
+            let holds: [f64; LINKS] = std::array::from_fn(|l| sim.hold_point(l));
+            let mut short = Vec::new();
+            for (link, &h) in holds.iter().enumerate().filter(|(_, h)| h.is_finite()) {
+                assert_eq!(light(sim.phase, link), Light::Green);
+                for (s, lane) in sim.lanes.iter().enumerate() {
+                    // The link's incoming lane, for its cars of that movement.
+                    let incoming = match place_of(s) {
+                        Place::Incoming { arm, lane } => Some((arm, lane)),
+                        _ => None,
+                    };
+                    for c in lane {
+                        let on_link = s == JUNCTION0 + link && c.pos <= h;
+                        let approaching = incoming.is_some_and(|(arm, lane)| {
+                            serves(lane, c.movement) && link_index(arm, lane, c.movement) == link
+                        });
+                        if on_link || approaching {
+                            short.push((c.id, link, h));
                         }
                     }
                 }
             }
-            prev = Some(a);
-            a = (a + 1) % 4;
-        }
+            held += short.len();
+            sim.step();
+            check_no_overlap(sim);
+            // After it, none of them is past its hold point.
+            for (id, link, h) in short {
+                for (s, lane) in sim.lanes.iter().enumerate() {
+                    if let Some(c) = lane.iter().find(|c| c.id == id) {
+                        assert!(
+                            s < JUNCTION0 || (s == JUNCTION0 + link && c.pos <= h + 1e-9),
+                            "car {id} past its hold point {h} on link {link} at t = {}",
+                            sim.time()
+                        );
+                    }
+                }
+            }
+        });
         assert!(
             held > 1000,
             "the rule came into play: {held} car-steps held"
         );
         // Nobody waits for ever: cars keep arriving (no two cars wait for each other).
         assert!(sim.arrived() > 900, "arrived {}", sim.arrived());
-        // And the open junction, same demand and seed, lets them through sooner.
+        // And the open junction, same demand and seed, lets them through sooner. (Not checked
+        // for overlaps: at 1.5 m/s the open junction lets a right turner merge onto its exit
+        // lane over a straight car still leaving the box, the conflict `Yield` holds back.)
         let mut open = Sim::new(ix, &v, 7);
-        let mut yielding = Sim::new(ix, &v, 7);
-        yielding.set_junction(Junction::Yield);
-        for sim in [&mut open, &mut yielding] {
-            let (mut prev, mut a) = (None, 0);
-            while sim.time() < crate::EPISODE_STEPS {
-                for (phase, secs) in decision_phases(prev, a) {
-                    sim.set_phase(phase);
-                    for _ in 0..secs.min(crate::EPISODE_STEPS - sim.time()) {
-                        sim.step();
-                    }
-                }
-                prev = Some(a);
-                a = (a + 1) % 4;
-            }
-        }
+        cycle(&mut open, Sim::step);
         let waiting = |sim: &Sim| sim.cars().iter().map(|c| c.waiting).sum::<f64>();
-        assert!(waiting(&yielding) > waiting(&open));
+        assert!(waiting(&sim) > waiting(&open));
     }
 }
