@@ -95,3 +95,26 @@ def test_the_junction_crossings_are_netconverts(sumo_check, root, capsys):
     end = next(i for i in range(start, len(source)) if source[i] == "];")
     assert source[start + 1:end] == derived
     assert len(derived) == 20
+
+
+def test_compare_junctions_prints_only_the_bands_that_split_the_rows(sumo_check, capsys):
+    # Synthetic rows: the summary's arithmetic and its band choice, without running SUMO.
+    def row(speed, junction, waiting):
+        metrics = {"avg_waiting": waiting, "avg_current_veh": 1.0, "vehicle_steps": 1.0, "arrived": 1.0}
+        sumo = {"avg_waiting": 10.0, "avg_current_veh": 1.0, "vehicle_steps": 1.0, "arrived": 1.0}
+        return {"context": "speed", "cars": 1000, "speed": speed, "length": 750.0, "policy": "cycle",
+                "seed": 10000, "junction": junction, "mbtl": metrics, "sumo": sumo}
+
+    # One grid at 14 m/s: the "speed > 2.5 m/s" band would repeat "all rows".
+    rows = [row(14.0, "open", 12.0), row(14.0, "yield", 11.0)]
+    sumo_check.compare_junctions(rows, ["open", "yield"])
+    out = capsys.readouterr().out
+    assert "speed > 2.5 m/s" not in out and "all rows: 1 rows" in out
+    assert "open +20.0% (|20.0%|), yield +10.0% (|10.0%|); yield nearer on 1, farther on 0" in out
+
+    # Two speeds: both populated bands print, the empty one does not.
+    rows += [row(2.0, "open", 5.0), row(2.0, "yield", 9.0)]
+    sumo_check.compare_junctions(rows, ["open", "yield"])
+    out = capsys.readouterr().out
+    assert "1 < speed <= 2.5 m/s: 1 rows" in out and "speed > 2.5 m/s: 1 rows" in out
+    assert "speed <= 1 m/s" not in out and "all rows: 2 rows" in out
