@@ -118,3 +118,17 @@ def test_compare_junctions_prints_only_the_bands_that_split_the_rows(sumo_check,
     out = capsys.readouterr().out
     assert "1 < speed <= 2.5 m/s: 1 rows" in out and "speed > 2.5 m/s: 1 rows" in out
     assert "speed <= 1 m/s" not in out and "all rows: 2 rows" in out
+
+
+def test_the_junction_right_of_way_is_netconverts(sumo_check, root, capsys):
+    # mbtl-traffic's RESPONSES (the `priority` junction rule's data) against the `response`
+    # strings of the net SUMO's netconvert builds.
+    sumo_check.responses()
+    derived = capsys.readouterr().out.splitlines()
+    source = (root / "crates" / "mbtl-traffic" / "src" / "network.rs").read_text().splitlines()
+    start = next(i for i, line in enumerate(source) if line.startswith("pub const RESPONSES"))
+    end = next(i for i in range(start, len(source)) if source[i] == "];")
+    assert source[start + 1:end] == derived
+    assert len(derived) == 20
+    # N and S straight and right turns yield to no one (the N-S road ranks first).
+    assert all(derived[link] == "    0b" + "0" * 20 + "," for link in [0, 1, 2, 3, 10, 11, 12, 13])

@@ -22,8 +22,10 @@ metrics equal this script's to the last bit (python/tests/test_sumo_backend.py).
     python sumo_check.py --family inflow --grid all --episodes 5 \
         --policies runs/traffic-signal-inflow/policies/trial0/s12.safetensors
     python sumo_check.py --family speed --grid all --junction open,yield   # mbtl's junction rules
-    python sumo_check.py --family speed --grid all --box-census            # SUMO's gridlocks
+    python sumo_check.py --family speed --grid low --episodes 5 --box-census \
+        --junction open,yield,priority                                     # SUMO's gridlocks
     python sumo_check.py --crossings                                       # mbtl's CROSSINGS table
+    python sumo_check.py --responses                                       # mbtl's RESPONSES table
 """
 import argparse
 import json
@@ -174,6 +176,20 @@ def crossings():
     for link in range(20):
         row = [(f, meet(via[link], via[f])) for f in foes[link]]
         print("    &[" + ", ".join(f"({f}, {m[0]:.2f}, {m[1]:.2f})" for f, m in row if m) + "],")
+
+
+def responses():
+    """mbtl-traffic's `RESPONSES` table from the net netconvert builds: per signal link, the
+    links it yields to (the junction's `<request response>`, whose last character is link 0),
+    as a 20-bit mask whose bit f is link f. Printed as Rust."""
+    import re
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(build_net(tmp, 750, 14.0)) as f:
+            text = f.read()
+    rows = {int(m[1]): m[2] for m in re.finditer(r'<request index="(\d+)"\s+response="(\d+)"', text)}
+    assert sorted(rows) == list(range(20))
+    for link in range(20):
+        print(f"    0b{rows[link]},")
 
 
 def internal_chain(lane):
@@ -363,7 +379,7 @@ def native(mbtl, ctx, policy, seed, episodes, junction="open"):
 
 def contexts(grid, family="all"):
     base = {"cars": 1000, "speed": 14.0, "length": 750.0}
-    idx = range(50) if grid == "all" else [0, 4, 9, 19, 29, 39, 49]
+    idx = {"all": range(50), "sample": [0, 4, 9, 19, 29, 39, 49], "low": range(4)}[grid]
     out = [("default", dict(base))] if family == "all" else []
     if family in ("all", "inflow"):
         out += [("inflow", dict(base, cars=50 * (i + 1))) for i in idx]
@@ -432,32 +448,51 @@ def compare_junctions(rows, junctions):
             print(line)
 
 
-def box_census(grid, family, policies):
-    """SUMO only: per context and policy, how many vehicles entered the junction box, when the
-    last one did, and how many sit in it, stopped, at the end. A box that stops admitting cars
-    while cars stand inside it is gridlocked (teleporting is off, as the authors ran SUMO)."""
-    print("| context | policy | entered the box | last entry (s) | in the box at the end | stopped there | arrived |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+def box_census(grid, family, policies, episodes, mbtl, junctions):
+    """Per context, policy and route seed: SUMO's junction box (how many vehicles entered it,
+    when the last one did, how many sit in it, stopped, at the end) and arrivals, beside mbtl's
+    arrivals under each junction rule; then per context and policy the mean arrivals and how
+    many episodes SUMO's box locked in. A box that stops admitting cars while cars stand
+    inside it is gridlocked (teleporting is off, as the authors ran SUMO)."""
+    print("| context | policy | seed | SUMO: entered the box | last entry (s) | stopped in it at the end | "
+          "arrived | " + " | ".join(f"mbtl {j}: arrived" for j in junctions) + " |")
+    print("|---|---|---:|---:|---:|---:|---:|" + "---:|" * len(junctions))
+    summary = []
     with tempfile.TemporaryDirectory() as tmp:
         for kind, ctx in contexts(grid, family):
             folder = os.path.join(tmp, f"{kind}-{ctx['cars']}-{ctx['speed']}-{ctx['length']}")
             os.makedirs(folder)
             net = build_net(folder, ctx["length"], ctx["speed"])
-            rou = os.path.join(folder, "routes.rou.xml")
-            routes(10000, ctx["cars"], ctx["speed"], rou)
+            name = f"{kind} {ctx['cars']} cars, {ctx['speed']} m/s, {ctx['length']:.0f} m"
             for policy in policies.split(","):
-                box = {}
-                m = sumo_episode(net, rou, make_policy(policy, ctx), per_vehicle=False, box=box)
-                entered = box.get("entered", {})
-                print(f"| {kind} {ctx['cars']} cars, {ctx['speed']} m/s, {ctx['length']:.0f} m | {policy} | "
-                      f"{len(entered)} | {max(entered.values(), default=0)} | {box['inside_at_end']} | "
-                      f"{box['stopped_inside_at_end']} | {m['arrived']} |", flush=True)
+                nat = {j: native(mbtl, ctx, policy, 10000, episodes, j) for j in junctions}
+                locked, sumo_arrived = 0, []
+                for e in range(episodes):
+                    rou = os.path.join(folder, f"routes{e}.rou.xml")
+                    routes(10000 + e, ctx["cars"], ctx["speed"], rou)
+                    box = {}
+                    m = sumo_episode(net, rou, make_policy(policy, ctx), per_vehicle=False, box=box)
+                    entered = box.get("entered", {})
+                    locked += box["stopped_inside_at_end"] > 0
+                    sumo_arrived.append(m["arrived"])
+                    print(f"| {name} | {policy} | {10000 + e} | {len(entered)} | "
+                          f"{max(entered.values(), default=0)} | {box['stopped_inside_at_end']} | {m['arrived']} | "
+                          + " | ".join(str(nat[j][e]["arrived"]) for j in junctions) + " |", flush=True)
+                summary.append((name, policy, locked, statistics.mean(sumo_arrived),
+                                [statistics.mean(n["arrived"] for n in nat[j]) for j in junctions]))
+    print(f"\n| context | policy | SUMO: episodes locked of {episodes} | mean arrived | "
+          + " | ".join(f"mbtl {j}: mean arrived" for j in junctions) + " |")
+    print("|---|---|---:|---:|" + "---:|" * len(junctions))
+    for name, policy, locked, sumo_mean, means in summary:
+        print(f"| {name} | {policy} | {locked} | {sumo_mean:.0f} | " + " | ".join(f"{m:.0f}" for m in means) + " |")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mbtl", default="target/release/mbtl")
-    ap.add_argument("--grid", choices=["sample", "all"], default="sample")
+    ap.add_argument("--grid", choices=["sample", "all", "low"], default="sample",
+                    help="which tasks of each grid: 7 spread over it, all 50, or the 4 lowest "
+                         "(low: 0.5-2 m/s on the speed grid, where SUMO's junction can lock)")
     ap.add_argument("--family", choices=["all", "inflow", "speed", "length"], default="all",
                     help="which context grid (all: the default context and all three)")
     ap.add_argument("--policies", default="cycle,random:0",
@@ -465,24 +500,31 @@ def main():
     ap.add_argument("--episodes", type=int, default=1, help="route seeds 10000, 10001, ...")
     ap.add_argument("--junction", default="open",
                     help="mbtl's junction rule for foes still in the box (mbtl env rollout "
-                         "--junction): open, yield, or both as open,yield (each SUMO episode "
-                         "once, mbtl under each rule, then which rule is nearer SUMO)")
+                         "--junction): open, yield, priority, or several as open,yield,priority "
+                         "(each SUMO episode once, mbtl under each rule, then which rule is "
+                         "nearer SUMO than the first)")
     ap.add_argument("--json", help="write every row here")
     ap.add_argument("--box-census", action="store_true",
-                    help="only SUMO: who entered the junction box, when the last did, who is stuck in it")
+                    help="SUMO's junction box (who entered it, when the last did, who is stuck in it) "
+                         "and arrivals, beside mbtl's arrivals under each --junction rule")
     ap.add_argument("--crossings", action="store_true",
                     help="only print the junction's crossing table (mbtl-traffic's CROSSINGS)")
+    ap.add_argument("--responses", action="store_true",
+                    help="only print the junction's right-of-way table (mbtl-traffic's RESPONSES)")
     ap.add_argument("--bench", type=int, metavar="REPEATS",
                     help="only the speed comparison: REPEATS SUMO episodes against mbtl's")
     args = ap.parse_args()
     junctions = args.junction.split(",")
-    if not junctions or any(j not in ("open", "yield") for j in junctions):
-        ap.error(f"--junction {args.junction}: open, yield or open,yield")
+    if not junctions or any(j not in ("open", "yield", "priority") for j in junctions):
+        ap.error(f"--junction {args.junction}: open, yield, priority or a list of them")
     if args.crossings:
         crossings()
         return
+    if args.responses:
+        responses()
+        return
     if args.box_census:
-        box_census(args.grid, args.family, args.policies)
+        box_census(args.grid, args.family, args.policies, args.episodes, args.mbtl, junctions)
         return
     if args.bench:
         os.sched_setaffinity(0, {0})

@@ -80,8 +80,9 @@ pub(crate) struct RolloutArgs {
     #[arg(long, value_name = "PATH")]
     sumo: Option<PathBuf>,
     /// traffic-signal's native simulator only: what a car does when its way crosses a foe's
-    /// still in the junction: open (drives on, as every result so far) or yield (a green car
-    /// waits for it; a first model of SUMO's right of way, README "Traffic-signal control").
+    /// still in the junction: open (drives on, as every result so far), yield (a green car
+    /// waits for it) or priority (every car gives way by SUMO's right-of-way table, and the
+    /// box can lock, as SUMO's does at low speed limits); README "Traffic-signal control".
     #[arg(long, default_value = "open")]
     junction: Junction,
 }

@@ -90,7 +90,7 @@ fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
         ),
         (
             ["--junction", "give-way", "--backend", "native"],
-            "unknown junction rule `give-way` (open, yield)",
+            "unknown junction rule `give-way` (open, yield, priority)",
         ),
     ] {
         let e = run_err(mbtl().args(["env", "rollout"]).args(args));
@@ -132,9 +132,12 @@ fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["episodes"][0]["inserted"], 100);
     assert_eq!(doc["junction"], "open");
-    let out = run_ok(rollout().args(["--json", "--junction", "yield"]));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["junction"], "yield");
+    for rule in ["yield", "priority"] {
+        let out = run_ok(rollout().args(["--json", "--junction", rule]));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["junction"], rule);
+        assert_eq!(doc["episodes"][0]["inserted"], 100);
+    }
 }
 
 #[test]

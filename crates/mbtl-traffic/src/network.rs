@@ -269,6 +269,37 @@ pub const CROSSINGS: [&[(usize, f64, f64)]; LINKS] = [
     &[(1, 5.66, 17.60), (2, 9.01, 16.80), (3, 12.74, 14.88), (4, 20.67, 9.01), (6, 24.02, 16.00), (7, 20.67, 16.80), (8, 16.94, 18.72), (14, 9.01, 20.67)],
 ];
 
+/// Per signal link, the foe links it must give way to (bit `f` set: the link yields to link
+/// `f`): the `response` strings of the junction's `<request>` table in the net SUMO 1.28's
+/// netconvert builds for this intersection. The table ranks the north–south road first: N and
+/// S straight and right turns yield to no one. SUMO's lights override it at the stop lines;
+/// inside the box mbtl uses it to break ties between two stopped cars
+/// ([`crate::sim::Junction::Priority`]). `scripts/traffic/sumo_check.sh -- --responses`
+/// derives it from a freshly built net.
+#[rustfmt::skip]
+pub const RESPONSES: [u32; LINKS] = [
+    0b00000000000000000000,
+    0b00000000000000000000,
+    0b00000000000000000000,
+    0b00000000000000000000,
+    0b00000011100000000000,
+    0b00000011100000000000,
+    0b00000011100000011111,
+    0b00000011100000011111,
+    0b00000011100000011111,
+    0b01110111100000010000,
+    0b00000000000000000000,
+    0b00000000000000000000,
+    0b00000000000000000000,
+    0b00000000000000000000,
+    0b00000000000000001110,
+    0b00000000000000001110,
+    0b00000111110000001110,
+    0b00000111110000001110,
+    0b00000111110000001110,
+    0b00000100000111011110,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
