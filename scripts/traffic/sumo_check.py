@@ -18,10 +18,10 @@ The same loop in Rust over TraCI is `mbtl env rollout --backend sumo` (crate mbt
 metrics equal this script's to the last bit (python/tests/test_sumo_backend.py).
 
     scripts/traffic/sumo_check.sh                # installs SUMO into target/sumo-venv first
-    python sumo_check.py --mbtl target/release/mbtl [--grid sample|all] [--episodes E]
+    python sumo_check.py --mbtl target/release/mbtl [--grid sample|all|low] [--episodes E]
     python sumo_check.py --family inflow --grid all --episodes 5 \
         --policies runs/traffic-signal-inflow/policies/trial0/s12.safetensors
-    python sumo_check.py --family speed --grid all --junction open,yield   # mbtl's junction rules
+    python sumo_check.py --family speed --grid all --junction open,yield,priority  # junction rules
     python sumo_check.py --family speed --grid low --episodes 5 --box-census \
         --junction open,yield,priority                                     # SUMO's gridlocks
     python sumo_check.py --crossings                                       # mbtl's CROSSINGS table

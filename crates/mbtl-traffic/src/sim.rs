@@ -595,9 +595,14 @@ impl Sim {
     /// * a foe inside the crossing (its front past the edge, half a lane before the meeting
     ///   point) is a leader driving at its own speed, whose back lies along the car's way as
     ///   far short of the meeting point as its own back is;
-    /// * a foe short of the crossing that entered the box first (ties: the foe link has
-    ///   priority, [`RESPONSES`]) holds the car a minimum gap short of the crossing's edge,
-    ///   unless the car is already past that point.
+    /// * a foe short of the crossing that goes first ([`Junction::Priority`]: every foe for a
+    ///   car on its approach; in the box, a moving foe for a stopped car, the earlier entrant
+    ///   between two moving cars, the foe with priority in [`RESPONSES`] between two stopped
+    ///   ones) holds the car a minimum gap short of the crossing's edge, unless the car is
+    ///   already past that point (where two ways merge, not even then).
+    ///
+    /// The precedence is what SUMO 1.28's cars were seen to do, step by step, on this net
+    /// (README, "Traffic-signal control"), not a transcription of SUMO's junction code.
     fn priority_speed(&self, link: usize, pos: f64, v: f64, entered: Option<u32>) -> f64 {
         let vt = self.vtype;
         let mut vs = f64::INFINITY;
