@@ -85,15 +85,20 @@ def test_fixed_semantics_in_sumo_change_the_bookkeeping_only(mbtl_cli, sumo_bina
     assert fixed["avg_waiting"] * fixed["decisions"] <= ref["avg_waiting"] * 5400 + 1e-9
 
 
+def rust_table(root, name):
+    """The rows of mbtl-traffic's `pub const NAME` table in network.rs, one line each."""
+    source = (root / "crates" / "mbtl-traffic" / "src" / "network.rs").read_text().splitlines()
+    start = next(i for i, line in enumerate(source) if line.startswith(f"pub const {name}"))
+    end = next(i for i in range(start, len(source)) if source[i] == "];")
+    return source[start + 1:end]
+
+
 def test_the_junction_crossings_are_netconverts(sumo_check, root, capsys):
     # mbtl-traffic's CROSSINGS (the `yield` junction rule's data) against the table derived
     # afresh from the net SUMO's netconvert builds: its foes and its internal lanes' shapes.
     sumo_check.crossings()
     derived = capsys.readouterr().out.splitlines()
-    source = (root / "crates" / "mbtl-traffic" / "src" / "network.rs").read_text().splitlines()
-    start = next(i for i, line in enumerate(source) if line.startswith("pub const CROSSINGS"))
-    end = next(i for i in range(start, len(source)) if source[i] == "];")
-    assert source[start + 1:end] == derived
+    assert rust_table(root, "CROSSINGS") == derived
     assert len(derived) == 20
 
 
@@ -125,10 +130,7 @@ def test_the_junction_right_of_way_is_netconverts(sumo_check, root, capsys):
     # strings of the net SUMO's netconvert builds.
     sumo_check.responses()
     derived = capsys.readouterr().out.splitlines()
-    source = (root / "crates" / "mbtl-traffic" / "src" / "network.rs").read_text().splitlines()
-    start = next(i for i, line in enumerate(source) if line.startswith("pub const RESPONSES"))
-    end = next(i for i in range(start, len(source)) if source[i] == "];")
-    assert source[start + 1:end] == derived
+    assert rust_table(root, "RESPONSES") == derived
     assert len(derived) == 20
     # N and S straight and right turns yield to no one (the N-S road ranks first).
     assert all(derived[link] == "    0b" + "0" * 20 + "," for link in [0, 1, 2, 3, 10, 11, 12, 13])
