@@ -29,6 +29,7 @@ metrics equal this script's to the last bit (python/tests/test_sumo_backend.py).
 """
 import argparse
 import json
+import re
 import math
 import os
 import statistics
@@ -143,14 +144,23 @@ def check_net(length, speed):
     assert abs(traci.lane.getMaxSpeed(links[1][0][2]) - speed) < 1e-9
 
 
+def net_text():
+    """The net netconvert builds for this intersection, as text (the junction box is the same
+    for any arm length and speed limit)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(build_net(tmp, 750, 14.0)) as f:
+            return f.read()
+
+
+def context_name(kind, ctx):
+    return f"{kind} {ctx['cars']} cars, {ctx['speed']} m/s, {ctx['length']:.0f} m"
+
+
 def crossings():
     """mbtl-traffic's `CROSSINGS` table from the net netconvert builds: per signal link, each foe
     (the junction's `<request foes>`) whose internal lane's centre line meets its own, with the
     distances along both lanes to that point. Printed as Rust."""
-    import re
-    with tempfile.TemporaryDirectory() as tmp:
-        with open(build_net(tmp, 750, 14.0)) as f:
-            text = f.read()
+    text = net_text()
     shapes = {m[1]: [tuple(map(float, p.split(","))) for p in m[2].split()]
               for m in re.finditer(r'<lane id="(:TL_\d+_\d+)" [^>]*shape="([^"]+)"', text)}
     via = {int(m[2]): shapes[m[1]] for m in re.finditer(r'via="([^"]+)" tl="TL" linkIndex="(\d+)"', text)}
@@ -182,10 +192,7 @@ def responses():
     """mbtl-traffic's `RESPONSES` table from the net netconvert builds: per signal link, the
     links it yields to (the junction's `<request response>`, whose last character is link 0),
     as a 20-bit mask whose bit f is link f. Printed as Rust."""
-    import re
-    with tempfile.TemporaryDirectory() as tmp:
-        with open(build_net(tmp, 750, 14.0)) as f:
-            text = f.read()
+    text = net_text()
     rows = {int(m[1]): m[2] for m in re.finditer(r'<request index="(\d+)"\s+response="(\d+)"', text)}
     assert sorted(rows) == list(range(20))
     for link in range(20):
@@ -463,7 +470,7 @@ def box_census(grid, family, policies, episodes, mbtl, junctions):
             folder = os.path.join(tmp, f"{kind}-{ctx['cars']}-{ctx['speed']}-{ctx['length']}")
             os.makedirs(folder)
             net = build_net(folder, ctx["length"], ctx["speed"])
-            name = f"{kind} {ctx['cars']} cars, {ctx['speed']} m/s, {ctx['length']:.0f} m"
+            name = context_name(kind, ctx)
             for policy in policies.split(","):
                 nat = {j: native(mbtl, ctx, policy, 10000, episodes, j) for j in junctions}
                 locked, sumo_arrived = 0, []
@@ -552,7 +559,7 @@ def main():
                         n = nat[j][e]
                         rows.append({"context": kind, **ctx, "policy": policy, "seed": 10000 + e,
                                      "junction": j, "sumo": s, "mbtl": n})
-                        name = f"{kind} {ctx['cars']} cars, {ctx['speed']} m/s, {ctx['length']:.0f} m"
+                        name = context_name(kind, ctx)
                         cells = []
                         for c in cols:
                             fmt = "{:.0f}" if isinstance(s[c], int) else "{:.3f}"

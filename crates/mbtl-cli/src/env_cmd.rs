@@ -81,8 +81,8 @@ pub(crate) struct RolloutArgs {
     sumo: Option<PathBuf>,
     /// traffic-signal's native simulator only: what a car does when its way crosses a foe's
     /// still in the junction: open (drives on, as every result so far), yield (a green car
-    /// waits for it) or priority (every car gives way by SUMO's right-of-way table, and the
-    /// box can lock, as SUMO's does at low speed limits); README "Traffic-signal control".
+    /// waits for it) or priority (cars give way inside the box as SUMO's were measured to, and
+    /// the box can lock, as SUMO's does at low speed limits); README "Traffic-signal control".
     #[arg(long, default_value = "open")]
     junction: Junction,
 }

@@ -328,6 +328,11 @@ fn speed_ahead(leader: Option<&Occupant>, pos: f64, limit: f64) -> f64 {
         .map_or(limit, |c| c.speed)
 }
 
+/// The junction lanes (bit `link`) among the occupied lane slots `occupied`.
+fn in_box(occupied: u64) -> u64 {
+    occupied >> JUNCTION0 & ((1 << LINKS) - 1)
+}
+
 /// The lane slots whose bits are set in `mask`, in increasing order.
 fn lanes_of(mut mask: u64) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
@@ -561,8 +566,7 @@ impl Sim {
     /// Under [`Junction::Yield`], every link's [`Sim::hold_point`] from the state before the
     /// step; `None` when no car can be held (the open junction, or none in the box).
     fn hold_points(&self, occupied: u64) -> Option<[f64; LINKS]> {
-        let in_box = occupied >> JUNCTION0 & ((1 << LINKS) - 1);
-        (self.junction == Junction::Yield && in_box != 0)
+        (self.junction == Junction::Yield && in_box(occupied) != 0)
             .then(|| std::array::from_fn(|link| self.hold_point(link)))
     }
 
@@ -611,6 +615,11 @@ impl Sim {
                 continue;
             }
             let yields = RESPONSES[link] >> f & 1 == 1;
+            // Where the two ways merge (a right turn and a straight link ending on the same
+            // lane), a car past its hold point still stops: both would land on the exit lane
+            // together.
+            let hold = at - HALF_LANE - vt.min_gap;
+            let merge = at >= self.lane_len[JUNCTION0 + link] - 0.01;
             for c in &self.box_before[f] {
                 let rest = foe_at - (c.pos - vt.length);
                 if rest <= 0.0 {
@@ -634,11 +643,6 @@ impl Sim {
                             theirs < e || (theirs == e && yields)
                         }
                     });
-                    // Where the two ways merge (a right turn and a straight link ending on
-                    // the same lane), a car past its hold point still stops: both would land
-                    // on the exit lane together.
-                    let hold = at - HALF_LANE - vt.min_gap;
-                    let merge = at >= self.lane_len[JUNCTION0 + link] - 0.01;
                     if first && (pos <= hold || merge) {
                         vs = min(
                             vs,
@@ -668,8 +672,7 @@ impl Sim {
         //    reproducible. Cars that cross onto another lane enter it after this pass, at its
         //    start, behind the cars already there.
         let holds = self.hold_points(occupied);
-        let priority =
-            self.junction == Junction::Priority && occupied >> JUNCTION0 & ((1 << LINKS) - 1) != 0;
+        let priority = self.junction == Junction::Priority && in_box(occupied) != 0;
         if priority {
             for (link, before) in self.box_before.iter_mut().enumerate() {
                 before.clone_from(&self.lanes[JUNCTION0 + link]);
@@ -1232,10 +1235,10 @@ mod tests {
         );
     }
 
-    /// A south–north car and an east–west car meeting in the box: per step, whether both
+    /// A south–north car and an east–west car 4 s behind it meeting in the box: per step, whether both
     /// are inside the crossing of their two ways at once, and the east–west car's least speed
     /// before it reached that crossing.
-    fn two_car_meeting(junction: Junction, east_depart: f64) -> (usize, f64, usize) {
+    fn two_car_meeting(junction: Junction) -> (usize, f64, usize) {
         use crate::network::Route;
         let ix = Intersection {
             arm_length: 100.0,
@@ -1250,7 +1253,7 @@ mod tests {
             },
             Vehicle {
                 index: 1,
-                depart: east_depart,
+                depart: 4.0,
                 route: route(Approach::East, Approach::West),
             },
         ];
@@ -1295,10 +1298,10 @@ mod tests {
         // The east car reaches its green while the south car, which entered on its own green,
         // is still crossing at 2 m/s: left open, they share the crossing; under priority the
         // east car stops short of it and goes once the south car has passed.
-        let (shared, least_open, arrived) = two_car_meeting(Junction::Open, 4.0);
+        let (shared, least_open, arrived) = two_car_meeting(Junction::Open);
         assert!(shared > 0 && least_open > 1.0, "{shared} {least_open}");
         assert_eq!(arrived, 2);
-        let (shared, least, arrived) = two_car_meeting(Junction::Priority, 4.0);
+        let (shared, least, arrived) = two_car_meeting(Junction::Priority);
         assert_eq!(shared, 0);
         assert!(least < WAITING_SPEED, "the east car never stopped: {least}");
         assert_eq!(arrived, 2);
