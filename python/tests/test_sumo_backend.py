@@ -134,3 +134,13 @@ def test_the_junction_right_of_way_is_netconverts(sumo_check, root, capsys):
     assert len(derived) == 20
     # N and S straight and right turns yield to no one (the N-S road ranks first).
     assert all(derived[link] == "    0b" + "0" * 20 + "," for link in [0, 1, 2, 3, 10, 11, 12, 13])
+
+
+def test_sumo_refuses_insertions_where_measured(sumo_check):
+    # crates/mbtl-traffic/tests/sumo_refusals.csv holds what SUMO answered when the insertion
+    # refusal rule was measured (mbtl-traffic's refuses_departure is tested on the same rows):
+    # SUMO must still answer so, on both sides of each boundary.
+    points = sumo_check.refusal_points()
+    got = sumo_check.refusals([p[:4] for p in points])
+    assert [p[4] for p in points] == got
+    assert 10 <= sum(got) < len(got)

@@ -26,6 +26,7 @@ metrics equal this script's to the last bit (python/tests/test_sumo_backend.py).
         --junction open,yield,priority                                     # SUMO's gridlocks
     python sumo_check.py --crossings                                       # mbtl's CROSSINGS table
     python sumo_check.py --responses                                       # mbtl's RESPONSES table
+    python sumo_check.py --refusals            # SUMO's insertion refusals on the measured points
 """
 import argparse
 import json
@@ -199,6 +200,67 @@ def responses():
         print(f"    0b{rows[link]},")
 
 
+# Insertion refusals (mbtl-traffic's `refuses_departure`): points measured on SUMO, each an arm
+# length, speed limit (departure speed min(limit, 10)), route and drawn lane, and whether SUMO
+# refused the car; boundaries on both sides of each interval the rule names.
+REFUSALS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "crates",
+                        "mbtl-traffic", "tests", "sumo_refusals.csv")
+
+
+def refusal_points():
+    with open(REFUSALS) as f:
+        rows = [line.split(",") for line in f.read().splitlines()
+                if line and not line.startswith("#")]
+    assert rows[0] == ["arm_length", "speed_limit", "route", "lane", "refused"], rows[0]
+    return [(float(a), float(v), r, int(k), x == "true") for a, v, r, k, x in rows[1:]]
+
+
+def refusals(points):
+    """Whether SUMO refuses each (arm length, speed limit, route, lane) point: one car at a time
+    on an otherwise empty net whose signal shows green throughout, cars 400 s apart, each
+    departing on its lane at min(limit, 10) m/s. SUMO reports a refusal as an error ("will not
+    be able to depart ... too many lane changes required") and deletes the car."""
+    sumo_bin = os.path.join(sumo.SUMO_HOME, "bin", "sumo")
+    answers = {}
+    by_net = {}
+    for i, (length, limit, route, lane) in enumerate(points):
+        by_net.setdefault((length, limit), []).append((i, route, lane))
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, ((length, limit), cars) in enumerate(by_net.items()):
+            folder = os.path.join(tmp, str(n))
+            os.makedirs(folder)
+            net = build_net(folder, length, limit)
+            with open(net) as f:
+                text = f.read()
+            green = f'<phase duration="1000000" state="{"G" * 20}"/>'
+            text = re.sub(r"(<tlLogic[^>]*>).*?(</tlLogic>)", lambda m: m[1] + green + m[2], text,
+                          flags=re.S)
+            with open(net, "w") as f:
+                f.write(text)
+            v0 = limit if limit < 10 else 10
+            lines = ["<routes>",
+                     '    <vType id="standard_car" accel="1.0" decel="4.5" length="5.0" '
+                     'minGap="2.5" maxSpeed="25" sigma="0.5" speedFactor="norm(1,0)"/>']
+            for r in sorted({r for _, r, _ in cars}):
+                lines.append(f'    <route id="{r}" edges="{r[0]}2TL TL2{r[2]}"/>')
+            for t, (i, r, lane) in enumerate(cars):
+                lines.append(f'    <vehicle id="p{i}" type="standard_car" route="{r}" '
+                             f'depart="{400 * t}" departLane="{lane}" departSpeed="{v0:f}"/>')
+            lines.append("</routes>")
+            rou = os.path.join(folder, "r.rou.xml")
+            with open(rou, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            done = subprocess.run([sumo_bin, "-n", net, "-r", rou, "--no-step-log", "true",
+                                   "--time-to-teleport", "-1", "--end", str(400 * len(cars))],
+                                  capture_output=True, text=True)
+            if "Quitting" in done.stderr:
+                raise RuntimeError(done.stderr)
+            refused = set(re.findall(r"Vehicle 'p(\d+)' will not be able to depart", done.stderr))
+            for i, _, _ in cars:
+                answers[i] = str(i) in refused
+    return [answers[i] for i in range(len(points))]
+
+
 def internal_chain(lane):
     """An internal lane and the internal lanes that follow it (a left turn has two)."""
     chain = [lane]
@@ -277,8 +339,9 @@ def sumo_episode(net, rou, policy, check=None, per_vehicle=True, box=None):
 
 
 # Stated tolerances, relative to SUMO, on the contexts the native simulator models (not the
-# speed limits ≤ 2.5 m/s, where SUMO's turn lanes outrun the approach, nor 50-m arms, where
-# SUMO refuses insertions that need too many lane changes; both are listed as differences).
+# speed limits ≤ 2.5 m/s, where SUMO's junction keeps foes waiting and can lock, nor 50-m arms,
+# where two of SUMO's cars that each need the other's lane can wait at the lane's end for the
+# rest of the episode, which mbtl's lane changes avoid; both are listed as differences).
 TOLERANCE = {"inserted": 0.0, "arrived": 0.0, "avg_current_veh": 0.05, "avg_passed_veh": 0.05,
              "vehicle_steps": 0.05, "avg_waiting": 0.35, "mean_vehicle_waiting": 0.30}
 
@@ -518,6 +581,9 @@ def main():
                     help="only print the junction's crossing table (mbtl-traffic's CROSSINGS)")
     ap.add_argument("--responses", action="store_true",
                     help="only print the junction's right-of-way table (mbtl-traffic's RESPONSES)")
+    ap.add_argument("--refusals", action="store_true",
+                    help="only check SUMO's insertion refusals on short arms against the measured "
+                         "points mbtl-traffic's refuses_departure is tested on")
     ap.add_argument("--bench", type=int, metavar="REPEATS",
                     help="only the speed comparison: REPEATS SUMO episodes against mbtl's")
     args = ap.parse_args()
@@ -530,6 +596,16 @@ def main():
     if args.responses:
         responses()
         return
+    if args.refusals:
+        points = refusal_points()
+        got = refusals([p[:4] for p in points])
+        print("| arm (m) | limit (m/s) | route | lane | SUMO refuses | measured |")
+        print("|---:|---:|---|---:|---|---|")
+        for (length, limit, route, lane, want), x in zip(points, got):
+            print(f"| {length:g} | {limit:g} | {route} | {lane} | {x} | {want} |")
+        same = sum(x == p[4] for x, p in zip(got, points))
+        print(f"{same} of {len(points)} points as measured")
+        sys.exit(0 if same == len(points) else 1)
     if args.box_census:
         box_census(args.grid, args.family, args.policies, args.episodes, args.mbtl, junctions)
         return

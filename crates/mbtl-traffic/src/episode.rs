@@ -413,7 +413,7 @@ impl Episode {
             .sim
             .cars()
             .iter()
-            .filter(|c| c.status != Status::Pending)
+            .filter(|c| matches!(c.status, Status::Running | Status::Arrived))
             .map(|c| c.waiting)
             .sum();
         let mean_vehicle_waiting = if inserted == 0 {

@@ -168,6 +168,9 @@ pub enum Status {
     Running,
     /// Left the network at the end of its exit arm.
     Arrived,
+    /// Refused at insertion, as SUMO refuses it: its drawn lane is too short for the lane
+    /// changes its turn needs at its departure speed ([`refuses_departure`]). It never runs.
+    Refused,
 }
 
 /// One vehicle's simulation state. While it runs, its lane holds what changes every second
@@ -249,6 +252,7 @@ pub struct Sim {
     rng: Pcg64Mcg,
     inserted: usize,
     arrived: usize,
+    refused: usize,
     vehicle_steps: u64,
     /// Scratch: the cars that crossed onto another lane in this step, with its slot.
     transfers: Vec<(usize, Occupant)>,
@@ -424,6 +428,7 @@ impl Sim {
             rng: Pcg64Mcg::seed_from_u64(seed),
             inserted: 0,
             arrived: 0,
+            refused: 0,
             vehicle_steps: 0,
             transfers: Vec::new(),
             hints: [0; SLOTS],
@@ -520,6 +525,12 @@ impl Sim {
     /// Vehicles that left the network.
     pub fn arrived(&self) -> usize {
         self.arrived
+    }
+
+    /// Vehicles refused at insertion ([`Status::Refused`]); only arms shorter than about
+    /// 72 m refuse any.
+    pub fn refused(&self) -> usize {
+        self.refused
     }
 
     /// Σ over steps of the vehicles running after the step (SUMO's vehicle-steps).
@@ -1005,6 +1016,15 @@ impl Sim {
                 if !ok {
                     break;
                 }
+                if refuses_departure(&self.ix, &vt, self.cars[i].movement, lane) {
+                    // SUMO deletes the vehicle (an error, not a delay) and goes on with the
+                    // next one; the lane is checked for a leader first (a car whose drawn
+                    // lane is blocked waits, and is refused once the lane is free).
+                    self.cars[i].status = Status::Refused;
+                    self.refused += 1;
+                    self.queue_head[a] += 1;
+                    continue;
+                }
                 let car = &mut self.cars[i];
                 car.status = Status::Running;
                 let occupant = Occupant {
@@ -1023,6 +1043,62 @@ impl Sim {
             }
         }
     }
+}
+
+/// Whether SUMO refuses to insert a car of `movement` on incoming `lane` at the context's
+/// departure speed, a rule measured on SUMO 1.28 rather than read off its documentation
+/// (`departSpeed` a number, as in the authors' files; SUMO reports "too many lane changes
+/// required" and deletes the vehicle). With `d` the distance from the inserted car's front
+/// (at its length) to the lane's end less 0.1 m, `v` the departure speed and `g(v)` the
+/// distance a car at `v` covers braking at `decel` in 1-s Euler steps (v + (v − b) + …, the
+/// positive terms), SUMO refuses
+///
+/// * any car that needs a lane change when `d ≤ g(v)` (it could not stop before the lane
+///   ends): only arms up to 21.6 m at 10 m/s;
+/// * a turning car that needs two or more, when `v ≤ d − k ≤ v + g(v)`, with `k` 20 m for a
+///   right turn and 40 m for a left turn: it could not stop `k` short of the lane's end
+///   after a first step at `v`, and the first step does not already take it past that point.
+///   At the authors' 10 m/s that is right turns on arms of 35.1–51.6 m and left turns on
+///   55.1–71.6 m, so on the length grid's 50-m arm a right turner drawn on lane 2 or 3.
+///
+/// The boundaries were located to 0.01 m by bisection with single cars on otherwise empty
+/// arms (both turns, lane offsets 1–3, departure speeds 0.125–10 m/s, arms 15–100 m, speed
+/// limits 5, 14 and 25 m/s; `sumo_check.sh -- --refusals` repeats a sample of them); the
+/// light's colour does not enter.
+pub fn refuses_departure(
+    ix: &Intersection,
+    vt: &VehicleType,
+    movement: Movement,
+    lane: usize,
+) -> bool {
+    if serves(lane, movement) {
+        return false;
+    }
+    let changes = (0..LANES)
+        .filter(|&l| serves(l, movement))
+        .map(|l| l.abs_diff(lane))
+        .min()
+        .unwrap_or(0);
+    let v = ix.depart_speed();
+    let mut braking = 0.0;
+    let mut u = v;
+    while u > 0.0 {
+        braking += u;
+        u -= vt.decel;
+    }
+    // Both ends refuse, as SUMO did at the measured boundaries (arm lengths of two decimals,
+    // as netconvert writes them); the micrometre absorbs the rounding of `d − k`.
+    const TIE: f64 = 1e-6;
+    let d = ix.arm_length - vt.length - 0.1;
+    if d <= braking + TIE {
+        return true;
+    }
+    let k = match movement {
+        Movement::Right => 20.0,
+        Movement::Left => 40.0,
+        Movement::Straight => return false,
+    };
+    changes >= 2 && v <= d - k + TIE && d - k <= v + braking + TIE
 }
 
 /// The lanes after `place` for a car with `movement` bound for arm `to`, up to two (junction
@@ -1441,5 +1517,75 @@ mod tests {
         cycle(&mut open, Sim::step);
         let waiting = |sim: &Sim| sim.cars().iter().map(|c| c.waiting).sum::<f64>();
         assert!(waiting(&sim) > waiting(&open));
+    }
+
+    /// The insertion refusals SUMO answered on the points of `tests/sumo_refusals.csv`
+    /// (written by SUMO through `sumo_check.py`), one by one.
+    #[test]
+    fn refuses_departures_where_sumo_does() {
+        let table = include_str!("../tests/sumo_refusals.csv");
+        let mut rows = 0;
+        for line in table.lines().filter(|l| !l.starts_with('#')).skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let ix = Intersection {
+                arm_length: f[0].parse().unwrap(),
+                speed_limit: f[1].parse().unwrap(),
+            };
+            let route = crate::network::routes()
+                .into_iter()
+                .find(|r| r.id() == f[2])
+                .unwrap();
+            let movement = route.movement().unwrap();
+            let lane: usize = f[3].parse().unwrap();
+            let want = f[4] == "true";
+            assert_eq!(
+                refuses_departure(&ix, &STANDARD_CAR, movement, lane),
+                want,
+                "{line}"
+            );
+            rows += 1;
+        }
+        assert!(rows >= 30, "{rows} rows");
+    }
+
+    /// On the length grid's 50-m arm SUMO inserted 938 of 1 000 cars (route seed 10 000, the
+    /// cycle): the right turners drawn on lanes 2 and 3 are refused, half the right turners.
+    /// Every car is inserted, refused or pending; at 750 m none is refused.
+    #[test]
+    fn short_arms_refuse_right_turners_two_lanes_away() {
+        let short = Intersection {
+            arm_length: 50.0,
+            speed_limit: 14.0,
+        };
+        let sim = run_cycle(short, 1000, 10_000);
+        for c in &sim.cars {
+            let far_right = c.movement == Movement::Right && c.depart_lane >= Some(2);
+            match c.status {
+                Status::Refused => assert!(far_right, "{c:?}"),
+                Status::Running | Status::Arrived => assert!(!far_right, "{c:?}"),
+                Status::Pending => {}
+            }
+        }
+        let right = sim
+            .cars
+            .iter()
+            .filter(|c| c.movement == Movement::Right)
+            .count();
+        assert!(
+            (right / 4..right * 3 / 4).contains(&sim.refused()),
+            "{} of {right}",
+            sim.refused()
+        );
+        let pending = sim
+            .cars
+            .iter()
+            .filter(|c| c.status == Status::Pending)
+            .count();
+        assert_eq!(sim.inserted() + sim.refused() + pending, 1000);
+        assert!((900..990).contains(&sim.inserted()), "{}", sim.inserted());
+        assert_eq!(
+            run_cycle(Intersection::default(), 1000, 10_000).refused(),
+            0
+        );
     }
 }
