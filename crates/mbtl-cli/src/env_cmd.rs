@@ -66,10 +66,11 @@ pub(crate) struct RolloutArgs {
     /// vehicle's last speed, sums over 5400 steps) or fixed (the quirks fixed).
     #[arg(long, default_value = "fixed")]
     semantics: String,
-    /// Print the episodes as one JSON document (environment, context, policy, wall time,
-    /// one object per episode) instead of the table, as `eval --json` and `replay --json` do.
-    #[arg(long)]
-    json: bool,
+    /// The episodes as one JSON document (environment, context, policy, wall time, one object
+    /// per episode) instead of the table: printed, as `eval --json` and `replay --json` do,
+    /// or with a FILE written there (durably; checked before any episode runs).
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    json: Option<Option<PathBuf>>,
     /// traffic-signal only: the simulator: native (mbtl's own) or sumo (SUMO itself over
     /// TraCI: the network built by its netconvert, the same route files, the same decision
     /// loop and bookkeeping), so a policy's metrics can be checked in the authors' simulator.
@@ -193,7 +194,39 @@ impl RolloutPolicy {
     }
 }
 
+/// Where `--json` sends the document: standard output, or a file whose folder must exist.
+fn json_target(args: &RolloutArgs) -> Result<Option<Option<&std::path::Path>>> {
+    let Some(target) = &args.json else {
+        return Ok(None);
+    };
+    let Some(path) = target else {
+        return Ok(Some(None));
+    };
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if path.is_dir() {
+        anyhow::bail!("--json {}: is a folder, not a file", path.display());
+    }
+    if !folder.is_dir() {
+        anyhow::bail!("--json {}: no folder {}", path.display(), folder.display());
+    }
+    Ok(Some(Some(path)))
+}
+
+/// Prints `doc`, or writes it to `path` the one durable way.
+fn emit_json(path: Option<&std::path::Path>, doc: &serde_json::Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(doc)?;
+    match path {
+        None => println!("{text}"),
+        Some(path) => crate::write_file(path, format!("{text}\n").as_bytes())?,
+    }
+    Ok(())
+}
+
 fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
+    json_target(args)?;
     let policy = RolloutPolicy::parse(&args.policy)?;
     if args.env == mbtl_traffic::env::NAME {
         return traffic_rollout(args, &policy);
@@ -234,7 +267,7 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let list = episodes(&policy, &ctx, args.episodes as usize, u64::from(args.seed))?;
     let wall = started.elapsed().as_secs_f64();
-    if args.json {
+    if let Some(path) = json_target(args)? {
         let doc = serde_json::json!({
             "env": env.name(),
             "context": ctx.record(),
@@ -243,7 +276,7 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
             "wall_seconds": wall,
             "episodes": list,
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        emit_json(path, &doc)?;
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -341,7 +374,7 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
         }
     };
     let wall = started.elapsed().as_secs_f64();
-    if args.json {
+    if let Some(path) = json_target(args)? {
         let list: Vec<_> = episodes
             .iter()
             .enumerate()
@@ -361,7 +394,7 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
             "wall_seconds": wall,
             "episodes": list,
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        emit_json(path, &doc)?;
         return Ok(ExitCode::SUCCESS);
     }
     println!(

@@ -51,6 +51,23 @@ fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
     assert_eq!(eps[1]["seed"], 10_001);
     assert_eq!(eps[0]["inserted"], 200);
     assert!(eps[0]["avg_reward"].as_f64().unwrap() <= 0.0);
+    // --json FILE writes that document to FILE and prints nothing; a FILE in a missing folder
+    // or a folder is refused before any episode runs, and nothing is written.
+    let file = dir.path("rollout.json");
+    let out = run_ok(mbtl().args(args).arg("--json").arg(&file));
+    assert!(out.stdout.is_empty());
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(written["episodes"], doc["episodes"]);
+    let missing = dir.path("no-such-folder").join("rollout.json");
+    let e = run_err(mbtl().args(args).arg("--json").arg(&missing));
+    assert!(
+        e.contains("no folder") && e.contains("no-such-folder"),
+        "{e}"
+    );
+    assert!(!missing.parent().unwrap().exists());
+    let e = run_err(mbtl().args(args).arg("--json").arg(dir.path("")));
+    assert!(e.contains("is a folder, not a file"), "{e}");
     for (args, says) in [
         (["--context", "cars=200,lanes=3"], "keys are cars"),
         (["--context", "speed=-2"], "speed_limit = -2"),
