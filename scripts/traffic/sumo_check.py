@@ -435,11 +435,20 @@ def make_policy(name, ctx=None):
     return lambda: int(rng.randint(0, 4))
 
 
-def native(mbtl, ctx, policy, seed, episodes, junction="open"):
+def rule_args(rules):
+    """`mbtl env rollout` options for a rules name: a junction rule, optionally with
+    "+keep-right" (e.g. open+keep-right)."""
+    junction, *extra = rules.split("+")
+    if junction not in ("open", "yield", "priority") or extra not in ([], ["keep-right"]):
+        raise ValueError(rules)
+    return ["--junction", junction] + (["--keep-right"] if extra else [])
+
+
+def native(mbtl, ctx, policy, seed, episodes, rules="open"):
     context = f"cars={ctx['cars']},speed={ctx['speed']},length={ctx['length']}"
     done = subprocess.run([mbtl, "env", "rollout", "--env", "traffic-signal", "--context", context,
                            "--policy", policy, "--seed", str(seed), "--episodes", str(episodes),
-                           "--semantics", "reference", "--junction", junction, "--json"],
+                           "--semantics", "reference", *rule_args(rules), "--json"],
                           check=True, capture_output=True)
     doc = json.loads(done.stdout)
     for e in doc["episodes"]:
@@ -570,9 +579,10 @@ def main():
     ap.add_argument("--episodes", type=int, default=1, help="route seeds 10000, 10001, ...")
     ap.add_argument("--junction", default="open",
                     help="mbtl's junction rule for foes still in the box (mbtl env rollout "
-                         "--junction): open, yield, priority, or several as open,yield,priority "
-                         "(each SUMO episode once, mbtl under each rule, then which rule is "
-                         "nearer SUMO than the first)")
+                         "--junction): open, yield, priority, each optionally with +keep-right "
+                         "(mbtl env rollout --keep-right), or several as open,open+keep-right "
+                         "(each SUMO episode once, mbtl under each, then which is nearer SUMO "
+                         "than the first)")
     ap.add_argument("--json", help="write every row here")
     ap.add_argument("--box-census", action="store_true",
                     help="SUMO's junction box (who entered it, when the last did, who is stuck in it) "
@@ -588,8 +598,12 @@ def main():
                     help="only the speed comparison: REPEATS SUMO episodes against mbtl's")
     args = ap.parse_args()
     junctions = args.junction.split(",")
-    if not junctions or any(j not in ("open", "yield", "priority") for j in junctions):
-        ap.error(f"--junction {args.junction}: open, yield, priority or a list of them")
+    try:
+        for j in junctions:
+            rule_args(j)
+    except ValueError:
+        ap.error(f"--junction {args.junction}: open, yield, priority (each optionally "
+                 "+keep-right) or a list of them")
     if args.crossings:
         crossings()
         return
@@ -648,7 +662,8 @@ def main():
                             "ok" if modelled(ctx) else "not modelled")
                         label = os.path.basename(policy.rstrip("/")) if os.path.exists(policy) else policy
                         if len(junctions) > 1:
-                            label += f" ({j} junction)"
+                            junction, *extra = j.split("+")
+                            label += f" ({junction} junction{', keeping right' if extra else ''})"
                         print(f"| {name} | {label} | " + " | ".join(cells) + f" | {flag} |", flush=True)
     if len(junctions) > 1:
         compare_junctions(rows, junctions)

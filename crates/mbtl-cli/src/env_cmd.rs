@@ -10,7 +10,7 @@ use mbtl_env::{environments, parse_overrides, Context, ContextObs, EnvRef, Seman
 use mbtl_rl::eval::episodes;
 use mbtl_rl::policy::Policy;
 use mbtl_traffic::episode::FixedPolicy;
-use mbtl_traffic::sim::Junction;
+use mbtl_traffic::sim::{Junction, Rules};
 
 #[derive(Args)]
 pub(crate) struct EnvsArgs {
@@ -86,6 +86,11 @@ pub(crate) struct RolloutArgs {
     /// the box can lock, as SUMO's does at low speed limits); README "Traffic-signal control".
     #[arg(long, default_value = "open")]
     junction: Junction,
+    /// traffic-signal's native simulator only: SUMO's keep-right lane changes (a car moves one
+    /// lane right after 6 s in which that lane looked no slower), off in every result so far;
+    /// README "Traffic-signal control".
+    #[arg(long)]
+    keep_right: bool,
 }
 
 /// The simulator of a traffic-signal rollout.
@@ -244,6 +249,12 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
             args.env
         );
     }
+    if args.keep_right {
+        anyhow::bail!(
+            "--keep-right is traffic-signal's; --env {} has no lanes",
+            args.env
+        );
+    }
     let RolloutPolicy::Trained(policy) = policy else {
         anyhow::bail!(
             "--policy {}: fixed policies are traffic-signal's; --env {} needs a trained policy (a folder written by mbtl train)",
@@ -308,11 +319,19 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
         other => anyhow::bail!("--semantics {other}: traffic-signal has reference and fixed"),
     };
     let ctx = mbtl_traffic::context::TrafficContext::parse(&args.context)?;
-    let junction = args.junction;
-    if args.backend == Backend::Sumo && junction != Junction::Open {
+    let rules = Rules {
+        junction: args.junction,
+        keep_right: args.keep_right,
+    };
+    if args.backend == Backend::Sumo && rules.junction != Junction::Open {
         anyhow::bail!(
             "--junction {} is a rule of the native simulator; SUMO runs its own junction model",
-            junction.name()
+            rules.junction.name()
+        );
+    }
+    if args.backend == Backend::Sumo && rules.keep_right {
+        anyhow::bail!(
+            "--keep-right is a rule of the native simulator; SUMO runs its own lane changes"
         );
     }
     let sumo = match args.backend {
@@ -328,18 +347,18 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
         ctx: &mbtl_traffic::context::TrafficContext,
         args: &RolloutArgs,
         semantics: TrafficSemantics,
-        junction: Junction,
+        rules: Rules,
         actor: &mut dyn FnMut(u32) -> TrafficActor<'a>,
     ) -> Result<Vec<mbtl_traffic::episode::Metrics>> {
         Ok(match sumo {
-            None => rollout_with(ctx, actor, args.seed, args.episodes, semantics, junction, 0)?,
+            None => rollout_with(ctx, actor, args.seed, args.episodes, semantics, rules, 0)?,
             Some(sumo) => sumo.rollout_with(ctx, actor, args.seed, args.episodes, semantics)?,
         })
     }
     let started = std::time::Instant::now();
     let episodes = match policy {
         RolloutPolicy::Fixed(fixed) => {
-            simulate(sumo.as_ref(), &ctx, args, semantics, junction, &mut |_| {
+            simulate(sumo.as_ref(), &ctx, args, semantics, rules, &mut |_| {
                 Box::new(fixed.actor())
             })?
         }
@@ -363,7 +382,7 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
                 }
             }
             policy.check_compatible(&env, &policy.header.context_obs, obs.len())?;
-            simulate(sumo.as_ref(), &ctx, args, semantics, junction, &mut |_| {
+            simulate(sumo.as_ref(), &ctx, args, semantics, rules, &mut |_| {
                 let (mut obs, mut scratch) = (obs.clone(), Vec::new());
                 let mut q = vec![0.0f32; policy.header.n_actions];
                 Box::new(move |state: &[f32; STATE_DIM]| {
@@ -390,7 +409,8 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
             "policy": args.policy,
             "semantics": args.semantics,
             "backend": match args.backend { Backend::Native => "native", Backend::Sumo => "sumo" },
-            "junction": junction.name(),
+            "junction": rules.junction.name(),
+            "keep_right": rules.keep_right,
             "wall_seconds": wall,
             "episodes": list,
         });
@@ -407,7 +427,11 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
         if sumo.is_some() {
             "SUMO".to_string()
         } else {
-            format!("native ({} junction)", junction.name())
+            format!(
+                "native ({} junction{})",
+                rules.junction.name(),
+                if rules.keep_right { ", keeping right" } else { "" }
+            )
         },
         wall
     );

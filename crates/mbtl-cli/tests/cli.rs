@@ -109,6 +109,15 @@ fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
             ["--junction", "give-way", "--backend", "native"],
             "unknown junction rule `give-way` (open, yield, priority)",
         ),
+        // So is keeping right.
+        (
+            ["--backend", "sumo", "--keep-right", "--episodes=1"],
+            "--keep-right is a rule of the native simulator",
+        ),
+        (
+            ["--env", "cartpole", "--keep-right", "--episodes=1"],
+            "--keep-right is traffic-signal's",
+        ),
     ] {
         let e = run_err(mbtl().args(["env", "rollout"]).args(args));
         assert!(e.contains(says), "{args:?}: {e}");
@@ -149,6 +158,11 @@ fn env_rollout_writes_traffic_metrics_and_refuses_bad_contexts() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["episodes"][0]["inserted"], 100);
     assert_eq!(doc["junction"], "open");
+    assert_eq!(doc["keep_right"], false);
+    let out = run_ok(rollout().args(["--json", "--keep-right"]));
+    let kept: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(kept["keep_right"], true);
+    assert_eq!(kept["episodes"][0]["inserted"], 100);
     for rule in ["yield", "priority"] {
         let out = run_ok(rollout().args(["--json", "--junction", rule]));
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -18,7 +18,7 @@ use crate::context::TrafficContext;
 use crate::demand::{generate, TURN_SHARE};
 use crate::network::Route;
 use crate::signal::decision_phases;
-use crate::sim::{Junction, Place, Sim, Status};
+use crate::sim::{Place, Rules, Sim, Status};
 use crate::state::{encode, STATE_DIM};
 use crate::{TrafficError, EPISODE_STEPS};
 
@@ -333,12 +333,12 @@ impl Episode {
         })
     }
 
-    /// The episode under the junction rule `junction` ([`Junction::Open`] unless set).
+    /// The episode under the opt-in simulator rules `rules` ([`Rules::default`] unless set).
     ///
     /// # Panics
     /// Once the simulation has stepped (after the first action).
-    pub fn with_junction(mut self, junction: Junction) -> Episode {
-        self.sim.set_junction(junction);
+    pub fn with_rules(mut self, rules: Rules) -> Episode {
+        self.sim.set_rules(rules);
         self
     }
 
@@ -526,12 +526,12 @@ pub fn rollout(
         first_seed,
         episodes,
         semantics,
-        Junction::Open,
+        Rules::default(),
         sim_seed,
     )
 }
 
-/// [`rollout`] with any policy and junction rule: `actor(e)` makes episode e's (state →
+/// [`rollout`] with any policy and simulator rules: `actor(e)` makes episode e's (state →
 /// action), so a stateful fixed policy restarts every episode and a trained one is simply
 /// reused.
 pub fn rollout_with<A: FnMut(&[f32; STATE_DIM]) -> usize>(
@@ -540,13 +540,13 @@ pub fn rollout_with<A: FnMut(&[f32; STATE_DIM]) -> usize>(
     first_seed: u32,
     episodes: u32,
     semantics: Semantics,
-    junction: Junction,
+    rules: Rules,
     sim_seed: u64,
 ) -> Result<Vec<Metrics>, TrafficError> {
     (0..episodes)
         .map(|e| {
             let ep = Episode::new(ctx, first_seed + e, sim_seed + u64::from(e), semantics)?
-                .with_junction(junction);
+                .with_rules(rules);
             Ok(ep.run(actor(e)))
         })
         .collect()
