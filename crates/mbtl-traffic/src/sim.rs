@@ -17,12 +17,16 @@
 //! * **Insertion**: per arm in departure order, on a lane drawn uniformly (`departLane =
 //!   "random"`), at the lane start with the context's departure speed, only when that speed is
 //!   safe behind the last car there; a blocked vehicle holds back the later ones of its arm.
+//!   A car whose drawn lane is too short for the lane changes its route needs is refused
+//!   (deleted), as SUMO refuses it ([`refuses_departure`]; only arms under 72 m). SUMO draws
+//!   a new lane at every attempt; mbtl draws once (measured no nearer SUMO; README).
 //! * **Lanes**: a vehicle on a lane that does not serve its movement moves one lane towards one
 //!   that does whenever the gaps to the new leader and follower are safe (strategic changes;
 //!   two cars side by side that each want the other's lane trade places); one on a lane that
 //!   serves it moves to a neighbouring lane that serves it too when that lane's car ahead
-//!   (within 100 m) is faster by 2 m/s or more (speed gain). SUMO's LC2013 also keeps right and
-//!   changes cooperatively; those are not modelled.
+//!   (within 100 m) is faster by 2 m/s or more (speed gain). SUMO's LC2013 also keeps right,
+//!   which [`Rules::keep_right`] models for cars on a lane that serves them (opt-in), and
+//!   changes cooperatively, which is not modelled.
 //! * **Junction**: the phases are conflict-free. SUMO holds a car whose way crosses a foe
 //!   still in the box: a few times per episode at 14 m/s (a car that entered on yellow), and
 //!   all the time at speed limits of a few m/s, where crossing the box outlasts a yellow;
@@ -195,7 +199,7 @@ pub enum Status {
     /// Left the network at the end of its exit arm.
     Arrived,
     /// Refused at insertion, as SUMO refuses it: its drawn lane is too short for the lane
-    /// changes its turn needs at its departure speed ([`refuses_departure`]). It never runs.
+    /// changes its route needs at its departure speed ([`refuses_departure`]). It never runs.
     Refused,
 }
 
