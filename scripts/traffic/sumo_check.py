@@ -22,6 +22,7 @@ metrics equal this script's to the last bit (python/tests/test_sumo_backend.py).
     python sumo_check.py --family inflow --grid all --episodes 5 \
         --policies runs/traffic-signal-inflow/policies/trial0/s12.safetensors
     python sumo_check.py --family speed --grid all --junction open,yield,priority  # junction rules
+    python sumo_check.py --family inflow --grid all --junction open,open+keep-right  # keeping right
     python sumo_check.py --family speed --grid low --episodes 5 --box-census \
         --junction open,yield,priority                                     # SUMO's gridlocks
     python sumo_check.py --crossings                                       # mbtl's CROSSINGS table
