@@ -87,8 +87,8 @@ pub(crate) struct RolloutArgs {
     #[arg(long, default_value = "open")]
     junction: Junction,
     /// traffic-signal's native simulator only: SUMO's keep-right lane changes (a car moves one
-    /// lane right after 6 s in which that lane looked no slower), off in every result so far;
-    /// README "Traffic-signal control".
+    /// lane right after 6 s in which that lane promised full speed), off in every result so
+    /// far; README "Traffic-signal control".
     #[arg(long)]
     keep_right: bool,
 }
