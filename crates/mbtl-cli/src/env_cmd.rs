@@ -231,10 +231,11 @@ fn emit_json(path: Option<&std::path::Path>, doc: &serde_json::Value) -> Result<
 }
 
 fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
-    json_target(args)?;
+    // Checked once, before any episode runs.
+    let json = json_target(args)?;
     let policy = RolloutPolicy::parse(&args.policy)?;
     if args.env == mbtl_traffic::env::NAME {
-        return traffic_rollout(args, &policy);
+        return traffic_rollout(args, &policy, json);
     }
     if args.backend != Backend::Native || args.sumo.is_some() {
         anyhow::bail!(
@@ -278,7 +279,7 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let list = episodes(&policy, &ctx, args.episodes as usize, u64::from(args.seed))?;
     let wall = started.elapsed().as_secs_f64();
-    if let Some(path) = json_target(args)? {
+    if let Some(path) = json {
         let doc = serde_json::json!({
             "env": env.name(),
             "context": ctx.record(),
@@ -310,7 +311,11 @@ fn rollout(args: &RolloutArgs) -> Result<ExitCode> {
 /// One episode's policy in a traffic-signal rollout: state → action.
 type TrafficActor<'a> = Box<dyn FnMut(&[f32; mbtl_traffic::state::STATE_DIM]) -> usize + 'a>;
 
-fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCode> {
+fn traffic_rollout(
+    args: &RolloutArgs,
+    policy: &RolloutPolicy,
+    json: Option<Option<&std::path::Path>>,
+) -> Result<ExitCode> {
     use mbtl_traffic::episode::{rollout_with, Semantics as TrafficSemantics};
     use mbtl_traffic::state::STATE_DIM;
     let semantics = match args.semantics.as_str() {
@@ -393,7 +398,7 @@ fn traffic_rollout(args: &RolloutArgs, policy: &RolloutPolicy) -> Result<ExitCod
         }
     };
     let wall = started.elapsed().as_secs_f64();
-    if let Some(path) = json_target(args)? {
+    if let Some(path) = json {
         let list: Vec<_> = episodes
             .iter()
             .enumerate()
